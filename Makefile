@@ -1,0 +1,48 @@
+# stackcast: every target creates .venv itself (via setup) and is safe to rerun.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS ?= dev,dask
+export PYTHONHASHSEED := 0
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: setup demo test test-fast lint format serve bench clean help
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install stackcast with its dev extras (idempotent)
+
+demo: setup  ## run the offline demo backtest on the bundled sample and print the report path
+	$(BIN)/stackcast demo
+
+test: setup  ## run the whole test suite (offline), slow tests included
+	$(BIN)/python -m pytest -q
+
+test-fast: setup  ## run the tests without the slow ones
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: setup  ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup  ## apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+serve: setup  ## start Prefect, serve the scheduled deployments and the reports (Ctrl-C stops)
+	$(BIN)/stackcast serve
+
+bench: setup  ## run the benchmarks in bench/ (prints JSON lines, appends bench/results.jsonl)
+	$(BIN)/python -m bench
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -1,0 +1,51 @@
+"""Configuration of the feature pipeline (the ``[features]`` section)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+InputName = Literal["log_return", "range", "volume_z", "observed"]
+
+
+class FeatureConfig(BaseModel):
+    """How price bars become model inputs and targets.
+
+    Attributes mirror the ``[features]`` TOML section; every field has a default.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    window: int = Field(60, ge=2, le=1000, description="Bars per input window, ending at the origin.")
+    horizons: int = Field(5, ge=1, le=250, description="Forecast horizons 1..H in bars.")
+    inputs: tuple[InputName, ...] = Field(
+        ("log_return", "range", "volume_z", "observed"),
+        min_length=1,
+        description="Per-step inputs; ones whose columns a source lacks are left out with a warning.",
+    )
+    volume_window: int = Field(20, ge=2, le=1000, description="Trailing bars for the volume z-score.")
+    min_history: int = Field(
+        20, ge=1, description="Shortest history (bars) kept; shorter origins are right-padded."
+    )
+    calendar: Literal["B", "D", "data"] = Field(
+        "B",
+        description="Bar calendar: business days (B), every day (D), or the data's own dates.",
+    )
+    mask_value: float = Field(-10.0, description="Value of padded steps (masked in the model).")
+    scaler: Literal["standard", "robust", "none"] = Field(
+        "standard", description="Scaler fit on each fold's training range only."
+    )
+    scaler_scope: Literal["per_ticker", "pooled"] = Field(
+        "per_ticker", description="Fit one scaler per ticker, or one for all tickers."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> FeatureConfig:
+        if self.horizons >= self.window:
+            raise ValueError(f"horizons ({self.horizons}) must be < window ({self.window})")
+        if self.min_history > self.window:
+            raise ValueError(f"min_history ({self.min_history}) must be <= window ({self.window})")
+        if len(set(self.inputs)) != len(self.inputs):
+            raise ValueError("inputs must not repeat a name")
+        return self

@@ -1,0 +1,210 @@
+"""The run configuration: one TOML file loaded into frozen pydantic models.
+
+Each package owns its section's model; ``RunConfig`` composes them with the pipeline's own
+``[data]``, ``[backtest]``, ``[schedule]``, ``[runtime]`` and ``[paths]`` sections. The same
+models are the Prefect flows' parameters, so the UI renders them as forms.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from features.config import FeatureConfig
+from models.config import ModelConfig, TrainConfig
+from pipeline.errors import ConfigError
+from reports.config import ReportConfig
+
+TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,19}$")
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+
+
+def check_ticker(ticker: str) -> str:
+    """Return the upper-cased ticker, or raise ``ConfigError`` if it is not a safe symbol.
+
+    Tickers become file names, so only letters, digits and ``. - = ^`` are allowed (no path
+    separators, no leading dot, at most 20 characters).
+    """
+    t = ticker.strip().upper()
+    if not TICKER_RE.fullmatch(t):
+        raise ConfigError(
+            f"invalid ticker {ticker!r}: use 1-20 letters, digits or . - = ^ (no path characters)"
+        )
+    return t
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataConfig(_Section):
+    """Where prices come from and how they are checked."""
+
+    source: str = Field(
+        "yahoo", description="yahoo, sample, or a path to a .csv/.parquet file in long format."
+    )
+    tickers: tuple[str, ...] = Field(("SPY", "QQQ", "AAPL", "MSFT", "NVDA"), min_length=1)
+    start: date | None = Field(None, description="First date to fetch (default: all history).")
+    end: date | None = Field(None, description="Last date to fetch (default: today).")
+    max_jump: float = Field(
+        0.75, gt=0.0, description="Absolute one-day log return flagged as absurd."
+    )
+    on_jump: Literal["warn", "error"] = Field(
+        "warn", description="What an absurd one-day jump does: warn, or reject the data."
+    )
+    overlap: int = Field(5, ge=1, le=100, description="Stored bars refetched to spot restatements.")
+    retries: int = Field(3, ge=0, le=10, description="Retries per Yahoo request.")
+    backoff: float = Field(1.0, ge=0.0, le=60.0, description="First retry delay (s), doubling.")
+    timeout: float = Field(20.0, gt=0.0, le=600.0, description="Yahoo request timeout (s).")
+
+    @field_validator("tickers")
+    @classmethod
+    def _tickers(cls, tickers: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            return tuple(dict.fromkeys(check_ticker(t) for t in tickers))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+
+class BacktestConfig(_Section):
+    """Walk-forward evaluation."""
+
+    folds: int = Field(4, ge=1, le=500, description="Number of walk-forward folds.")
+    test_size: int = Field(63, ge=1, description="Test origins per fold (retrain every k).")
+    mode: Literal["expanding", "rolling"] = Field("rolling", description="Training window.")
+    train_size: int = Field(1500, ge=50, description="Training origins per fold (rolling).")
+    embargo: int | None = Field(
+        None, ge=0, description="Bars between last training target and first test origin (>= H)."
+    )
+
+
+class ScheduleConfig(_Section):
+    """When the daily forecast and the weekly retrain run."""
+
+    daily_cron: str = Field("30 18 * * 1-5", description="Daily forecast (after the US close).")
+    retrain_cron: str = Field("0 9 * * 6", description="Weekly challenger retrain.")
+    timezone: str = Field("America/New_York", description="IANA time zone of the crons.")
+
+    @field_validator("daily_cron", "retrain_cron")
+    @classmethod
+    def _cron(cls, cron: str) -> str:
+        fields = cron.split()
+        if len(fields) != 5:
+            raise ValueError(f"cron {cron!r} must have 5 fields")
+        hour = fields[1]
+        if hour.isdigit() and 1 <= int(hour) < 3:
+            raise ValueError(f"cron {cron!r} runs between 01:00 and 03:00, which DST skips")
+        return cron
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, tz: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {tz!r}") from exc
+        return tz
+
+
+class RuntimeConfig(_Section):
+    """How Prefect runs per-ticker tasks."""
+
+    task_runner: Literal["thread", "dask"] = Field("thread", description="Task runner.")
+    dask_address: str | None = Field(None, description="Existing Dask scheduler to join.")
+    max_workers: int = Field(4, ge=1, le=256, description="Thread pool size / local Dask workers.")
+
+
+class PathsConfig(_Section):
+    """Where stackcast keeps its state."""
+
+    home: str | None = Field(None, description="STACKCAST_HOME (default ~/.stackcast).")
+
+
+class RunConfig(_Section):
+    """Every section of a stackcast TOML file."""
+
+    name: str = Field("default", pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="Model name.")
+    data: DataConfig = DataConfig()
+    features: FeatureConfig = FeatureConfig()
+    model: ModelConfig = ModelConfig()
+    train: TrainConfig = TrainConfig()
+    backtest: BacktestConfig = BacktestConfig()
+    report: ReportConfig = ReportConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    runtime: RuntimeConfig = RuntimeConfig()
+    paths: PathsConfig = PathsConfig()
+
+    @property
+    def embargo(self) -> int:
+        """The effective embargo in bars: the configured one, never below H."""
+        return max(self.backtest.embargo or 0, self.features.horizons)
+
+    def home(self) -> Path:
+        """The resolved STACKCAST_HOME for this run."""
+        return resolve_home(self.paths.home)
+
+    def with_overrides(self, **data: Any) -> RunConfig:
+        """Return a copy with ``[data]`` fields replaced (validated)."""
+        merged = self.data.model_dump() | {k: v for k, v in data.items() if v is not None}
+        return self.model_copy(update={"data": _validated(DataConfig, merged, "<command line>")})
+
+
+def resolve_home(home: str | None = None) -> Path:
+    """STACKCAST_HOME: the argument, else the environment variable, else ``~/.stackcast``."""
+    raw = home or os.environ.get("STACKCAST_HOME") or "~/.stackcast"
+    return Path(raw).expanduser().resolve()
+
+
+def _format_error(exc: ValidationError, where: str) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key '{loc}'"
+    msg = err["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{where}: key '{loc}': {msg}{more}"
+
+
+def _validated(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, where)) from None
+
+
+def parse_config(text: str, where: str = "<config>") -> RunConfig:
+    """Parse TOML text into a ``RunConfig``; errors name the key and ``where``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    return _validated(RunConfig, data, where)
+
+
+def load_config(path: str | Path | None = None) -> RunConfig:
+    """Load a TOML config file (default ``configs/default.toml`` or built-in defaults)."""
+    if path is None:
+        default = CONFIG_DIR / "default.toml"
+        return load_config(default) if default.is_file() else RunConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"config file not found: {p}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc}") from None
+    return parse_config(text, str(p))
+
+
+def builtin_config(name: str) -> Path:
+    """Path of a config shipped in ``configs/`` (``default`` or ``demo``)."""
+    return CONFIG_DIR / f"{name}.toml"

@@ -1,0 +1,31 @@
+"""Error types that map to the command line's exit codes.
+
+``UserError`` and subclasses mean bad input or usage: the CLI prints one ``error: ...`` line
+and exits 2. Anything else is unexpected and exits 1.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input or usage; the message is shown to the user as is."""
+
+
+class ConfigError(UserError):
+    """A configuration file or value is invalid."""
+
+
+class DataError(UserError):
+    """Price data is missing, unreadable or fails validation."""
+
+
+class SourceError(DataError):
+    """A data source failed for one ticker (network, empty history, missing column)."""
+
+    def __init__(self, ticker: str, message: str) -> None:
+        super().__init__(f"{ticker}: {message}")
+        self.ticker = ticker
+
+
+class LockTimeout(UserError):
+    """Another stackcast process holds a lock for too long."""
