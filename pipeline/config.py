@@ -21,7 +21,7 @@ from models.config import ModelConfig, TrainConfig
 from pipeline.errors import ConfigError
 from reports.config import ReportConfig
 
-TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-=^]{0,19}$")
+TICKER_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,19}$")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -208,3 +208,31 @@ def load_config(path: str | Path | None = None) -> RunConfig:
 def builtin_config(name: str) -> Path:
     """Path of a config shipped in ``configs/`` (``default`` or ``demo``)."""
     return CONFIG_DIR / f"{name}.toml"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return f'"{escaped}"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
+        return "{ " + items + " }"
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def to_toml(cfg: RunConfig) -> str:
+    """Write a ``RunConfig`` as TOML that ``parse_config`` reads back to an equal config."""
+    data = cfg.model_dump(mode="python")
+    lines = [f"name = {_toml_value(data.pop('name'))}"]
+    for section, values in data.items():
+        lines.append(f"\n[{section}]")
+        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None)
+    return "\n".join(lines) + "\n"

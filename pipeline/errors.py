@@ -1,7 +1,8 @@
 """Error types that map to the command line's exit codes.
 
 ``UserError`` and subclasses mean bad input or usage: the CLI prints one ``error: ...`` line
-and exits 2. Anything else is unexpected and exits 1.
+and exits 2 (a subclass may set ``exit_code``, as ``SourceUnavailable`` does). Anything else is
+unexpected and exits 1.
 """
 
 from __future__ import annotations
@@ -25,6 +26,16 @@ class SourceError(DataError):
     def __init__(self, ticker: str, message: str) -> None:
         super().__init__(f"{ticker}: {message}")
         self.ticker = ticker
+
+
+class SourceUnavailable(SourceError):
+    """A source stayed unreachable after its retries (network, timeouts, 429, 5xx).
+
+    Not the user's fault, so it exits 1 (``exit_code``) where other ``UserError``s exit 2:
+    a scheduler can tell "retry later" from "fix your input".
+    """
+
+    exit_code = 1
 
 
 class LockTimeout(UserError):

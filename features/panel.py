@@ -1,0 +1,275 @@
+"""The panel: every ticker's aligned inputs, targets and closes, stacked into flat arrays.
+
+Rows are concatenated ticker blocks (tickers sorted by name). Block ``k`` holds rows
+``offsets[k]:offsets[k+1]``, one per calendar bar of that ticker, in date order. The first
+aligned bar of each ticker has no previous close and hence no return: it is *dropped*, so a
+ticker's block starts at its second bar and every value of ``X`` is finite.
+
+An *origin* is a row a forecast is made from: its window is the ``window`` rows ending at the
+origin inside its own block (right-padded when the block has fewer rows before it), and its
+targets are ``Y[row]``. ``origin_ok`` marks rows that may be origins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.config import FeatureConfig
+from features.returns import align_calendar, available_inputs, input_matrix, target_matrix
+from features.windows import WindowBatches, window_lengths
+
+
+@dataclass(eq=False)
+class Panel:
+    """Aligned features of many tickers, as flat arrays of ``N`` rows.
+
+    Attributes:
+        tickers: Ticker names in block order (skipped tickers excluded); ``ticker_id`` indexes it.
+        feature_names: Names of the columns of ``X`` (the requested inputs, less dropped ones).
+        dropped_features: Requested inputs left out because some frame lacks their columns
+            (the caller warns once).
+        X: ``[N, F]`` float64 inputs (unscaled, all finite).
+        Y: ``[N, H]`` float64 targets: log return from the row's close to the close ``h`` bars
+            later; NaN when either bar is unobserved or past the end of the data.
+        close: ``[N]`` closes (forward-filled over gaps).
+        dates: ``[N]`` datetime64[D] calendar dates.
+        ticker_id: ``[N]`` int64 index into ``tickers``.
+        observed: ``[N]`` bool, False for a calendar bar the source did not have.
+        offsets: ``[n_tickers + 1]`` int64 block boundaries.
+        origin_ok: ``[N]`` bool: observed and at least ``min_history`` rows of history
+            (origin row included) in its block.
+        target_end: ``[N]`` datetime64[D]: the latest date any of the row's targets can reach
+            (the date ``H`` rows later, clipped to the block's last row).
+        skipped: Ticker -> reason it is not in the panel (too short, no bars).
+        dropped_origins: Ticker -> observed rows that are not origins because they have fewer
+            than ``min_history`` rows of history.
+        off_calendar: Ticker -> bars dropped because their date is not on the calendar.
+        window, horizons, mask_value, min_history: Copied from the ``FeatureConfig``.
+    """
+
+    tickers: tuple[str, ...]
+    feature_names: tuple[str, ...]
+    dropped_features: tuple[str, ...]
+    X: np.ndarray
+    Y: np.ndarray
+    close: np.ndarray
+    dates: np.ndarray
+    ticker_id: np.ndarray
+    observed: np.ndarray
+    offsets: np.ndarray
+    origin_ok: np.ndarray
+    target_end: np.ndarray
+    skipped: dict[str, str] = field(default_factory=dict)
+    dropped_origins: dict[str, int] = field(default_factory=dict)
+    off_calendar: dict[str, int] = field(default_factory=dict)
+    window: int = 60
+    horizons: int = 5
+    mask_value: float = -10.0
+    min_history: int = 20
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows ``N``."""
+        return len(self.dates)
+
+    @property
+    def starts(self) -> np.ndarray:
+        """``[N]`` first row of each row's ticker block (``offsets[ticker_id]``)."""
+        return self.offsets[self.ticker_id]
+
+    @property
+    def target_ok(self) -> np.ndarray:
+        """``[N]`` bool: a usable origin whose H targets are all known (trainable)."""
+        return self.origin_ok & np.isfinite(self.Y).all(axis=1)
+
+    def calendar(self, origins_only: bool = True) -> np.ndarray:
+        """Sorted unique dates (datetime64[D]) of the origin rows, or of all rows."""
+        d = self.dates[self.origin_ok] if origins_only else self.dates
+        return np.unique(d)
+
+    def origins(
+        self,
+        start: np.datetime64 | None = None,
+        end: np.datetime64 | None = None,
+        *,
+        require_targets: bool = False,
+        before: np.datetime64 | None = None,
+    ) -> np.ndarray:
+        """Global row indices of origins dated within ``[start, end]`` (either may be None).
+
+        Args:
+            start: First origin date (inclusive).
+            end: Last origin date (inclusive).
+            require_targets: Keep only origins whose H targets are all known.
+            before: Keep only origins whose targets end strictly before this date.
+        """
+        ok = self.target_ok.copy() if require_targets else self.origin_ok.copy()
+        if start is not None:
+            ok &= self.dates >= np.datetime64(start, "D")
+        if end is not None:
+            ok &= self.dates <= np.datetime64(end, "D")
+        if before is not None:
+            ok &= self.target_end < np.datetime64(before, "D")
+        return np.flatnonzero(ok)
+
+    def lengths(self, origins: np.ndarray) -> np.ndarray:
+        """Real (unpadded) window length of each origin: ``min(window, rows of history)``."""
+        origins = np.asarray(origins, dtype=np.int64)
+        return window_lengths(origins, self.starts[origins], self.window)
+
+    def batches(
+        self,
+        origins: np.ndarray,
+        batch_size: int,
+        *,
+        X: np.ndarray | None = None,
+        targets: np.ndarray | None = None,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> WindowBatches:
+        """``WindowBatches`` over these origins (``X`` defaults to the unscaled ``self.X``).
+
+        ``targets`` is per origin (``[len(origins), H]``), e.g. ``scaled_Y[origins]``.
+        """
+        origins = np.asarray(origins, dtype=np.int64)
+        return WindowBatches(
+            self.X if X is None else X,
+            origins,
+            self.starts[origins],
+            self.window,
+            batch_size,
+            self.mask_value,
+            targets=targets,
+            shuffle=shuffle,
+            seed=seed,
+        )
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per ticker, JSON-ready: rows, gaps, origins, dropped origins, first and last date."""
+        out: dict[str, dict[str, Any]] = {}
+        for k, t in enumerate(self.tickers):
+            lo, hi = int(self.offsets[k]), int(self.offsets[k + 1])
+            out[t] = {
+                "rows": hi - lo,
+                "unobserved": int((~self.observed[lo:hi]).sum()),
+                "origins": int(self.origin_ok[lo:hi].sum()),
+                "dropped_origins": self.dropped_origins.get(t, 0),
+                "off_calendar": self.off_calendar.get(t, 0),
+                "first": str(self.dates[lo]),
+                "last": str(self.dates[hi - 1]),
+            }
+        return out
+
+
+def _split_long(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    if "ticker" not in df.columns:
+        raise ValueError("a single price frame needs a 'ticker' column")
+    return {str(t): g for t, g in df.groupby("ticker", sort=True)}
+
+
+def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureConfig) -> Panel:
+    """Align, featurise and stack tickers into a ``Panel``.
+
+    Per ticker: align to ``cfg.calendar`` (``align_calendar``), compute ``cfg.inputs``
+    (``input_matrix``) and targets for horizons ``1..cfg.horizons`` (``target_matrix``), then
+    drop the first aligned row (it has no return). An input some frame lacks the columns for is
+    dropped for every ticker (``dropped_features``). A ticker with fewer than
+    ``cfg.min_history`` rows left, or no usable origin, is reported in ``skipped`` and left
+    out; if every ticker is skipped the panel is empty (``n_rows == 0``).
+
+    Args:
+        frames: Ticker -> price frame (``date``, ``close``, optional ``open, high, low,
+            volume``), or one long frame with a ``ticker`` column.
+        cfg: The feature configuration.
+
+    Raises:
+        ValueError: On a malformed frame (see ``align_calendar``).
+    """
+    if isinstance(frames, pd.DataFrame):
+        frames = _split_long(frames)
+    names = sorted(frames)
+    dropped: list[str] = []
+    for t in names:
+        _, d = available_inputs(frames[t].columns, cfg.inputs)
+        dropped.extend(x for x in d if x not in dropped)
+    used = tuple(x for x in cfg.inputs if x not in dropped)
+    dropped_t = tuple(x for x in cfg.inputs if x in dropped)
+    H, W = cfg.horizons, cfg.window
+
+    blocks: list[dict[str, np.ndarray]] = []
+    tickers: list[str] = []
+    skipped: dict[str, str] = {}
+    dropped_origins: dict[str, int] = {}
+    off_calendar: dict[str, int] = {}
+    for t in names:
+        aligned = align_calendar(frames[t], cfg.calendar)
+        off = int(aligned.attrs.get("off_calendar", 0))
+        if off:
+            off_calendar[t] = off
+        n = len(aligned) - 1
+        if n < cfg.min_history:
+            skipped[t] = (
+                f"only {max(n, 0)} bars with a return on the {cfg.calendar!r} calendar "
+                f"(min_history is {cfg.min_history})"
+            )
+            continue
+        obs = aligned["observed"].to_numpy(dtype=bool)
+        X = input_matrix(aligned, used, cfg.volume_window)[1:]
+        if not np.isfinite(X).all():
+            bad = int(np.argwhere(~np.isfinite(X))[0, 0]) + 1
+            raise ValueError(f"{t}: non-finite input on {aligned['date'].iloc[bad].date()}")
+        Y = target_matrix(aligned["close"].to_numpy(), obs, H)[1:]
+        obs = obs[1:]
+        hist = np.arange(1, n + 1)
+        ok = obs & (hist >= cfg.min_history)
+        if not ok.any():
+            skipped[t] = f"no observed bar with {cfg.min_history} bars of history"
+            continue
+        dates = aligned["date"].to_numpy().astype("datetime64[D]")[1:]
+        dropped_origins[t] = int((obs & (hist < cfg.min_history)).sum())
+        blocks.append(
+            {
+                "X": X,
+                "Y": Y,
+                "close": aligned["close"].to_numpy(dtype=np.float64)[1:],
+                "dates": dates,
+                "observed": obs,
+                "origin_ok": ok,
+                "target_end": dates[np.minimum(np.arange(n) + H, n - 1)],
+            }
+        )
+        tickers.append(t)
+
+    sizes = [len(b["dates"]) for b in blocks]
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    F = len(used)
+
+    def cat(key: str, empty: np.ndarray) -> np.ndarray:
+        return np.concatenate([b[key] for b in blocks]) if blocks else empty
+
+    return Panel(
+        tickers=tuple(tickers),
+        feature_names=used,
+        dropped_features=dropped_t,
+        X=cat("X", np.zeros((0, F))),
+        Y=cat("Y", np.zeros((0, H))),
+        close=cat("close", np.zeros(0)),
+        dates=cat("dates", np.zeros(0, dtype="datetime64[D]")),
+        ticker_id=np.repeat(np.arange(len(tickers), dtype=np.int64), sizes),
+        observed=cat("observed", np.zeros(0, dtype=bool)),
+        offsets=offsets,
+        origin_ok=cat("origin_ok", np.zeros(0, dtype=bool)),
+        target_end=cat("target_end", np.zeros(0, dtype="datetime64[D]")),
+        skipped=skipped,
+        dropped_origins=dropped_origins,
+        off_calendar=off_calendar,
+        window=W,
+        horizons=H,
+        mask_value=cfg.mask_value,
+        min_history=cfg.min_history,
+    )

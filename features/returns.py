@@ -1,0 +1,227 @@
+"""Log returns, per-step inputs and multi-horizon targets of one ticker's price bars.
+
+Every function here is pure and causal where it matters: row ``t`` of an input matrix uses
+data dated at or before row ``t`` only. Missing bars never shift the calendar: a ticker is first
+aligned to its calendar (``align_calendar``) and the gaps become *unobserved* rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+CALENDARS = ("B", "D", "data")
+#: Which price-frame columns each input needs (``observed`` needs nothing).
+INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "log_return": ("close",),
+    "range": ("high", "low"),
+    "volume_z": ("volume",),
+    "observed": (),
+}
+_PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+def align_calendar(df: pd.DataFrame, calendar: str) -> pd.DataFrame:
+    """Align one ticker's bars to a calendar, turning missing bars into unobserved rows.
+
+    The calendar runs from the ticker's first to its last on-calendar bar: ``"B"`` business
+    days (Mon-Fri), ``"D"`` every day, ``"data"`` the frame's own dates. A calendar day without
+    a bar becomes a row with ``observed=False``, ``close`` forward-filled and the other price
+    columns NaN, so later rows keep their true dates (the calendar is never shifted). Bars dated
+    off the calendar (a Saturday bar with ``"B"``) are dropped; because returns are taken
+    close-to-close, the next on-calendar return still spans them. Their count is stored in
+    ``result.attrs["off_calendar"]``.
+
+    Args:
+        df: One ticker's bars: ``date`` and ``close`` required; ``open, high, low, volume``
+            optional; other columns (``ticker``) are ignored.
+        calendar: ``"B"``, ``"D"`` or ``"data"``.
+
+    Returns:
+        A new frame with a fresh index: ``date`` (datetime64[ns]), ``observed`` (bool) and the
+        price columns the input has.
+
+    Raises:
+        ValueError: On an unknown calendar, missing ``date``/``close``, duplicate dates, or a
+            close that is not finite and positive.
+    """
+    if calendar not in CALENDARS:
+        raise ValueError(f"unknown calendar {calendar!r}; use one of {CALENDARS}")
+    for col in ("date", "close"):
+        if col not in df.columns:
+            raise ValueError(f"price frame has no {col!r} column")
+    cols = [c for c in _PRICE_COLUMNS if c in df.columns]
+    dates = pd.to_datetime(df["date"])
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    frame = pd.DataFrame(
+        {c: df[c].to_numpy(dtype=np.float64) for c in cols},
+        index=pd.DatetimeIndex(dates.dt.normalize().to_numpy(), name="date"),
+    ).sort_index()
+    if frame.index.has_duplicates:
+        dup = frame.index[frame.index.duplicated()][0]
+        raise ValueError(f"duplicate date {dup.date()} in price frame")
+    close = frame["close"].to_numpy()
+    if not (np.isfinite(close).all() and (close > 0).all()):
+        raise ValueError("close prices must be finite and positive")
+
+    off = 0
+    if calendar == "B":
+        on = frame.index.day_of_week < 5
+        off = int((~on).sum())
+        frame = frame[on]
+    if frame.empty:
+        out = pd.DataFrame({"date": pd.DatetimeIndex([], dtype="datetime64[ns]")})
+        out["observed"] = np.zeros(0, dtype=bool)
+        for c in cols:
+            out[c] = np.zeros(0)
+        out.attrs["off_calendar"] = off
+        return out
+    first, last = frame.index[0], frame.index[-1]
+    if calendar == "B":
+        grid = pd.bdate_range(first, last)
+    elif calendar == "D":
+        grid = pd.date_range(first, last, freq="D")
+    else:
+        grid = frame.index
+    out = frame.reindex(grid)
+    out.insert(0, "observed", out.index.isin(frame.index))
+    out["close"] = out["close"].ffill()
+    out.index = out.index.astype("datetime64[ns]")
+    out = out.rename_axis("date").reset_index()
+    out.attrs["off_calendar"] = off
+    return out
+
+
+def available_inputs(
+    columns: Iterable[str], requested: Sequence[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Split requested inputs into those the columns support and those they do not.
+
+    ``range`` needs ``high`` and ``low``; ``volume_z`` needs ``volume``; ``log_return`` needs
+    ``close``; ``observed`` is always available.
+
+    Returns:
+        ``(used, dropped)``, each in the requested order.
+
+    Raises:
+        ValueError: On an unknown input name.
+    """
+    have = set(columns)
+    used: list[str] = []
+    dropped: list[str] = []
+    for name in requested:
+        if name not in INPUT_COLUMNS:
+            raise ValueError(f"unknown input {name!r}; known: {sorted(INPUT_COLUMNS)}")
+        (used if set(INPUT_COLUMNS[name]) <= have else dropped).append(name)
+    return tuple(used), tuple(dropped)
+
+
+def log_returns(close: np.ndarray) -> np.ndarray:
+    """One-bar log returns ``log(close[t] / close[t-1])``; element 0 is NaN."""
+    close = np.asarray(close, dtype=np.float64)
+    out = np.full(close.shape, np.nan)
+    out[1:] = np.log(close[1:] / close[:-1])
+    return out
+
+
+def volume_zscore(volume: np.ndarray, observed: np.ndarray, window: int) -> np.ndarray:
+    """Trailing z-score of ``log1p(volume)`` over the last ``window`` observed bars.
+
+    The statistics at row ``t`` use observed bars at or before ``t`` only (current bar
+    included; population standard deviation). Unobserved rows, rows with a missing volume, rows
+    with fewer than two bars of history and rows whose window has no spread get 0.
+    """
+    volume = np.asarray(volume, dtype=np.float64)
+    observed = np.asarray(observed, dtype=bool)
+    out = np.zeros(volume.shape)
+    v = pd.Series(np.log1p(np.where(volume >= 0, volume, np.nan))[observed])
+    if v.empty:
+        return out
+    roll = v.rolling(window, min_periods=2)
+    mean = roll.mean().to_numpy()
+    std = roll.std(ddof=0).to_numpy()
+    vals = v.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (vals - mean) / std
+    flat = ~(std > 1e-9 * np.maximum(1.0, np.abs(mean)))
+    z[flat | ~np.isfinite(z)] = 0.0
+    out[observed] = z
+    return out
+
+
+def input_matrix(aligned: pd.DataFrame, inputs: Sequence[str], volume_window: int) -> np.ndarray:
+    """Per-step inputs of an aligned frame, float64 ``[T, F]`` in the order of ``inputs``.
+
+    * ``log_return``: ``log(close[t] / close[t-1])`` on observed rows (the forward-filled close
+      makes the first bar after a gap span the whole gap), 0 on unobserved rows, NaN on row 0
+      (no previous close: callers drop that row).
+    * ``range``: ``log(high / low)`` on observed rows, else 0.
+    * ``volume_z``: see ``volume_zscore``.
+    * ``observed``: 1.0 / 0.0.
+
+    Row ``t`` only uses data dated at or before row ``t``.
+
+    Raises:
+        ValueError: On an input whose columns ``aligned`` lacks (see ``available_inputs``).
+    """
+    used, dropped = available_inputs(aligned.columns, inputs)
+    if dropped:
+        raise ValueError(f"inputs {list(dropped)} need columns the frame lacks")
+    obs = aligned["observed"].to_numpy(dtype=bool)
+    out = np.zeros((len(aligned), len(used)))
+    for j, name in enumerate(used):
+        if name == "log_return":
+            r = log_returns(aligned["close"].to_numpy())
+            r[1:][~obs[1:]] = 0.0
+            col = r
+        elif name == "range":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                col = np.log(aligned["high"].to_numpy() / aligned["low"].to_numpy())
+            col[~obs | ~np.isfinite(col)] = 0.0
+        elif name == "volume_z":
+            col = volume_zscore(aligned["volume"].to_numpy(), obs, volume_window)
+        else:
+            col = obs.astype(np.float64)
+        out[:, j] = col
+    return out
+
+
+def target_matrix(close: np.ndarray, observed: np.ndarray, horizons: int) -> np.ndarray:
+    """Multi-horizon targets ``Y[t, h-1] = log(close[t+h] / close[t])``, shape ``[T, H]``.
+
+    NaN where ``t + h`` is past the end, or where row ``t`` (the origin) or row ``t + h`` (the
+    target bar) is unobserved. Horizons count calendar rows, so the target of horizon ``h`` is
+    the calendar date ``h`` bars after the origin.
+    """
+    close = np.asarray(close, dtype=np.float64)
+    observed = np.asarray(observed, dtype=bool)
+    n = len(close)
+    out = np.full((n, horizons), np.nan)
+    logc = np.log(close)
+    for h in range(1, horizons + 1):
+        if h >= n:
+            break
+        ok = observed[:-h] & observed[h:]
+        out[:-h, h - 1] = np.where(ok, logc[h:] - logc[:-h], np.nan)
+    return out
+
+
+def prices_from_returns(origin_close: np.ndarray | float, logret: np.ndarray) -> np.ndarray:
+    """Prices implied by log returns from an origin close: ``origin_close * exp(logret)``.
+
+    Args:
+        origin_close: Scalar or ``[N]`` origin closes.
+        logret: ``[H]`` or ``[N, H]`` cumulative log returns from the origin (targets or
+            forecasts, already inverse-scaled).
+
+    Returns:
+        Prices with the shape of ``logret``.
+    """
+    logret = np.asarray(logret, dtype=np.float64)
+    c = np.asarray(origin_close, dtype=np.float64)
+    if c.ndim == 1 and logret.ndim == 2:
+        c = c[:, None]
+    return c * np.exp(logret)

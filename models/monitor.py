@@ -1,0 +1,229 @@
+"""Per-layer gradient norms, recorded inside the optimizer at ~zero cost, read once per epoch.
+
+``MonitoredAdam`` is Adam whose ``apply`` first adds each layer's gradient L2 norm (computed
+before clipping, after loss-scale unscaling) into a few non-trainable optimizer variables:
+per layer the sum and max of the per-step norms, plus step counts. Because they are optimizer
+variables, this works inside compiled train steps on every backend (TF graph/XLA, JAX's
+stateless ``stateless_apply``, torch). ``GradientNormCallback`` reads and resets them at the end
+of every epoch and writes ``grad_norm/<layer>/mean`` and ``grad_norm/<layer>/max`` lists.
+
+A layer is the first component of a variable's path (``rnn_0/forward_rnn_0/lstm_cell/kernel``
+-> ``rnn_0``); the pseudo-layer ``all`` is the global norm over every variable.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+log = logging.getLogger(__name__)
+
+ALL = "all"
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """A variable's (or tensor's) value as a NumPy array, on any backend."""
+    if isinstance(value, keras.Variable):
+        return np.asarray(value.numpy())  # np.array(variable) warns under NumPy 2 on TF
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
+def layer_of(variable: Any) -> str:
+    """The top-level layer a model variable belongs to (first component of its path)."""
+    path = getattr(variable, "path", None) or str(variable.name)
+    return path.split("/", 1)[0]
+
+
+@keras.saving.register_keras_serializable(package="stackcast")
+class MonitoredAdam(keras.optimizers.Adam):
+    """Adam that records per-layer gradient norms (before clipping) every step.
+
+    Takes exactly Adam's arguments and serializes like Adam, so a model compiled with it saves
+    and loads (safe mode) once this module is imported.
+    """
+
+    _layer_names: tuple[tuple[int, str], ...] = ()
+
+    def watch(self, model: Any) -> None:
+        """Group variables by ``model``'s top-level layers (call before the optimizer is built).
+
+        Without it, variables are grouped by the first component of their path, which Keras
+        does not keep stable for nested layers of a reloaded model.
+        """
+        self._layer_names = tuple(
+            (id(v), layer.name) for layer in model.layers for v in layer.trainable_variables
+        )
+
+    def build(self, variables: list[Any]) -> None:
+        """Create Adam's slots plus the gradient-norm accumulators."""
+        if self.built:
+            return
+        super().build(variables)
+        by_id = dict(self._layer_names)
+        groups: list[str] = []
+        group_index: list[int] = []
+        for v in variables:
+            name = by_id.get(id(v)) or layer_of(v)
+            if name not in groups:
+                groups.append(name)
+            group_index.append(groups.index(name))
+        groups.append(ALL)
+        self.grad_groups: tuple[str, ...] = tuple(groups)
+        self._grad_group_of = tuple(group_index)
+        # Sized by the variable count (an upper bound on the groups), not by the groups, so the
+        # optimizer's variable shapes do not depend on variable paths (they are rebuilt on load).
+        n = len(variables) + 1
+        self._gn_sum = self.add_variable((n,), dtype="float32", name="grad_norm_sum")
+        self._gn_max = self.add_variable((n,), dtype="float32", name="grad_norm_max")
+        self._gn_nonfinite = self.add_variable((n,), dtype="float32", name="grad_norm_nonfinite")
+        self._gn_steps = self.add_variable((), dtype="float32", name="grad_norm_steps")
+
+    def apply(self, grads: Any, trainable_variables: Any = None) -> Any:
+        """Record the per-layer norms of ``grads``, then apply them as Adam does."""
+        grads = list(grads)
+        if trainable_variables is not None:
+            trainable_variables = list(trainable_variables)
+            if not self.built:
+                with keras.name_scope(self.name, caller=self):
+                    self.build(trainable_variables)
+                self.built = True
+            variables = trainable_variables
+        else:
+            variables = self._trainable_variables
+        if grads:
+            self._record(grads, variables)
+        return super().apply(grads, trainable_variables)
+
+    def _record(self, grads: list[Any], variables: list[Any]) -> None:
+        n = len(self.grad_groups)
+        size = int(self._gn_sum.shape[0])
+        terms: list[list[Any]] = [[] for _ in range(size)]
+        for g, v in zip(grads, variables, strict=True):
+            if g is None:
+                continue
+            sq = ops.sum(ops.square(ops.cast(g, "float32")))
+            terms[self._grad_group_of[self._get_variable_index(v)]].append(sq)
+            terms[n - 1].append(sq)
+        # Slots past the real groups stay zero.
+        zero = ops.zeros((), dtype="float32")
+        norms = ops.stack([ops.sqrt(sum(t[1:], t[0])) if t else zero for t in terms])
+        finite = ops.isfinite(norms)
+        safe = ops.where(finite, norms, zero)
+        self._gn_sum.assign(self._gn_sum + safe)
+        self._gn_max.assign(ops.maximum(self._gn_max, safe))
+        self._gn_nonfinite.assign(self._gn_nonfinite + ops.cast(ops.logical_not(finite), "float32"))
+        self._gn_steps.assign(self._gn_steps + 1.0)
+
+    def read_grad_norms(self, reset: bool = True) -> dict[str, dict[str, float]]:
+        """Per layer: mean and max norm over the steps since the last reset, and counts.
+
+        Returns:
+            ``{layer: {"mean": float, "max": float, "steps": int, "nonfinite": int}}``;
+            empty before the first step. Mean/max are NaN when every step was non-finite.
+        """
+        if not self.built:
+            return {}
+        total = to_numpy(self._gn_sum).astype(np.float64)
+        peak = to_numpy(self._gn_max).astype(np.float64)
+        bad = to_numpy(self._gn_nonfinite).astype(np.float64)
+        steps = float(to_numpy(self._gn_steps))
+        if reset:
+            for var in (self._gn_sum, self._gn_max, self._gn_nonfinite):
+                var.assign(ops.zeros(var.shape, dtype="float32"))
+            self._gn_steps.assign(ops.zeros((), dtype="float32"))
+        if steps == 0:
+            return {}
+        out: dict[str, dict[str, float]] = {}
+        for i, name in enumerate(self.grad_groups):
+            good = steps - bad[i]
+            out[name] = {
+                "mean": float(total[i] / good) if good > 0 else math.nan,
+                "max": float(peak[i]) if good > 0 else math.nan,
+                "steps": int(steps),
+                "nonfinite": int(bad[i]),
+            }
+        return out
+
+
+def monitored_optimizer(optimizer: Any) -> MonitoredAdam | None:
+    """The ``MonitoredAdam`` inside ``optimizer`` (unwrapping a LossScaleOptimizer), if any."""
+    inner = getattr(optimizer, "inner_optimizer", optimizer)
+    return inner if isinstance(inner, MonitoredAdam) else None
+
+
+class GradientNormCallback(keras.callbacks.Callback):
+    """Read the optimizer's gradient norms each epoch into ``history`` and flag anomalies.
+
+    Args:
+        history: Dict receiving ``grad_norm/<layer>/mean`` and ``grad_norm/<layer>/max`` lists.
+        warnings: List receiving one message per (layer, kind) the first time it happens.
+        vanish_threshold: Mean norm below which a layer's gradients are called vanishing.
+        explode_threshold: Max norm above which a layer's gradients are called exploding.
+    """
+
+    def __init__(
+        self,
+        history: dict[str, list[float]],
+        warnings: list[str],
+        vanish_threshold: float,
+        explode_threshold: float,
+    ):
+        super().__init__()
+        self.history = history
+        self.warnings = warnings
+        self.vanish_threshold = float(vanish_threshold)
+        self.explode_threshold = float(explode_threshold)
+        self.last: dict[str, dict[str, float]] = {}
+        self._flagged: set[tuple[str, str]] = set()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """Discard anything recorded before this fit (e.g. a previous fit's last epoch)."""
+        opt = monitored_optimizer(self.model.optimizer)
+        if opt is not None:
+            opt.read_grad_norms(reset=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        """Append this epoch's per-layer mean/max norms and check the thresholds."""
+        opt = monitored_optimizer(self.model.optimizer)
+        if opt is None:
+            return
+        self.last = opt.read_grad_norms(reset=True)
+        for layer, stats in self.last.items():
+            self.history.setdefault(f"grad_norm/{layer}/mean", []).append(stats["mean"])
+            self.history.setdefault(f"grad_norm/{layer}/max", []).append(stats["max"])
+            if layer == ALL:
+                continue
+            if stats["nonfinite"]:
+                self._flag(
+                    layer,
+                    "nonfinite",
+                    f"non-finite gradients: {layer} had {stats['nonfinite']} of "
+                    f"{stats['steps']} steps with a NaN/inf gradient norm in epoch {epoch + 1}",
+                )
+            if math.isfinite(stats["max"]) and stats["max"] > self.explode_threshold:
+                self._flag(
+                    layer,
+                    "explode",
+                    f"exploding gradients: {layer} gradient norm reached {stats['max']:.3g} "
+                    f"(> explode_threshold {self.explode_threshold:g}) in epoch {epoch + 1}; "
+                    "lower learning_rate, enable clipnorm or check the input scaling",
+                )
+            if math.isfinite(stats["mean"]) and stats["mean"] < self.vanish_threshold:
+                self._flag(
+                    layer,
+                    "vanish",
+                    f"vanishing gradients: {layer} mean gradient norm {stats['mean']:.3g} "
+                    f"(< vanish_threshold {self.vanish_threshold:g}) in epoch {epoch + 1}",
+                )
+
+    def _flag(self, layer: str, kind: str, message: str) -> None:
+        if (layer, kind) in self._flagged:
+            return
+        self._flagged.add((layer, kind))
+        self.warnings.append(message)
+        log.warning(message)

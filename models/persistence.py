@@ -1,0 +1,199 @@
+"""Save and load a model directory: ``model.keras`` + ``meta.json``, atomically.
+
+The saved model carries architecture and weights only: the optimizer (and its gradient-norm
+accumulators) is left out, because a loaded model is used to forecast, and ``train`` compiles
+afresh anyway. Loading is always ``safe_mode=True`` (no lambdas, no pickles); stackcast's own
+layer (``MaskedAttentionPooling``) is registered for it.
+
+Writes go to temporary names in the target directory, then ``os.replace`` (the documented
+exception to "pipeline does all I/O": the model files are written here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+import models.network  # noqa: F401  (registers MaskedAttentionPooling for safe-mode loading)
+
+MODEL_FILE = "model.keras"
+META_FILE = "meta.json"
+
+
+class ModelMismatchError(ValueError):
+    """A saved model does not match what the caller expects (features, versions, config)."""
+
+
+def library_versions() -> dict[str, str]:
+    """Versions stamped into ``meta.json``: keras, its backend, numpy, python."""
+    return {
+        "keras": keras.__version__,
+        "backend": keras.backend.backend(),
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _inference_copy(model: keras.Model) -> keras.Model:
+    """The same architecture and weights, uncompiled (no optimizer state)."""
+    if not model.compiled:
+        return model
+    clone = keras.models.clone_model(model)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def _replace_atomically(directory: Path, name: str, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, directory / name)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_model(model: keras.Model, directory: str | Path, meta: dict[str, Any]) -> Path:
+    """Write ``directory/model.keras`` and ``directory/meta.json`` (versions added).
+
+    Args:
+        model: The trained model.
+        directory: Created if missing.
+        meta: JSON-able facts from the caller (config, features, scaler params, data range,
+            history summary, ...). ``meta["versions"]`` is set here.
+
+    Returns:
+        The directory.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = dict(meta)
+    meta["versions"] = library_versions()
+    text = json.dumps(meta, indent=2, sort_keys=True, default=_json_default, allow_nan=False)
+    copy = _inference_copy(model)
+
+    def write_model(tmp: str) -> None:
+        # Keras insists on the .keras suffix: save beside, then move over the temp name.
+        target = tmp + ".keras"
+        try:
+            copy.save(target)
+            os.replace(target, tmp)
+        finally:
+            if os.path.exists(target):
+                os.unlink(target)
+
+    def write_meta(tmp: str) -> None:
+        Path(tmp).write_text(text + "\n", encoding="utf-8")
+
+    # Model first, meta last: a meta.json always describes the model.keras beside it.
+    _replace_atomically(directory, MODEL_FILE, write_model)
+    _replace_atomically(directory, META_FILE, write_meta)
+    return directory
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    raise TypeError(f"meta value of type {type(obj).__name__} is not JSON-serializable")
+
+
+def _diff(expected: Any, actual: Any, path: str) -> list[str]:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        out: list[str] = []
+        for key in sorted(set(expected) | set(actual), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in actual:
+                out.append(f"{sub}: expected {expected[key]!r}, saved model has none")
+            elif key not in expected:
+                continue
+            else:
+                out += _diff(expected[key], actual[key], sub)
+        return out
+    if isinstance(expected, list | tuple) and isinstance(actual, list | tuple):
+        expected, actual = list(expected), list(actual)
+    if expected != actual:
+        return [f"{path}: expected {expected!r}, saved {actual!r}"]
+    return []
+
+
+def _feature_diff(expected: list[str], saved: list[str]) -> str:
+    missing = [f for f in expected if f not in saved]
+    extra = [f for f in saved if f not in expected]
+    parts = []
+    if missing:
+        parts.append(f"missing from the saved model: {missing}")
+    if extra:
+        parts.append(f"only in the saved model: {extra}")
+    if not parts:
+        parts.append(f"same names in a different order: expected {expected}, saved {saved}")
+    return "; ".join(parts)
+
+
+def load_model(
+    directory: str | Path,
+    expected_features: list[str] | tuple[str, ...] | None = None,
+    expected: dict[str, Any] | None = None,
+    *,
+    check_version: bool = True,
+) -> tuple[keras.Model, dict[str, Any]]:
+    """Load ``directory/model.keras`` (safe mode) and its ``meta.json``, checking they fit.
+
+    Args:
+        directory: A directory written by ``save_model``.
+        expected_features: The input features the caller will feed, in order; must equal
+            ``meta["features"]``.
+        expected: Other meta entries that must match (nested dicts compared key by key; keys
+            absent from ``expected`` are not checked), e.g. ``{"config": {"model": ...}}``.
+        check_version: Refuse a model saved by a different keras major.minor.
+
+    Returns:
+        ``(model, meta)``.
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        ModelMismatchError: features, keras version or expected entries differ; the message
+            names each difference.
+    """
+    directory = Path(directory)
+    meta_path, model_path = directory / META_FILE, directory / MODEL_FILE
+    for path in (meta_path, model_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} does not exist (not a saved stackcast model)")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    problems: list[str] = []
+    if expected_features is not None:
+        saved = meta.get("features")
+        if saved is None:
+            problems.append("features: meta.json records no feature list")
+        elif list(saved) != list(expected_features):
+            problems.append(f"features differ: {_feature_diff(list(expected_features), saved)}")
+    if check_version:
+        saved_keras = str(meta.get("versions", {}).get("keras", ""))
+        if saved_keras.split(".")[:2] != keras.__version__.split(".")[:2]:
+            problems.append(
+                f"keras version: saved with {saved_keras or 'unknown'}, running "
+                f"{keras.__version__} (major.minor must match)"
+            )
+    if expected:
+        problems += _diff(expected, meta, "")
+    if problems:
+        raise ModelMismatchError(f"model in {directory} does not match: " + "; ".join(problems))
+    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    return model, meta

@@ -1,0 +1,111 @@
+"""Point forecasts and Monte Carlo dropout intervals.
+
+With ``mc_samples > 0`` every input window is repeated ``mc_samples`` times inside one batch
+and run through the model with dropout active (``training=True``), in a compiled predict
+function; each copy draws its own dropout masks, so one pass yields all samples. The dropout
+RNG state is set from ``seed`` before sampling and restored afterwards, so the same model,
+inputs and seed give the same bands on CPU, and training's RNG stream is left untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import keras
+import numpy as np
+
+from models.monitor import to_numpy
+
+_SEED_STATE = "seed_generator_state"
+
+
+class _AlwaysTraining(keras.Model):
+    """Calls the wrapped model with ``training=True`` so ``predict`` samples dropout."""
+
+    def __init__(self, base: keras.Model, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.base = base
+
+    def call(self, x: Any) -> Any:
+        return self.base(x, training=True)
+
+
+def _batches(x_batches: Any) -> Iterable[np.ndarray]:
+    """Yield float32 input batches from an array or a sequence of batches (``x`` or ``(x, y)``)."""
+    if isinstance(x_batches, np.ndarray):
+        yield x_batches.astype(np.float32, copy=False)
+        return
+    for i in range(len(x_batches)):
+        item = x_batches[i]
+        if isinstance(item, tuple | list):
+            item = item[0]
+        yield np.asarray(item, dtype=np.float32)
+
+
+def _seed_variables(model: keras.Model) -> list[Any]:
+    return [v for v in model.non_trainable_variables if v.path.endswith(_SEED_STATE)]
+
+
+def predict(
+    model: keras.Model,
+    x_batches: Any,
+    mc_samples: int,
+    interval: float,
+    seed: int = 0,
+    *,
+    max_rows: int = 8192,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Predict every window; with MC dropout, also the central ``interval`` band.
+
+    Args:
+        model: A trained model (``[B, L, F] -> [B, H]``).
+        x_batches: An array ``[N, L, F]`` or a sequence of batches (``x`` or ``(x, y)``),
+            e.g. ``features.windows.WindowBatches`` without shuffling.
+        mc_samples: Dropout samples per window; 0 gives the deterministic prediction.
+        interval: Central probability mass of the band, e.g. 0.8 -> 10th..90th percentile.
+        seed: Seeds the dropout masks (same seed, same bands).
+        max_rows: Rows (windows x samples) per forward pass.
+
+    Returns:
+        ``(mean, lo, hi)``, each float64 ``[N, H]``. Without sampling ``mean`` is the
+        deterministic output and ``lo``/``hi`` are NaN; with sampling ``mean`` is the sample mean.
+    """
+    if mc_samples < 0:
+        raise ValueError(f"mc_samples must be >= 0, got {mc_samples}")
+    if not 0.0 < interval < 1.0:
+        raise ValueError(f"interval must be in (0, 1), got {interval}")
+    batches = [b for b in _batches(x_batches) if len(b)]
+    if not batches:
+        horizons = int(model.outputs[0].shape[-1])
+        empty = np.zeros((0, horizons))
+        return empty, empty.copy(), empty.copy()
+    x = np.concatenate(batches, axis=0)
+    if mc_samples == 0:
+        mean = np.asarray(model.predict(x, batch_size=max_rows, verbose=0), dtype=np.float64)
+        nan = np.full_like(mean, np.nan)
+        return mean, nan, nan.copy()
+
+    sampler = _AlwaysTraining(model, name="mc_dropout")
+    states = _seed_variables(model)
+    saved = [to_numpy(v) for v in states]
+    rng = np.random.default_rng(seed)
+    for v in states:
+        v.assign(np.array([rng.integers(1, 2**31 - 1), 0], dtype=saved[0].dtype))
+    try:
+        per_pass = max(1, max_rows // mc_samples)
+        chunks = []
+        for start in range(0, len(x), per_pass):
+            xb = x[start : start + per_pass]
+            tiled = np.repeat(xb, mc_samples, axis=0)  # window-major: w0 s0..sS, w1 ...
+            out = sampler.predict(tiled, batch_size=len(tiled), verbose=0)
+            chunks.append(np.asarray(out, dtype=np.float64).reshape(len(xb), mc_samples, -1))
+        samples = np.concatenate(chunks, axis=0)  # [N, S, H]
+    finally:
+        for v, value in zip(states, saved, strict=True):
+            v.assign(value)
+    tail = (1.0 - interval) / 2.0
+    mean = samples.mean(axis=1)
+    lo = np.quantile(samples, tail, axis=1)
+    hi = np.quantile(samples, 1.0 - tail, axis=1)
+    return mean, lo, hi

@@ -1,0 +1,160 @@
+"""Crash-safe file writes and inter-process locks.
+
+Every file stackcast keeps (prices, models' metadata, runs, the ledger, the index) is written
+through these helpers: the data goes to a temporary file in the target's directory, is flushed
+and fsync'd, then ``os.replace`` swaps it in. A reader sees the old file or the new one, never
+half of either; a crash leaves at worst a stray ``.<name>.*.tmp`` beside the target.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.errors import LockTimeout
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_NEW_FILE_MODE = 0o644
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Flush a directory entry (the rename) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Write ``path`` atomically: ``write(tmp)`` fills a temp file that then replaces ``path``."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            mode = target.stat().st_mode & 0o7777
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Atomically replace ``path`` with ``data``; returns the path.
+
+    Args:
+        path: Target file; its directory is created if missing.
+        data: The complete new content.
+    """
+    return _atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
+    """Atomically replace ``path`` with ``text`` (UTF-8 by default); returns the path."""
+    return atomic_write_bytes(path, text.encode(encoding))
+
+
+def _json_default(obj: Any) -> Any:
+    """Encode the values stackcast's JSON files commonly hold (numpy, dates, paths)."""
+    if isinstance(obj, _dt.date | _dt.datetime):
+        return obj.isoformat()
+    if isinstance(obj, os.PathLike):
+        return os.fspath(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    # numpy scalars and arrays, pandas Timestamps, without importing either here.
+    if hasattr(obj, "isoformat"):
+        return obj.isoformat()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def atomic_write_json(
+    path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2, sort_keys: bool = False
+) -> Path:
+    """Atomically write ``obj`` as JSON (UTF-8, trailing newline); returns the path.
+
+    Dates and datetimes become ISO strings, paths strings, numpy values plain numbers/lists.
+    """
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=_json_default)
+    return atomic_write_text(path, text + "\n")
+
+
+def atomic_write_parquet(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, index: bool = False
+) -> Path:
+    """Atomically write ``df`` to a Parquet file (pyarrow engine); returns the path.
+
+    ``df.attrs`` (JSON-able values) are stored in the file's metadata and come back from
+    ``pandas.read_parquet``.
+    """
+    return _atomic_write(path, lambda tmp: df.to_parquet(tmp, index=index, engine="pyarrow"))
+
+
+def lock_path(path: str | os.PathLike[str]) -> Path:
+    """The lock file guarding ``path``: itself if it ends in ``.lock``, else ``<path>.lock``."""
+    p = Path(path)
+    return p if p.suffix == ".lock" else p.with_name(p.name + ".lock")
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike[str], timeout: float = 60.0) -> Iterator[Path]:
+    """Hold an exclusive inter-process (and inter-thread) lock guarding ``path``.
+
+    The lock file is ``lock_path(path)`` (``<path>.lock`` unless ``path`` already ends in
+    ``.lock``); its directory is created if missing. The OS releases the lock if the holder
+    dies, so a leftover lock file is harmless.
+
+    Args:
+        path: The file to protect (or the lock file itself).
+        timeout: Seconds to wait for the lock; ``0`` tries once, a negative value waits forever.
+
+    Raises:
+        LockTimeout: Another process or thread kept the lock for longer than ``timeout``.
+    """
+    import filelock
+
+    lock_file = lock_path(path)
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(lock_file, timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        what = Path(path).name.removesuffix(".lock")
+        raise LockTimeout(
+            f"{what} is locked by another stackcast run (waited {timeout:g}s for {lock_file}); "
+            "try again when it has finished"
+        ) from None
+    try:
+        yield lock_file
+    finally:
+        lock.release()

@@ -1,0 +1,97 @@
+"""The model registry: ``STACKCAST_HOME/models/<name>/<version>/`` and a champion pointer.
+
+Versions are ``v0001``, ``v0002``, ... allocated under a lock and written into a staging
+directory that is renamed into place only when ``model.keras`` and ``meta.json`` are complete.
+``champion.json`` names the version the daily forecast uses; it is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.atomic import atomic_write_json, file_lock
+from pipeline.errors import UserError
+
+VERSION_RE = re.compile(r"^v(\d{4,})$")
+
+
+class NoChampion(UserError):
+    """No champion model exists yet for this name."""
+
+
+def model_root(home: Path, name: str) -> Path:
+    """``home/models/<name>``."""
+    return home / "models" / name
+
+
+def versions(home: Path, name: str) -> list[str]:
+    """Published versions, oldest first."""
+    root = model_root(home, name)
+    if not root.is_dir():
+        return []
+    found = [p.name for p in root.iterdir() if p.is_dir() and VERSION_RE.match(p.name)]
+    return sorted(found, key=lambda v: int(v[1:]))
+
+
+@contextmanager
+def new_version(home: Path, name: str) -> Iterator[tuple[str, Path]]:
+    """Allocate the next version; yields ``(version, staging_dir)``, published on success."""
+    root = model_root(home, name)
+    root.mkdir(parents=True, exist_ok=True)
+    with file_lock(root / ".registry.lock", timeout=120):
+        existing = versions(home, name)
+        number = int(existing[-1][1:]) + 1 if existing else 1
+        version = f"v{number:04d}"
+        staging = root / f".staging-{version}-{secrets.token_hex(3)}"
+        staging.mkdir()
+        try:
+            yield version, staging
+            staging.rename(root / version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def champion(home: Path, name: str) -> dict[str, Any] | None:
+    """The champion record (``version``, ``promoted_at``, ``reason``), or None."""
+    path = model_root(home, name) / "champion.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (model_root(home, name) / str(record.get("version", ""))).is_dir():
+        return None
+    return record
+
+
+def champion_dir(home: Path, name: str) -> tuple[str, Path]:
+    """``(version, directory)`` of the champion, or ``NoChampion`` with what to do."""
+    record = champion(home, name)
+    if record is None:
+        raise NoChampion(
+            f"no trained model named '{name}' in {home}: run `stackcast train` first"
+        )
+    version = str(record["version"])
+    return version, model_root(home, name) / version
+
+
+def promote(home: Path, name: str, version: str, reason: str, numbers: dict[str, Any]) -> None:
+    """Make ``version`` the champion (atomic replace of ``champion.json``)."""
+    root = model_root(home, name)
+    if not (root / version).is_dir():
+        raise UserError(f"model {name} has no version {version}")
+    record = {
+        "version": version,
+        "promoted_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reason": reason,
+        "numbers": numbers,
+    }
+    with file_lock(root / ".registry.lock", timeout=120):
+        atomic_write_json(root / "champion.json", record)

@@ -1,0 +1,162 @@
+"""Run directories, run metadata and the run index under STACKCAST_HOME.
+
+A run is written into ``runs/.staging-<run_id>/`` and renamed to ``runs/<run_id>/`` only when
+every file is in place, so a crash never leaves a half-written run behind. Each run keeps a
+``summary.json`` that the index (``STACKCAST_HOME/index.html``) is rebuilt from.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pipeline.atomic import atomic_write_text, file_lock
+
+REPO = Path(__file__).resolve().parent.parent
+_PACKAGES = ("stackcast", "keras", "tensorflow-cpu", "tensorflow", "jax", "numpy", "pandas",
+             "scikit-learn", "prefect", "yfinance", "matplotlib")
+
+
+def new_run_id(kind: str) -> str:
+    """A sortable, unique run id such as ``20261125T160102Z-backtest-3f9a``."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{kind}-{secrets.token_hex(2)}"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    """Where a run's files go while it is written and where they end up."""
+
+    run_id: str
+    staging: Path
+    final: Path
+
+
+@contextmanager
+def staged_run(home: Path, kind: str, out: Path | None = None) -> Iterator[RunDir]:
+    """Create a staging directory and publish it atomically when the block succeeds.
+
+    Args:
+        home: STACKCAST_HOME.
+        kind: ``backtest``, ``daily`` or ``train``; part of the run id.
+        out: Final directory chosen by the user (``--out``); default ``home/runs/<run_id>``.
+            An existing ``out`` directory is replaced only when the run succeeds.
+    """
+    run_id = new_run_id(kind)
+    final = (out or home / "runs" / run_id).resolve()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.parent / f".staging-{final.name}-{secrets.token_hex(3)}"
+    staging.mkdir()
+    try:
+        yield RunDir(run_id, staging, final)
+        _publish(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, final: Path) -> None:
+    if final.exists():
+        old = final.parent / f".old-{final.name}-{secrets.token_hex(3)}"
+        final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        staging.rename(final)
+
+
+def git_commit() -> str | None:
+    """The repository's current commit, or None outside a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries a result depends on."""
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def device_description() -> str:
+    """The Keras backend and the accelerator it sees (``cpu`` when none)."""
+    import keras
+
+    backend = keras.backend.backend()
+    devices: list[str] = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        devices = [
+            d.name for d in tf.config.list_physical_devices("GPU")
+        ]
+    elif backend == "jax":
+        import jax
+
+        devices = [str(d) for d in jax.devices() if d.platform != "cpu"]
+    where = ", ".join(devices) if devices else f"cpu ({os.cpu_count()} cores)"
+    return f"keras {keras.__version__} on {backend}: {where}"
+
+
+def run_metadata() -> dict[str, Any]:
+    """Versions, git commit, device and host facts recorded with every run."""
+    return {
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "device": device_description(),
+        "platform": platform.platform(),
+    }
+
+
+def write_summary(run: RunDir, summary: dict[str, Any]) -> None:
+    """Write the run's ``summary.json`` (what the index shows) into the staging directory."""
+    atomic_write_text(run.staging / "summary.json", json.dumps(summary, indent=2, default=str))
+
+
+def read_summaries(home: Path) -> list[dict[str, Any]]:
+    """Every published run's summary, newest first; unreadable ones are skipped."""
+    runs_dir = home / "runs"
+    out = []
+    for path in runs_dir.glob("*/summary.json") if runs_dir.is_dir() else []:
+        if path.parent.name.startswith("."):
+            continue
+        try:
+            summary = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        summary.setdefault("run_id", path.parent.name)
+        summary["href"] = f"runs/{path.parent.name}/report.html"
+        out.append(summary)
+    out.sort(key=lambda s: str(s.get("created", "")), reverse=True)
+    return out
+
+
+def update_index(home: Path) -> Path:
+    """Rebuild ``STACKCAST_HOME/index.html`` from the run summaries (under a lock)."""
+    from reports.html import render_index
+
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "index.html"
+    with file_lock(home / ".index.lock", timeout=60):
+        atomic_write_text(path, render_index(read_summaries(home)))
+    return path

@@ -1,0 +1,535 @@
+"""``stackcast serve``: one command for the Prefect server, the deployments and the reports.
+
+``serve(cfg)`` starts a local Prefect server as a subprocess (unless ``PREFECT_API_URL``
+already names one), waits for ``/api/health``, starts the read-only report server, and
+serves the deployments with ``prefect.serve``:
+
+- ``daily-forecast`` on ``cfg.schedule.daily_cron`` (in ``cfg.schedule.timezone``),
+- ``weekly-retrain`` on ``cfg.schedule.retrain_cron``,
+- ``backtest`` and ``ingest`` on demand (Run button in the UI).
+
+Each deployment's parameter is the whole ``RunConfig`` (``cfg``), so the UI shows a form with
+the loaded config as defaults. Schedules stay active after shutdown
+(``pause_on_shutdown=False``). Ctrl-C, SIGTERM or SIGHUP stop what this command started (the
+report server and its own Prefect server) and nothing else; an external server is left alone.
+
+The Prefect server runs in its own session so a terminal's Ctrl-C reaches only this process,
+which then stops the runner before the server; on Linux the server also gets SIGTERM if this
+process dies without cleaning up (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.config import RunConfig, load_config
+from pipeline.errors import UserError
+from pipeline.reportserver import (
+    REPORTS_URL_ENV,
+    ReportServer,
+    stop_report_server,
+)
+
+DEFAULT_UI_PORT = 4200
+DEFAULT_REPORTS_PORT = 4201
+READY_TIMEOUT = 120.0
+_WILDCARDS = {"", "0.0.0.0", "::"}
+
+
+@dataclass(frozen=True)
+class DeploymentSpec:
+    """One deployment to serve: a flow, a name, an optional schedule and default parameters."""
+
+    flow: Any
+    name: str
+    schedule: Any | None = None
+    parameters: dict[str, Any] | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ("stackcast",)
+
+
+def flow_parameters(cfg: RunConfig) -> dict[str, Any]:
+    """Default parameters of every deployment: the whole config, with the home filled in."""
+    paths = cfg.paths.model_copy(update={"home": str(cfg.home())})
+    return {"cfg": cfg.model_copy(update={"paths": paths}).model_dump(mode="json")}
+
+
+def deployments_for(cfg: RunConfig) -> list[DeploymentSpec]:
+    """The stackcast deployments for ``cfg`` (imports ``pipeline.flows`` lazily)."""
+    from prefect.schedules import Cron
+
+    try:
+        from pipeline import flows
+    except ModuleNotFoundError as exc:
+        if exc.name != "pipeline.flows":
+            raise
+        raise UserError("pipeline/flows.py is missing: there are no flows to serve") from None
+
+    tz = cfg.schedule.timezone
+    params = flow_parameters(cfg)
+    return [
+        DeploymentSpec(
+            flows.daily_forecast_flow,
+            "daily-forecast",
+            Cron(cfg.schedule.daily_cron, timezone=tz),
+            params,
+            "Ingest new bars, forecast with the champion, append to the ledger, score, report.",
+        ),
+        DeploymentSpec(
+            flows.weekly_retrain_flow,
+            "weekly-retrain",
+            Cron(cfg.schedule.retrain_cron, timezone=tz),
+            params,
+            "Retrain a challenger, backtest it and promote it if it beats the champion.",
+        ),
+        DeploymentSpec(
+            flows.backtest_flow, "backtest", None, params, "Walk-forward backtest and report."
+        ),
+        DeploymentSpec(flows.ingest_flow, "ingest", None, params, "Fetch and store prices."),
+    ]
+
+
+def to_runner_deployments(specs: Sequence[Any]) -> list[Any]:
+    """Turn ``DeploymentSpec``s into Prefect ``RunnerDeployment``s (others pass through)."""
+    from prefect.deployments.runner import EntrypointType
+
+    out = []
+    for spec in specs:
+        if not isinstance(spec, DeploymentSpec):
+            out.append(spec)
+            continue
+        out.append(
+            spec.flow.to_deployment(
+                name=spec.name,
+                schedule=spec.schedule,
+                parameters=spec.parameters,
+                description=spec.description,
+                tags=list(spec.tags),
+                # "package.module.flow": independent of the directory serve starts in
+                entrypoint_type=EntrypointType.MODULE_PATH,
+            )
+        )
+    return out
+
+
+def _client_host(host: str) -> str:
+    return "127.0.0.1" if host in _WILDCARDS else host
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def health_ok(api_url: str, timeout: float = 2.0) -> bool:
+    """Whether ``{api_url}/health`` answers 200."""
+    try:
+        with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=timeout) as resp:
+            return resp.status == 200
+    except (OSError, ValueError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def wait_for_health(
+    api_url: str,
+    timeout: float = READY_TIMEOUT,
+    proc: subprocess.Popen[bytes] | None = None,
+    log_path: Path | None = None,
+) -> float:
+    """Poll the API's health endpoint until it answers; return the seconds waited.
+
+    Raises:
+        UserError: the server process exited, or ``timeout`` passed (with the log's tail).
+    """
+    start = time.monotonic()
+    while True:
+        where = f"\n--- {log_path} (last lines) ---\n{_tail(log_path)}" if log_path else ""
+        if proc is not None and proc.poll() is not None:
+            raise UserError(f"the Prefect server exited with code {proc.returncode}{where}")
+        if health_ok(api_url):
+            return time.monotonic() - start
+        if time.monotonic() - start > timeout:
+            raise UserError(
+                f"the Prefect server at {api_url} was not ready after {timeout:.0f} s{where}"
+            )
+        time.sleep(0.25)
+
+
+def _pdeathsig() -> Callable[[], None] | None:
+    """A pre-exec hook that makes the child get SIGTERM when this process dies (Linux)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def hook() -> None:
+        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
+
+    return hook
+
+
+@dataclass
+class PrefectServer:
+    """A ``prefect server start`` subprocess started by ``serve``."""
+
+    proc: subprocess.Popen[bytes]
+    api_url: str
+    log_path: Path
+
+    @property
+    def ui_url(self) -> str:
+        """The UI's address."""
+        return self.api_url.removesuffix("/api")
+
+    def stop(self, timeout: float = 15.0) -> int | None:
+        """SIGTERM the server, SIGKILL it after ``timeout``; return its exit code."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait(timeout)
+        return self.proc.returncode
+
+
+def start_prefect_server(
+    host: str, port: int, prefect_home: Path, log_path: Path, env: dict[str, str] | None = None
+) -> PrefectServer:
+    """Start ``prefect server start --host HOST --port PORT`` (not waiting for it).
+
+    The server gets its own session (Ctrl-C in a terminal does not reach it), analytics
+    off, ``PREFECT_HOME=prefect_home`` and, unless set, ``PREFECT_UI_API_URL``; its output goes
+    to ``log_path``.
+    """
+    api_url = f"http://{_url_host(_client_host(host))}:{port}/api"
+    child_env = dict(os.environ if env is None else env)
+    child_env.pop("PREFECT_API_URL", None)
+    child_env["PREFECT_HOME"] = str(prefect_home)
+    child_env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    child_env.setdefault("PREFECT_UI_API_URL", api_url)
+    prefect_home.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            cmd,
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_pdeathsig(),  # a single prctl call, safe after fork
+        )
+    return PrefectServer(proc, api_url, log_path)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so cleanup runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    saved = {}
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is not None:
+            saved[sig] = signal.signal(sig, interrupt)
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+_ENV_KEYS = (
+    "STACKCAST_HOME",
+    "PREFECT_HOME",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "PREFECT_API_URL",
+    REPORTS_URL_ENV,
+)
+
+
+@contextlib.contextmanager
+def _restored_environ(keys: Sequence[str]) -> Iterator[None]:
+    """Put the given environment variables back as they were on exit."""
+    saved = {k: os.environ.get(k) for k in keys}
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _configured_api_url() -> str | None:
+    """PREFECT_API_URL from the environment or the active Prefect profile."""
+    if os.environ.get("PREFECT_API_URL"):
+        return os.environ["PREFECT_API_URL"]
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().api.url
+
+
+def serve(
+    cfg: RunConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_REPORTS_PORT,
+    ui_port: int = DEFAULT_UI_PORT,
+    deployments: Sequence[Any] | None = None,
+    ready_timeout: float = READY_TIMEOUT,
+    limit: int | None = None,
+    out: Callable[[str], None] = print,
+) -> None:
+    """Run Prefect, the deployments and the report server until interrupted.
+
+    Args:
+        cfg: The run configuration (deployment parameters, schedules, home).
+        host: Interface both servers bind (127.0.0.1 by default).
+        port: Report server port (0: a free one).
+        ui_port: Port of the Prefect server/UI started here (0: a free one); unused when
+            ``PREFECT_API_URL`` names a server already.
+        deployments: ``DeploymentSpec``s (or Prefect ``RunnerDeployment``s) to serve instead
+            of ``deployments_for(cfg)``.
+        ready_timeout: Seconds to wait for the Prefect server's health check.
+        limit: Most flow runs at once (default: Prefect's ``PREFECT_RUNNER_PROCESS_LIMIT``).
+        out: Where the URLs are printed.
+
+    Raises:
+        UserError: a port is taken, the server does not come up, or the external
+            ``PREFECT_API_URL`` does not answer.
+    """
+    home = cfg.home()
+    home.mkdir(parents=True, exist_ok=True)
+    server: PrefectServer | None = None
+    reports: ReportServer | None = None
+    with _stop_signals_interrupt(), _restored_environ(_ENV_KEYS):
+        # Flow runs are child processes: they find the home, the API and the report
+        # server through these variables.
+        os.environ["STACKCAST_HOME"] = str(home)
+        os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
+        os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        try:
+            try:
+                reports = _bind_reports(home, host, port)
+                external = _configured_api_url()
+                if external:
+                    if not health_ok(external, timeout=5.0):
+                        raise UserError(
+                            f"PREFECT_API_URL={external} does not answer; start that server "
+                            "or unset PREFECT_API_URL to let stackcast start one"
+                        )
+                    api_url = external
+                    out(f"Using the Prefect server at {api_url}")
+                else:
+                    ui_port = ui_port or _free_port(_client_host(host))
+                    _check_port_free(host, ui_port)
+                    prefect_home = Path(os.environ["PREFECT_HOME"])
+                    server = start_prefect_server(
+                        host, ui_port, prefect_home, prefect_home / "server.log"
+                    )
+                    out(f"Starting the Prefect server (log: {server.log_path}) ...")
+                # import the flows while the server starts
+                specs = deployments if deployments is not None else deployments_for(cfg)
+                if server is not None:
+                    waited = wait_for_health(
+                        server.api_url, ready_timeout, server.proc, server.log_path
+                    )
+                    api_url = server.api_url
+                    out(f"Prefect server ready in {waited:.1f} s")
+                reports.start()
+                os.environ["PREFECT_API_URL"] = api_url
+                os.environ[REPORTS_URL_ENV] = reports.url
+                out(f"Prefect UI: {api_url.removesuffix('/api')}")
+                out(f"Reports:    {reports.url}")
+                _serve_deployments(specs, api_url, limit, out)
+            except KeyboardInterrupt:
+                pass
+        finally:
+            out("Shutting down ...")
+            if reports is not None:
+                stop_report_server(reports)
+            if server is not None:
+                server.stop()
+            out("Stopped.")
+
+
+def _free_port(host: str) -> int:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Fail early when the Prefect port is taken (by an older server, say)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            url = f"http://{_url_host(_client_host(host))}:{port}/api"
+            raise UserError(
+                f"port {port} is in use; if a Prefect server runs there, use it with "
+                f"PREFECT_API_URL={url}, or choose another --ui-port"
+            ) from None
+
+
+def _bind_reports(home: Path, host: str, port: int) -> ReportServer:
+    """Bind the report server's socket now (fail fast on a taken port); serve later."""
+    try:
+        return ReportServer(home, host, port)
+    except OSError as exc:
+        raise UserError(f"cannot serve reports on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _describe(deployment: Any) -> str:
+    schedules = [getattr(s, "schedule", s) for s in deployment.schedules or []]
+    when = "; ".join(
+        f"cron '{c.cron}' ({c.timezone})" if getattr(c, "cron", None) else str(c) for c in schedules
+    )
+    return f"  {deployment.flow_name}/{deployment.name}: {when or 'on demand'}"
+
+
+def _serve_deployments(
+    specs: Sequence[Any], api_url: str, limit: int | None, out: Callable[[str], None]
+) -> None:
+    """Serve the deployments until interrupted (what ``prefect.serve`` does, SIGTERM-safe).
+
+    ``prefect.serve`` builds a ``Runner`` whose SIGTERM handler, in Prefect 3.8.8, calls the
+    async-dispatched ``stop()`` from inside the running loop ("coroutine 'Runner.astop' was
+    never awaited") and exits through tracebacks; here SIGTERM is turned into SIGINT, so it
+    shuts down exactly like Ctrl-C.
+    """
+    import asyncio
+
+    from prefect.runner import Runner
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    class _Runner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            signal.raise_signal(signal.SIGINT)
+
+    updates = {PREFECT_API_URL: api_url, PREFECT_HOME: os.environ["PREFECT_HOME"]}
+    with temporary_settings(updates=updates):
+        runner_deployments = to_runner_deployments(specs)
+        runner = _Runner(pause_on_shutdown=False, limit=limit)
+        for deployment in runner_deployments:
+            runner.add_deployment(deployment)
+        out(f"Serving {len(runner_deployments)} deployment(s); Ctrl-C stops:")
+        for deployment in runner_deployments:
+            out(_describe(deployment))
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner.start())
+
+
+def _load_deployments(ref: str, cfg: RunConfig) -> list[Any]:
+    """Call ``module:function`` with ``cfg`` to get the deployments to serve."""
+    module_name, _, attr = ref.partition(":")
+    if not module_name or not attr:
+        raise UserError(f"--deployments {ref!r}: use MODULE:FUNCTION")
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"--deployments {ref!r}: {exc}") from None
+    return list(fn(cfg))
+
+
+def serve_command(
+    config_path: str | None,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_REPORTS_PORT,
+    ui_port: int = DEFAULT_UI_PORT,
+    *,
+    deployments: str | None = None,
+) -> int:
+    """What ``stackcast serve`` runs; returns the exit code (0 after a clean shutdown).
+
+    Args:
+        config_path: TOML config (default ``configs/default.toml``).
+        host: Interface both servers bind.
+        port: Report server port (0: free).
+        ui_port: Prefect server/UI port (0: free).
+        deployments: ``MODULE:FUNCTION`` returning the deployments for a config, instead of
+            the stackcast flows (for tests and extensions).
+
+    Raises:
+        UserError: bad config, taken port, server not ready (the CLI maps it to exit 2).
+    """
+    cfg = load_config(config_path)
+    specs = _load_deployments(deployments, cfg) if deployments else None
+    serve(cfg, host=host, port=port, ui_port=ui_port, deployments=specs)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m pipeline.serve``: the same as ``stackcast serve``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m pipeline.serve",
+        description="Start Prefect, serve the stackcast deployments and the reports.",
+    )
+    parser.add_argument("--config", help="TOML config file (default configs/default.toml)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_REPORTS_PORT, help="report server port (0: free)"
+    )
+    parser.add_argument(
+        "--ui-port", type=int, default=DEFAULT_UI_PORT, help="Prefect UI/API port (0: free)"
+    )
+    parser.add_argument("--deployments", help="MODULE:FUNCTION returning deployments (tests)")
+    args = parser.parse_args(argv)
+    try:
+        return serve_command(
+            args.config, args.host, args.port, args.ui_port, deployments=args.deployments
+        )
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    # Run the importable module's main, so classes such as DeploymentSpec are the same
+    # objects that other modules import from pipeline.serve (not copies in __main__).
+    from pipeline.serve import main as _main
+
+    sys.exit(_main())

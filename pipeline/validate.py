@@ -1,0 +1,229 @@
+"""Check one ticker's prices before anything is stored, and shape them into a price frame.
+
+``validate_prices`` takes a raw series as a source read it (lower-case column names; ``date``
+possibly still text; the index holds each row's number in the source, e.g. the line in the
+user's CSV file) and returns the canonical price frame of ``CONTRACTS.md`` plus warnings, or
+raises ``PriceValidationError`` naming every problem's ticker, row and date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import DataConfig
+from pipeline.errors import DataError
+
+REQUIRED = ("date", "close")
+OPTIONAL = ("open", "high", "low", "volume")
+PRICES = ("open", "high", "low", "close")
+COLUMN_ORDER = ("date", "ticker", "open", "high", "low", "close", "volume")
+SHOWN = 3  # problems quoted in an error message; the rest are counted
+_MIN_DATE = pd.Timestamp("1800-01-01")
+_MAX_DATE = pd.Timestamp("2200-12-31")
+_OFFSET_RE = r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding about one row: where it is and what is wrong."""
+
+    ticker: str
+    row: int | None
+    date: str | None
+    message: str
+    row_name: str = "row"
+
+    def __str__(self) -> str:
+        where = [self.ticker]
+        if self.row is not None:
+            where.append(f"{self.row_name} {self.row}")
+        if self.date:
+            where.append(self.date)
+        return f"{' '.join(where)}: {self.message}"
+
+
+class PriceValidationError(DataError):
+    """Prices failed validation; ``problems`` lists every finding."""
+
+    def __init__(self, message: str, problems: list[Problem]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def summarize(problems: list[Problem], ticker: str, origin: str = "") -> str:
+    """One line: the count, the first ``SHOWN`` problems, and how many more there are."""
+    n = len(problems)
+    src = f" in {origin}" if origin else ""
+    head = "; ".join(str(p).removeprefix(f"{ticker} ") for p in problems[:SHOWN])
+    more = f"; and {n - SHOWN} more" if n > SHOWN else ""
+    noun = "problem" if n == 1 else "problems"
+    return f"{ticker}: {n} {noun}{src}: {head}{more}"
+
+
+def _parse_dates(raw: pd.Series) -> pd.Series:
+    """Parse dates to tz-naive wall-clock timestamps; unparseable values become NaT."""
+    if isinstance(raw.dtype, pd.DatetimeTZDtype):
+        return raw.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        return raw
+    text = raw.astype("string").str.strip()
+    # Keep the local date of "2024-01-02 00:00:00-05:00" (yfinance CSV exports): drop the
+    # offset instead of converting to UTC, which would move Asian sessions a day back.
+    text = text.str.replace(_OFFSET_RE, r"\1", regex=True)
+    text = text.where(text.str.len() > 0)
+    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
+    retry = parsed.isna() & text.notna()
+    if retry.any():
+        parsed.loc[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
+    return parsed
+
+
+def _fmt_date(ts: pd.Timestamp | None) -> str | None:
+    return None if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+
+
+def _fmt_value(value: object) -> str:
+    if isinstance(value, float | np.floating):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def validate_prices(
+    df: pd.DataFrame,
+    ticker: str,
+    cfg: DataConfig | None = None,
+    *,
+    origin: str = "",
+    row_name: str = "row",
+) -> tuple[pd.DataFrame, list[str]]:
+    """Validate one ticker's raw prices and return ``(price_frame, warnings)``.
+
+    Rules: ``date`` and ``close`` present; dates parseable (then normalised to tz-naive
+    midnight and sorted); no duplicate dates; prices numeric, finite and positive; volume
+    finite and non-negative; ``high >= low``; a one-day ``|log return| > cfg.max_jump`` is
+    a warning, or an error when ``cfg.on_jump == "error"``. An optional column with no values
+    at all is dropped with a warning.
+
+    Args:
+        df: Raw rows of one ticker; lower-case column names; the index numbers each row as the
+            user knows it (a CSV's line number, say). Other columns are ignored.
+        ticker: The (checked) ticker, used in messages and the ``ticker`` column.
+        cfg: Jump rules (defaults to ``DataConfig()``).
+        origin: Where the rows came from (a file name), quoted in the error summary.
+        row_name: What the index counts (``"line"`` for CSV files, ``"row"`` otherwise).
+
+    Raises:
+        PriceValidationError: One line naming the first problems and how many there are.
+    """
+    cfg = cfg or DataConfig()
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        have = ", ".join(map(str, df.columns)) or "none"
+        msg = f"{ticker}: missing column(s) {', '.join(missing)}"
+        msg += f" in {origin}" if origin else ""
+        raise PriceValidationError(f"{msg} (columns: {have})", [])
+    if df.empty:
+        msg = f"{ticker}: no price rows" + (f" in {origin}" if origin else "")
+        raise PriceValidationError(msg, [])
+
+    if not df.index.is_unique:
+        df = df.reset_index(drop=True)
+        df.index = df.index + 1
+    rows = pd.Series(df.index, index=df.index)
+    warnings: list[str] = []
+    problems: list[Problem] = []
+
+    def problem(mask: pd.Series, dates: pd.Series | None, message: Callable[[Any], str]) -> None:
+        """Record ``message(index)`` for every row where ``mask`` is true."""
+        for idx in mask.index[mask.to_numpy()]:
+            when = _fmt_date(dates[idx]) if dates is not None else None
+            problems.append(Problem(ticker, int(rows[idx]), when, message(idx), row_name))
+
+    dates = _parse_dates(df["date"])
+    bad_date = dates.isna()
+    problem(bad_date, None, lambda i: f"unparseable date {df['date'][i]!r}")
+    out_of_range = ~bad_date & ((dates < _MIN_DATE) | (dates > _MAX_DATE))
+    problem(
+        out_of_range,
+        dates.where(~out_of_range),
+        lambda i: f"date {dates[i].date()} out of range (1800-2200)",
+    )
+    dates = dates.where(~out_of_range).dt.normalize()
+
+    columns = {"date": dates}
+    for col in (*PRICES, "volume"):
+        if col not in df.columns:
+            continue
+        raw = df[col]
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
+        if col != "close" and values.isna().all():
+            warnings.append(f"{ticker}: column '{col}' has no values; ignored")
+            continue
+        not_number = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+        problem(not_number, dates, lambda i, c=col: f"{c} is not a number ({df[c][i]!r})")
+        arr = values.to_numpy()
+        if col == "volume":
+            bad = ~not_number & ~(np.isfinite(arr) & (arr >= 0))
+            what = "volume is not a finite non-negative number"
+        else:
+            bad = ~not_number & ~(np.isfinite(arr) & (arr > 0))
+            what = f"{col} is not a positive finite price"
+        problem(bad, dates, lambda i, v=values, w=what: f"{w} ({_fmt_value(v[i])})")
+        columns[col] = values
+
+    if "high" in columns and "low" in columns:
+        inverted = columns["high"] < columns["low"]
+        problem(
+            inverted,
+            dates,
+            lambda i: (
+                f"high {_fmt_value(columns['high'][i])} < low {_fmt_value(columns['low'][i])}"
+            ),
+        )
+
+    frame = pd.DataFrame(columns)
+    frame["_row"] = rows
+    frame = frame.sort_values(["date", "_row"], kind="stable", na_position="last")
+
+    valid_date = frame["date"].notna()
+    dup = frame["date"].duplicated(keep="first") & valid_date
+    if dup.any():
+        first_row = frame[valid_date].groupby("date")["_row"].first()
+        problem(
+            dup,
+            frame["date"],
+            lambda i: f"duplicate date (also {row_name} {first_row[frame['date'][i]]})",
+        )
+
+    if not problems:
+        close = frame["close"].to_numpy()
+        logret = np.diff(np.log(close))
+        jumps = np.flatnonzero(np.abs(logret) > cfg.max_jump) + 1
+        for k in jumps:
+            move = float(np.expm1(logret[k - 1]))
+            p = Problem(
+                ticker,
+                int(frame["_row"].iloc[k]),
+                _fmt_date(frame["date"].iloc[k]),
+                f"one-day move of {move:+.0%} (|log return| {abs(logret[k - 1]):.2f} > "
+                f"max_jump {cfg.max_jump:g})",
+                row_name,
+            )
+            if cfg.on_jump == "error":
+                problems.append(p)
+            else:
+                warnings.append(str(p))
+
+    if problems:
+        problems.sort(key=lambda p: p.row if p.row is not None else -1)
+        raise PriceValidationError(summarize(problems, ticker, origin), problems)
+
+    frame = frame.drop(columns="_row").reset_index(drop=True)
+    frame["date"] = frame["date"].astype("datetime64[ns]")
+    frame.insert(1, "ticker", ticker)
+    return frame[[c for c in COLUMN_ORDER if c in frame.columns]], warnings

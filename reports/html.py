@@ -1,0 +1,406 @@
+"""Self-contained HTML: the run report and the index of runs.
+
+Templates live in ``reports/templates`` and load through ``jinja2.PackageLoader`` with
+autoescaping on, so every string from a user (tickers, titles, config values, warnings) is
+escaped. Pages carry their CSS inline and their images as ``data:`` URIs; a Content Security
+Policy forbids loading anything else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from reports import plots
+from reports.config import ReportConfig
+from reports.metrics import BASELINES, format_p
+from reports.trading import LABELS, TradingResult
+
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("fold", "fold"),
+    ("train_start", "train start"),
+    ("train_end", "train end"),
+    ("scaler_fit_start", "scaler fit start"),
+    ("scaler_fit_end", "scaler fit end"),
+    ("embargo", "embargo (bars)"),
+    ("first_test_origin", "first test origin"),
+    ("test_end", "test end"),
+)
+PREDICTOR_NAMES = {"model": "model", **{b: b.replace("_", " ") for b in BASELINES}}
+
+
+@dataclass
+class ReportData:
+    """Everything a run report shows; only ``title``, ``run_id`` and ``created`` are required.
+
+    Attributes:
+        title: page title (usually ``ReportConfig.title``).
+        run_id: run identifier.
+        created: ISO timestamp of the run.
+        kind: ``backtest`` or ``daily``.
+        headline: ``reports.metrics.evaluate`` output (verdicts are read from it).
+        trading: ``reports.trading.simulate`` output.
+        predictions: the backtest predictions frame (forecast plots).
+        prices: long ``ticker, date, close`` frame (forecast plots).
+        audit: per-fold leakage audit rows with the keys of ``AUDIT_COLUMNS``.
+        histories: per-fold training histories (list, or mapping fold -> history).
+        config_text: the run's configuration as TOML text.
+        data_ranges: rows ``{ticker, start, end, bars}`` (any keys are shown as columns).
+        versions: library name -> version.
+        git_commit: source revision, if known.
+        device: what the model ran on.
+        warnings: run warnings, shown at the top.
+        config: report settings (``plot_last``); defaults to ``ReportConfig()``.
+        explode_threshold: gradient norm flagged as exploding (``TrainConfig``).
+        vanish_threshold: gradient norm flagged as vanishing (``TrainConfig``).
+        plots: pre-rendered images (data URIs) to use instead of drawing: keys
+            ``forecast/<ticker>``, ``errors``, ``equity/<name>``, ``training``.
+    """
+
+    title: str
+    run_id: str
+    created: str
+    kind: str = "backtest"
+    headline: Mapping[str, Any] | None = None
+    trading: TradingResult | None = None
+    predictions: pd.DataFrame | None = None
+    prices: pd.DataFrame | None = None
+    audit: Sequence[Mapping[str, Any]] = ()
+    histories: Mapping[Any, Any] | Sequence[Any] | None = None
+    config_text: str = ""
+    data_ranges: Sequence[Mapping[str, Any]] = ()
+    versions: Mapping[str, str] = field(default_factory=dict)
+    git_commit: str | None = None
+    device: str | None = None
+    warnings: Sequence[str] = ()
+    config: ReportConfig = field(default_factory=ReportConfig)
+    explode_threshold: float | None = 1e3
+    vanish_threshold: float | None = 1e-7
+    plots: Mapping[str, str] | None = None
+
+
+# ----------------------------------------------------------------------------- formatting
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    """A number with ``digits`` decimals; ``—`` for missing or non-finite."""
+    if x is None or isinstance(x, str):
+        return "—" if x is None else x
+    x = float(x)
+    return f"{x:,.{digits}f}" if math.isfinite(x) else "—"
+
+
+def _pct(x: Any, digits: int = 1) -> str:
+    """A fraction as a percentage (``0.123`` -> ``12.3%``)."""
+    if x is None or not math.isfinite(float(x)):
+        return "—"
+    return f"{100 * float(x):,.{digits}f}%"
+
+
+def _pp(x: Any, digits: int = 3) -> str:
+    """A log-return error in percentage points (``0.0123`` -> ``1.230``)."""
+    return "—" if x is None else _num(100 * float(x), digits)
+
+
+def _pval(p: Any) -> str:
+    return "—" if p is None else format_p(float(p))
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("reports", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(num=_num, pct=_pct, pp=_pp, pval=_pval)
+    env.filters["urlpath"] = lambda s: quote(str(s), safe="")
+    return env
+
+
+# ----------------------------------------------------------------------------- report parts
+
+
+def _headline_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Table rows per horizon: the model (with DM p) then each baseline."""
+    dm = {e["horizon"]: e for e in headline.get("dm", {}).get("pooled", [])}
+    blocks = {"model": headline.get("model", {}), **headline.get("baselines", {})}
+    per = {
+        name: {r["horizon"]: r for r in block.get("by_horizon", [])}
+        for name, block in blocks.items()
+    }
+    rows = []
+    for h in headline.get("horizons", []):
+        present = [name for name in blocks if h in per[name]]
+        maes = [per[n][h]["mae"] for n in present if per[n][h]["mae"] is not None]
+        best = min(maes) if maes else None
+        for i, name in enumerate(present):
+            r = per[name][h]
+            rows.append(
+                {
+                    "horizon": h,
+                    "first": i == 0,
+                    "span": len(present),
+                    "predictor": PREDICTOR_NAMES.get(name, name),
+                    "is_model": name == "model",
+                    "best": r["mae"] is not None and r["mae"] == best,
+                    **r,
+                    "dm": dm.get(h) if name == "model" else None,
+                }
+            )
+    return rows
+
+
+def _ticker_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per ticker x horizon: model vs random walk MAE, MASE and the per-ticker DM test."""
+    rw = {
+        (r["ticker"], r["horizon"]): r
+        for r in headline.get("baselines", {}).get("random_walk", {}).get("by_ticker", [])
+    }
+    dm = {(e["ticker"], e["horizon"]): e for e in headline.get("dm", {}).get("by_ticker", [])}
+    rows = []
+    for r in headline.get("model", {}).get("by_ticker", []):
+        key = (r["ticker"], r["horizon"])
+        rows.append({**r, "rw": rw.get(key, {}), "dm": dm.get(key, {})})
+    return rows
+
+
+def training_diagnostics(
+    histories: Mapping[Any, Any] | Sequence[Any] | None,
+    explode_threshold: float | None = None,
+    vanish_threshold: float | None = None,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per-fold training summary rows and warnings read from the histories.
+
+    Returns:
+        ``(rows, warnings)``: rows ``{fold, epochs, final_loss, best_val_loss, best_epoch,
+        last_lr, max_grad, max_grad_layer}``; warnings for non-finite losses and gradient norms
+        above ``explode_threshold`` or (mean) below ``vanish_threshold``.
+    """
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for fold, hist in plots.fold_histories(histories):
+        loss = plots.as_series(hist.get("loss", []))
+        val = plots.as_series(hist.get("val_loss", []))
+        lr = plots.as_series(hist.get("lr", []))
+        grads = plots.grad_layers(hist)
+        row: dict[str, Any] = {
+            "fold": fold,
+            "epochs": int(max(loss.size, val.size)),
+            "final_loss": float(loss[-1]) if loss.size else None,
+            "best_val_loss": None,
+            "best_epoch": None,
+            "last_lr": float(lr[-1]) if lr.size else None,
+            "max_grad": None,
+            "max_grad_layer": None,
+        }
+        if val.size and np.isfinite(val).any():
+            i = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan)))
+            row.update(best_val_loss=float(val[i]), best_epoch=i + 1)
+        if not (np.isfinite(loss).all() and np.isfinite(val).all()):
+            notes.append(f"fold {fold}: non-finite loss during training")
+        for layer, g in grads.items():
+            peak = g.get("max", g.get("mean"))
+            finite = peak[np.isfinite(peak)]
+            top = float(finite.max()) if finite.size else math.inf
+            if row["max_grad"] is None or top > row["max_grad"]:
+                row.update(max_grad=top, max_grad_layer=layer)
+            if explode_threshold and (top > explode_threshold or finite.size < peak.size):
+                notes.append(
+                    f"fold {fold}: exploding gradients in {layer} "
+                    f"(max norm {top:.3g} > {explode_threshold:g})"
+                )
+            mean = g.get("mean", np.array([]))
+            mean = mean[np.isfinite(mean)]
+            if vanish_threshold and mean.size:
+                low = float(mean.min())
+                if low < vanish_threshold:
+                    notes.append(
+                        f"fold {fold}: vanishing gradients in {layer} "
+                        f"(mean norm {low:.3g} < {vanish_threshold:g})"
+                    )
+        rows.append(row)
+    return rows, notes
+
+
+def _audit_rows(audit: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Audit rows with a ``check`` verdict: scaler inside training, training before test."""
+    out = []
+    for r in audit:
+        cells = {k: r.get(k) for k, _ in AUDIT_COLUMNS}
+        try:
+            ts = {k: pd.Timestamp(cells[k]) for k in cells if k not in ("fold", "embargo")}
+            ok = (
+                ts["scaler_fit_start"] >= ts["train_start"]
+                and ts["scaler_fit_end"] <= ts["train_end"]
+                and ts["train_end"] < ts["first_test_origin"] <= ts["test_end"]
+            )
+        except (TypeError, ValueError):
+            ok = None
+        out.append({"cells": [cells[k] for k, _ in AUDIT_COLUMNS], "ok": ok})
+    return out
+
+
+def _tickers(data: ReportData) -> list[str]:
+    if data.headline and data.headline.get("tickers"):
+        return [str(t) for t in data.headline["tickers"]]
+    if data.predictions is not None and "ticker" in data.predictions:
+        return sorted(data.predictions["ticker"].astype(str).unique().tolist())
+    return []
+
+
+def _figures(data: ReportData) -> dict[str, Any]:
+    """Every image, from ``data.plots`` when given, else drawn here."""
+    given = dict(data.plots or {})
+
+    def get(key: str, draw: Any) -> str | None:
+        if key in given:  # only images: anything else would be an external reference
+            return given[key] if str(given[key]).startswith("data:image/") else None
+        return draw()
+
+    forecasts = []
+    if data.predictions is not None and data.prices is not None:
+        for t in _tickers(data):
+            uri = get(
+                f"forecast/{t}",
+                lambda t=t: plots.forecast_plot(
+                    data.prices, data.predictions, t, plot_last=data.config.plot_last
+                ),
+            )
+            if uri:
+                forecasts.append({"ticker": t, "uri": uri})
+    errors = get(
+        "errors", lambda: plots.error_plot(data.headline["by_fold"]) if data.headline else None
+    )
+    equity = []
+    if data.trading is not None:
+        for name, curves in data.trading.curves.items():
+            uri = get(f"equity/{name}", lambda c=curves, n=name: plots.equity_plot(c, n))
+            if uri:
+                equity.append({"name": name, "uri": uri})
+    training = get(
+        "training",
+        lambda: plots.training_plot(
+            data.histories,
+            explode_threshold=data.explode_threshold,
+            vanish_threshold=data.vanish_threshold,
+        ),
+    )
+    return {"forecasts": forecasts, "errors": errors, "equity": equity, "training": training}
+
+
+def render_report(data: ReportData) -> str:
+    """Render one run's self-contained HTML report.
+
+    Sections (element ids): ``headline``, ``forecasts``, ``errors``, ``trading``,
+    ``training``, ``leakage``, ``metadata``. A section without data says so.
+    """
+    headline = data.headline or {}
+    train_rows, train_notes = training_diagnostics(
+        data.histories, data.explode_threshold, data.vanish_threshold
+    )
+    trading_rows = []
+    if data.trading is not None:
+        trading_rows = [
+            {**r, "label": LABELS.get(r["strategy"], r["strategy"])} for r in data.trading.rows
+        ]
+    context = {
+        "d": data,
+        "headline": headline,
+        "verdicts": headline.get("verdicts", []),
+        "headline_rows": _headline_rows(headline),
+        "ticker_rows": _ticker_rows(headline),
+        "tickers": _tickers(data),
+        "fig": _figures(data),
+        "trading_rows": trading_rows,
+        "train_rows": train_rows,
+        "train_notes": train_notes,
+        "audit_columns": [label for _, label in AUDIT_COLUMNS],
+        "audit_rows": _audit_rows(data.audit),
+        "data_range_columns": list(dict.fromkeys(k for r in data.data_ranges for k in r)),
+    }
+    return _env().get_template("report.html").render(**context)
+
+
+# ----------------------------------------------------------------------------- index
+
+
+def index_entry(
+    run_id: str,
+    created: str,
+    kind: str,
+    headline: Mapping[str, Any] | None,
+    *,
+    tickers: Sequence[str] | None = None,
+    title: str = "",
+) -> dict[str, Any]:
+    """One ``render_index`` row from a run's ``evaluate`` output.
+
+    Returns:
+        ``{run_id, created, kind, title, tickers, mae_model, mae_rw, verdict}`` where the MAEs
+        are at horizon 1 and ``verdict`` is the horizon-1 sentence.
+    """
+    headline = headline or {}
+
+    def mae_h1(block: Mapping[str, Any]) -> float | None:
+        return next((r["mae"] for r in block.get("by_horizon", []) if r["horizon"] == 1), None)
+
+    verdict = next((v["sentence"] for v in headline.get("verdicts", []) if v["horizon"] == 1), "")
+    return {
+        "run_id": run_id,
+        "created": created,
+        "kind": kind,
+        "title": title,
+        "tickers": list(tickers if tickers is not None else headline.get("tickers", [])),
+        "mae_model": mae_h1(headline.get("model", {})),
+        "mae_rw": mae_h1(headline.get("baselines", {}).get("random_walk", {})),
+        "verdict": verdict,
+    }
+
+
+def _created_key(created: Any) -> float:
+    """Sort key of an ISO timestamp (naive ones read as local time); unparsable ones last."""
+    try:
+        return datetime.fromisoformat(str(created)).timestamp()
+    except ValueError:
+        return -math.inf
+
+
+def render_index(runs: Sequence[Mapping[str, Any]], *, title: str = "stackcast runs") -> str:
+    """Render ``STACKCAST_HOME/index.html``: every run, newest first.
+
+    Args:
+        runs: rows like ``index_entry`` returns (``run_id`` and ``created`` required; missing
+            fields show as ``—``). Each links to ``runs/<run_id>/report.html``.
+        title: page title.
+    """
+    ordered = sorted(runs, key=lambda r: _created_key(r.get("created")), reverse=True)
+    rows = []
+    for r in ordered:
+        tickers = r.get("tickers") or []
+        rows.append(
+            {
+                "run_id": str(r["run_id"]),
+                "created": str(r.get("created", "")),
+                "kind": str(r.get("kind") or "—"),
+                "title": str(r.get("title") or ""),
+                "tickers": ", ".join(map(str, tickers))
+                if not isinstance(tickers, str)
+                else tickers,
+                "mae_model": r.get("mae_model"),
+                "mae_rw": r.get("mae_rw"),
+                "verdict": str(r.get("verdict") or ""),
+            }
+        )
+    return _env().get_template("index.html").render(title=title, rows=rows)

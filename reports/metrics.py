@@ -1,0 +1,400 @@
+"""Forecast accuracy of the model against the baselines, with honest significance tests.
+
+Input is the backtest's predictions frame: one row per (ticker, origin, horizon) with
+``y_true`` (realised log return origin -> target, NaN while unknown), the model's ``y_pred``
+(and ``lo``/``hi`` interval bounds, possibly all NaN) and one column per baseline
+(``random_walk`` = 0, ``drift``, ``ridge``).
+
+Conventions:
+
+- Every predictor is scored on the same rows: ``y_true`` and all predictor columns finite
+  (a predictor column that is entirely NaN is treated as absent).
+- Errors are ``e = y_true - prediction`` in log-return units.
+- MASE is the mean of ``|e| / s`` where ``s`` is the (ticker, horizon) in-sample scale: the mean
+  absolute h-step random-walk error over the first fold's training range. Rows without a scale
+  are left out of MASE only.
+- Directional accuracy counts ``sign(prediction) == sign(y_true)`` over rows with
+  ``y_true != 0`` (a zero prediction is a miss); it is ``None`` for a predictor that always
+  predicts 0 (the random walk). Its p-value is the one-sided binomial test against 0.5; for
+  ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
+- Diebold-Mariano compares the model with the random walk under squared-error loss
+  (``d_t = e_model^2 - e_rw^2`` per origin), with the long-run variance of ``d`` summed over
+  ``h - 1`` autocovariance lags (the MA(h-1) structure of overlapping h-step errors), the
+  Harvey-Leybourne-Newbold small-sample factor and a t distribution with ``T - 1`` degrees of
+  freedom, as in R's ``forecast::dm.test``. If that variance estimate is not positive, Bartlett
+  (Newey-West) weights are used instead and the result says so. Per ticker the test runs on
+  that ticker's origins; pooled, ``d`` is first averaged over the tickers present at each
+  origin date, so the cross-sectional correlation of same-day errors is respected.
+- Everything returned is JSON-able: NaN and infinities become ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reports.baselines import BASELINES
+from reports.config import ReportConfig
+
+MODEL = "model"
+RANDOM_WALK = "random_walk"
+
+Scale = Mapping[tuple[str, int], float] | pd.DataFrame | pd.Series | None
+
+
+def _f(x: Any) -> float | None:
+    """A finite Python float, or ``None``."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def scale_lookup(scale: Scale) -> dict[tuple[str, int], float]:
+    """Normalise the MASE scale to ``{(ticker, horizon): scale}``.
+
+    Args:
+        scale: a mapping ``(ticker, horizon) -> float``; a DataFrame with columns ``ticker``,
+            ``horizon`` and ``scale`` (or one other numeric column); a Series or one-column
+            DataFrame indexed by (ticker, horizon); or ``None`` (no MASE).
+
+    Returns:
+        The lookup, keeping only finite positive scales.
+    """
+    if scale is None:
+        return {}
+    if isinstance(scale, pd.DataFrame) and {"ticker", "horizon"} <= set(scale.columns):
+        values = [c for c in scale.columns if c not in ("ticker", "horizon")]
+        col = "scale" if "scale" in values else values[0]
+        pairs = zip(scale["ticker"], scale["horizon"], scale[col], strict=True)
+    else:
+        items = scale.iloc[:, 0].items() if isinstance(scale, pd.DataFrame) else scale.items()
+        pairs = ((t, h, v) for (t, h), v in items)
+    out: dict[tuple[str, int], float] = {}
+    for t, h, v in pairs:
+        v = _f(v)
+        if v is not None and v > 0:
+            out[(str(t), int(h))] = v
+    return out
+
+
+def predictor_columns(predictions: pd.DataFrame) -> dict[str, str]:
+    """Predictor name -> column for the model and every baseline present (not all NaN)."""
+    names = {MODEL: "y_pred"} | {b: b for b in BASELINES}
+    return {
+        name: col
+        for name, col in names.items()
+        if col in predictions.columns and predictions[col].notna().any()
+    }
+
+
+def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The rows every predictor is scored on, sorted by (ticker, horizon, origin)."""
+    cols = ["y_true", *predictor_columns(predictions).values()]
+    ok = np.isfinite(predictions[cols].to_numpy(dtype=float)).all(axis=1)
+    df = predictions.loc[ok].copy()
+    df["ticker"] = df["ticker"].astype(str)
+    df["horizon"] = df["horizon"].astype(int)
+    return df.sort_values(["ticker", "horizon", "origin"], kind="stable").reset_index(drop=True)
+
+
+def binomial_p(hits: int, n: int) -> float | None:
+    """One-sided binomial p-value of ``hits`` successes in ``n`` trials against p = 0.5."""
+    if n <= 0:
+        return None
+    return float(stats.binomtest(int(hits), int(n), 0.5, alternative="greater").pvalue)
+
+
+def point_metrics(
+    y: np.ndarray,
+    pred: np.ndarray,
+    scale: np.ndarray | None = None,
+    *,
+    directional: bool = True,
+) -> dict[str, Any]:
+    """MAE, RMSE, MASE, bias and directional accuracy of one predictor on aligned arrays.
+
+    Args:
+        y: realised log returns.
+        pred: predicted log returns.
+        scale: per-row MASE scale (NaN where unknown), or ``None``.
+        directional: compute directional accuracy (``False`` for a zero forecast).
+
+    Returns:
+        ``n, mae, rmse, mase, bias, dir_acc, dir_n, dir_p`` (``None`` where undefined).
+    """
+    y = np.asarray(y, dtype=float)
+    pred = np.asarray(pred, dtype=float)
+    e = y - pred
+    n = int(e.size)
+    out: dict[str, Any] = {
+        "n": n,
+        "mae": _f(np.mean(np.abs(e))) if n else None,
+        "rmse": _f(np.sqrt(np.mean(e**2))) if n else None,
+        "bias": _f(np.mean(e)) if n else None,
+        "mase": None,
+        "dir_acc": None,
+        "dir_n": 0,
+        "dir_p": None,
+    }
+    if scale is not None and n:
+        s = np.asarray(scale, dtype=float)
+        ok = np.isfinite(s) & (s > 0)
+        if ok.any():
+            out["mase"] = _f(np.mean(np.abs(e[ok]) / s[ok]))
+    if directional and n and np.any(pred != 0):
+        moved = y != 0
+        k = int(np.sum(np.sign(pred[moved]) == np.sign(y[moved])))
+        m = int(moved.sum())
+        out["dir_n"] = m
+        out["dir_acc"] = _f(k / m) if m else None
+        out["dir_p"] = binomial_p(k, m)
+    return out
+
+
+def interval_metrics(
+    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, nominal: float | None
+) -> dict[str, Any]:
+    """Empirical coverage of ``[lo, hi]`` (rows with finite bounds) against the nominal level."""
+    y, lo, hi = (np.asarray(a, dtype=float) for a in (y, lo, hi))
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    m = int(ok.sum())
+    covered = (y[ok] >= lo[ok]) & (y[ok] <= hi[ok])
+    return {
+        "coverage": _f(covered.mean()) if m else None,
+        "coverage_n": m,
+        "coverage_nominal": _f(nominal),
+        "interval_width": _f(np.mean(hi[ok] - lo[ok])) if m else None,
+    }
+
+
+def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
+    """Diebold-Mariano test on a loss differential series with the HLN correction.
+
+    Args:
+        d: loss differential per origin, in time order (``loss_model - loss_benchmark``;
+            negative means the model is more accurate).
+        h: forecast horizon; the long-run variance sums ``h - 1`` autocovariance lags.
+
+    Returns:
+        ``n, mean_diff, stat, p_two_sided, p_one_sided`` (H1: the model's loss is lower) and
+        ``variance`` (``"rectangular"``, ``"bartlett"`` fallback, or ``None`` if undefined).
+        The statistic is ``None`` when there are fewer than ``max(3, 2h)`` origins or ``d``
+        has no variance.
+    """
+    d = np.asarray(d, dtype=float)
+    d = d[np.isfinite(d)]
+    n = int(d.size)
+    out: dict[str, Any] = {
+        "n": n,
+        "mean_diff": _f(d.mean()) if n else None,
+        "stat": None,
+        "p_two_sided": None,
+        "p_one_sided": None,
+        "variance": None,
+    }
+    if n < max(3, 2 * h):
+        return out
+    dc = d - d.mean()
+    gamma = np.array([np.dot(dc[k:], dc[: n - k]) / n for k in range(h)])
+    var = gamma[0] + 2.0 * gamma[1:].sum()
+    kind = "rectangular"
+    if not var > 0:
+        weights = 1.0 - np.arange(1, h) / h
+        var = gamma[0] + 2.0 * np.dot(weights, gamma[1:])
+        kind = "bartlett"
+    hln = (n + 1 - 2 * h + h * (h - 1) / n) / n
+    # A constant d (e.g. identical forecasts) has no variance beyond rounding: undefined.
+    if not (var > 1e-14 * max(float(np.mean(d**2)), 1e-300) and hln > 0):
+        return out
+    stat = d.mean() / np.sqrt(var / n) * np.sqrt(hln)
+    dist = stats.t(df=n - 1)
+    out.update(
+        stat=_f(stat),
+        p_two_sided=_f(2.0 * dist.sf(abs(stat))),
+        p_one_sided=_f(dist.cdf(stat)),
+        variance=kind,
+    )
+    return out
+
+
+def _dm_entry(
+    d: np.ndarray, h: int, model_mse: float, rw_mse: float, significance: float
+) -> dict[str, Any]:
+    res = diebold_mariano(d, h)
+    p, diff = res["p_one_sided"], res["mean_diff"]
+    beats = p is not None and diff is not None and diff < 0 and p < significance
+    res.update(horizon=int(h), model_mse=_f(model_mse), rw_mse=_f(rw_mse), beats_random_walk=beats)
+    return res
+
+
+def _dm_tables(
+    df: pd.DataFrame, significance: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-ticker and pooled DM results for the model against the random walk."""
+    rw = df[RANDOM_WALK].to_numpy(float) if RANDOM_WALK in df.columns else np.zeros(len(df))
+    y = df["y_true"].to_numpy(float)
+    e_m2 = (y - df["y_pred"].to_numpy(float)) ** 2
+    e_r2 = (y - rw) ** 2
+    loss = df[["ticker", "horizon", "origin"]].assign(d=e_m2 - e_r2, m=e_m2, r=e_r2)
+    by_ticker: list[dict[str, Any]] = []
+    for (ticker, h), g in loss.groupby(["ticker", "horizon"], sort=True):
+        g = g.sort_values("origin")
+        entry = _dm_entry(g["d"].to_numpy(), int(h), g["m"].mean(), g["r"].mean(), significance)
+        by_ticker.append({"ticker": str(ticker), **entry})
+    pooled: list[dict[str, Any]] = []
+    for h, g in loss.groupby("horizon", sort=True):
+        per_date = g.groupby("origin", sort=True)[["d", "m", "r"]].mean()
+        entry = _dm_entry(
+            per_date["d"].to_numpy(),
+            int(h),
+            per_date["m"].mean(),
+            per_date["r"].mean(),
+            significance,
+        )
+        entry["tickers"] = int(g["ticker"].nunique())
+        pooled.append(entry)
+    return by_ticker, pooled
+
+
+def format_p(p: float | None) -> str:
+    """A p-value for prose: ``0.41``, ``0.012``, ``0.050``, ``< 0.001`` or ``n/a``."""
+    if p is None:
+        return "n/a"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def verdict_sentence(h: int, beats: bool, p: float | None) -> str:
+    """``the model does / does not beat a random walk at horizon h, p = ...``."""
+    p_text = format_p(p)
+    p_part = f"p {p_text}" if p_text.startswith("<") else f"p = {p_text}"
+    does = "beats" if beats else "does not beat"
+    return f"the model {does} a random walk at horizon {h}, {p_part}"
+
+
+def _predictor_block(
+    df: pd.DataFrame, name: str, column: str, scale: np.ndarray, nominal: float | None
+) -> dict[str, Any]:
+    directional = name != RANDOM_WALK
+    nan = np.full(len(df), np.nan)
+    lo = df["lo"].to_numpy(float) if "lo" in df.columns else nan
+    hi = df["hi"].to_numpy(float) if "hi" in df.columns else nan
+
+    def one(g: pd.DataFrame) -> dict[str, Any]:
+        idx = g.index.to_numpy()
+        y = g["y_true"].to_numpy(float)
+        rec = point_metrics(y, g[column].to_numpy(float), scale[idx], directional=directional)
+        if name == MODEL:
+            rec |= interval_metrics(y, lo[idx], hi[idx], nominal)
+        return rec
+
+    return {
+        "overall": one(df),
+        "by_horizon": [{"horizon": int(h), **one(g)} for h, g in df.groupby("horizon")],
+        "by_ticker": [
+            {"ticker": str(t), "horizon": int(h), **one(g)}
+            for (t, h), g in df.groupby(["ticker", "horizon"])
+        ],
+    }
+
+
+def error_by_fold(predictions: pd.DataFrame) -> list[dict[str, Any]]:
+    """MAE and RMSE per (fold, horizon, predictor) on the scored rows.
+
+    Returns:
+        Records ``{fold, horizon, predictor, n, mae, rmse}`` sorted by fold, horizon.
+    """
+    return _by_fold(scored_rows(predictions), predictor_columns(predictions))
+
+
+def _by_fold(df: pd.DataFrame, cols: Mapping[str, str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for (fold, h), g in df.groupby(["fold", "horizon"], sort=True):
+        y = g["y_true"].to_numpy(float)
+        for name, col in cols.items():
+            e = y - g[col].to_numpy(float)
+            rows.append(
+                {
+                    "fold": int(fold),
+                    "horizon": int(h),
+                    "predictor": name,
+                    "n": int(e.size),
+                    "mae": _f(np.mean(np.abs(e))),
+                    "rmse": _f(np.sqrt(np.mean(e**2))),
+                }
+            )
+    return rows
+
+
+def evaluate(
+    predictions: pd.DataFrame,
+    scale: Scale,
+    cfg: ReportConfig | None = None,
+    *,
+    nominal_coverage: float | None = None,
+) -> dict[str, Any]:
+    """Score the model and every baseline; test the model against the random walk.
+
+    Args:
+        predictions: the backtest frame (see the module docstring).
+        scale: MASE scale per (ticker, horizon), any form ``scale_lookup`` accepts.
+        cfg: report settings (``significance``); defaults to ``ReportConfig()``.
+        nominal_coverage: nominal level of ``[lo, hi]`` (e.g. ``TrainConfig.interval``).
+
+    Returns:
+        A JSON-able dict::
+
+            {"n": rows scored, "horizons": [1..H], "tickers": [...], "significance": 0.05,
+             "model": BLOCK, "baselines": {"random_walk": BLOCK, "drift": BLOCK, ...},
+             "dm": {"pooled": [DM...], "by_ticker": [{"ticker", **DM}...]},
+             "verdicts": [{"horizon", "beats_random_walk", "p_value", "sentence"}...],
+             "by_fold": [{"fold", "horizon", "predictor", "n", "mae", "rmse"}...]}
+
+        where BLOCK is ``{"overall": M, "by_horizon": [{"horizon", **M}...],
+        "by_ticker": [{"ticker", "horizon", **M}...]}``, M holds ``n, mae, rmse, mase, bias,
+        dir_acc, dir_n, dir_p`` (the model also ``coverage, coverage_n, coverage_nominal,
+        interval_width``), and DM holds ``horizon, n, mean_diff, stat, p_two_sided,
+        p_one_sided, variance, model_mse, rw_mse, beats_random_walk`` (pooled also ``tickers``).
+        Verdicts use the pooled test.
+    """
+    cfg = cfg or ReportConfig()
+    if "y_pred" not in predictions.columns:
+        raise ValueError("predictions need a y_pred column")
+    df = scored_rows(predictions)
+    cols = predictor_columns(predictions)
+    lookup = scale_lookup(scale)
+    scale_arr = np.array(
+        [lookup.get((t, h), np.nan) for t, h in zip(df["ticker"], df["horizon"], strict=True)],
+        dtype=float,
+    )
+    blocks = {
+        name: _predictor_block(df, name, col, scale_arr, nominal_coverage)
+        for name, col in cols.items()
+    }
+    by_ticker, pooled = _dm_tables(df, cfg.significance)
+    verdicts = [
+        {
+            "horizon": e["horizon"],
+            "beats_random_walk": e["beats_random_walk"],
+            "p_value": e["p_one_sided"],
+            "sentence": verdict_sentence(e["horizon"], e["beats_random_walk"], e["p_one_sided"]),
+        }
+        for e in pooled
+    ]
+    return {
+        "n": len(df),
+        "horizons": sorted(int(h) for h in df["horizon"].unique()),
+        "tickers": sorted(df["ticker"].unique().tolist()),
+        "significance": cfg.significance,
+        "model": blocks.pop(MODEL),
+        "baselines": blocks,
+        "dm": {"pooled": pooled, "by_ticker": by_ticker},
+        "verdicts": verdicts,
+        "by_fold": _by_fold(df, cols),
+    }

@@ -1,0 +1,204 @@
+"""Running score of published forecasts against realised prices (pure, no I/O).
+
+The ledger holds every forecast the daily flow published. Once a forecast's target date has
+a closing price, its realised log return ``y_true = log(close[target] / close[origin])`` is
+known and the forecast can be scored, next to the random walk (which forecasts no change,
+``y_pred = 0``) on exactly the same rows.
+
+A forecast is ``scored`` when both closes are known, ``pending`` while the target date is
+after the ticker's last known bar, and ``missing`` when the target date has passed without a
+bar (a holiday or a gap): the training targets treat such dates as unknown too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+SCORED, PENDING, MISSING = "scored", "pending", "missing"
+
+METRIC_COLUMNS = (
+    "n",
+    "mae",
+    "rmse",
+    "dir_acc",
+    "rw_mae",
+    "rw_rmse",
+    "mae_ratio",
+    "rmse_ratio",
+    "up_share",
+    "coverage",
+)
+
+
+def _closes_by_date(frame: pd.DataFrame) -> pd.Series:
+    dates = pd.to_datetime(frame["date"]).dt.normalize()
+    closes = pd.Series(np.asarray(frame["close"], dtype="float64"), index=dates.to_numpy())
+    return closes[~closes.index.duplicated(keep="last")].sort_index()
+
+
+def realise(forecasts: pd.DataFrame, closes: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Attach realised outcomes to forecasts.
+
+    Args:
+        forecasts: Ledger rows with at least ``ticker, origin, target_date, y_pred`` and,
+            optionally, ``origin_close`` (used when the prices lack the origin date).
+        closes: ``ticker -> DataFrame(date, close)``; tickers absent here stay pending.
+
+    Returns:
+        A copy of ``forecasts`` with ``close_origin``, ``close_target``, ``y_true`` (NaN unless
+        scored) and ``status`` (``scored``, ``pending`` or ``missing``).
+    """
+    out = forecasts.copy()
+    n = len(out)
+    close_origin = np.full(n, np.nan)
+    close_target = np.full(n, np.nan)
+    status = np.full(n, PENDING, dtype=object)
+    origin = pd.to_datetime(out["origin"]).dt.normalize().to_numpy()
+    target = pd.to_datetime(out["target_date"]).dt.normalize().to_numpy()
+    fallback = (
+        out["origin_close"].to_numpy(dtype="float64")
+        if "origin_close" in out
+        else np.full(n, np.nan)
+    )
+    tickers = out["ticker"].astype(str).to_numpy()
+    for ticker in pd.unique(tickers):
+        frame = closes.get(ticker)
+        if frame is None or len(frame) == 0:
+            continue
+        series = _closes_by_date(frame)
+        rows = np.flatnonzero(tickers == ticker)
+        co = series.reindex(origin[rows]).to_numpy(dtype="float64")
+        co = np.where(np.isnan(co), fallback[rows], co)
+        ct = series.reindex(target[rows]).to_numpy(dtype="float64")
+        close_origin[rows] = co
+        close_target[rows] = ct
+        last = series.index.max()
+        passed = target[rows] <= last.to_datetime64()
+        known = ~np.isnan(ct) & ~np.isnan(co)
+        status[rows] = np.where(known, SCORED, np.where(passed, MISSING, PENDING))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y_true = np.log(close_target / close_origin)
+    out["close_origin"] = close_origin
+    out["close_target"] = close_target
+    out["y_true"] = np.where(status == SCORED, y_true, np.nan)
+    out["status"] = status.astype(str)
+    return out
+
+
+def _metrics(y_true: np.ndarray, y_pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict:
+    n = len(y_true)
+    if n == 0:
+        return dict.fromkeys(METRIC_COLUMNS, np.nan) | {"n": 0}
+    err = y_pred - y_true
+    mae = float(np.mean(np.abs(err)))
+    rmse = float(np.sqrt(np.mean(err**2)))
+    rw_mae = float(np.mean(np.abs(y_true)))
+    rw_rmse = float(np.sqrt(np.mean(y_true**2)))
+    moved = y_true != 0
+    dir_acc = (
+        float(np.mean(np.sign(y_pred[moved]) == np.sign(y_true[moved]))) if moved.any() else np.nan
+    )
+    up_share = float(np.mean(y_true[moved] > 0)) if moved.any() else np.nan
+    has_band = ~np.isnan(lo) & ~np.isnan(hi)
+    coverage = (
+        float(np.mean((y_true[has_band] >= lo[has_band]) & (y_true[has_band] <= hi[has_band])))
+        if has_band.any()
+        else np.nan
+    )
+    return {
+        "n": n,
+        "mae": mae,
+        "rmse": rmse,
+        "dir_acc": dir_acc,
+        "rw_mae": rw_mae,
+        "rw_rmse": rw_rmse,
+        "mae_ratio": mae / rw_mae if rw_mae > 0 else np.nan,
+        "rmse_ratio": rmse / rw_rmse if rw_rmse > 0 else np.nan,
+        "up_share": up_share,
+        "coverage": coverage,
+    }
+
+
+def _scored_arrays(frame: pd.DataFrame) -> tuple[np.ndarray, ...]:
+    n = len(frame)
+    nan = np.full(n, np.nan)
+    lo = frame["lo"].to_numpy(dtype="float64") if "lo" in frame else nan
+    hi = frame["hi"].to_numpy(dtype="float64") if "hi" in frame else nan
+    return (
+        frame["y_true"].to_numpy(dtype="float64"),
+        frame["y_pred"].to_numpy(dtype="float64"),
+        lo,
+        hi,
+    )
+
+
+def only_scored(realised: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``realise``'s output whose outcome is known."""
+    return realised[realised["status"] == SCORED]
+
+
+def summary(realised: pd.DataFrame, by: Sequence[str] = ("model_name", "horizon")) -> pd.DataFrame:
+    """Score per group: model vs random walk on the same scored rows.
+
+    Columns: the ``by`` keys, then ``n`` (scored forecasts), ``mae``, ``rmse``, ``dir_acc``
+    (share of rows where the forecast's sign matches the realised move; rows with no move are
+    left out), ``rw_mae``, ``rw_rmse`` (the random walk's errors, i.e. ``|y_true|``),
+    ``mae_ratio``, ``rmse_ratio`` (model / random walk; below 1 beats it), ``up_share`` (share
+    of realised up moves: the directional accuracy of "always up", since the random walk
+    forecasts no direction) and ``coverage`` (share of ``y_true`` inside ``[lo, hi]``, NaN
+    without bands). An empty ``by`` gives one overall row.
+    """
+    scored = only_scored(realised)
+    keys = list(by)
+    if not keys:
+        return pd.DataFrame([_metrics(*_scored_arrays(scored))], columns=list(METRIC_COLUMNS))
+    rows = []
+    for key, group in scored.groupby(keys, sort=True):
+        values = key if isinstance(key, tuple) else (key,)
+        rows.append(dict(zip(keys, values, strict=True)) | _metrics(*_scored_arrays(group)))
+    out = pd.DataFrame(rows, columns=[*keys, *METRIC_COLUMNS])
+    return out.astype({"n": "int64"})
+
+
+def cumulative(realised: pd.DataFrame, by: Sequence[str] = ("model_name",)) -> pd.DataFrame:
+    """Running score over time, for a plot: one row per group and realisation date.
+
+    Rows are ordered by ``target_date`` (the day a forecast's outcome became known); each row
+    holds the cumulative ``n``, ``mae``, ``rmse``, ``dir_acc``, ``rw_mae`` and ``rw_rmse`` of
+    every forecast of the group realised up to and including that date.
+    """
+    scored = only_scored(realised).copy()
+    keys = list(by)
+    columns = [*keys, "date", "n", "mae", "rmse", "dir_acc", "rw_mae", "rw_rmse"]
+    if scored.empty:
+        return pd.DataFrame(columns=columns)
+    scored["date"] = pd.to_datetime(scored["target_date"]).dt.normalize()
+    y_true = scored["y_true"].to_numpy(dtype="float64")
+    err = scored["y_pred"].to_numpy(dtype="float64") - y_true
+    moved = y_true != 0
+    scored["_abs"] = np.abs(err)
+    scored["_sq"] = err**2
+    scored["_rw_abs"] = np.abs(y_true)
+    scored["_rw_sq"] = y_true**2
+    scored["_moved"] = moved.astype("int64")
+    scored["_hit"] = (moved & (np.sign(scored["y_pred"].to_numpy()) == np.sign(y_true))).astype(
+        "int64"
+    )
+    scored["_n"] = 1
+    sums = ["_n", "_abs", "_sq", "_rw_abs", "_rw_sq", "_moved", "_hit"]
+    daily = scored.groupby([*keys, "date"], sort=True)[sums].sum().reset_index()
+    running = daily.groupby(keys, sort=False)[sums].cumsum() if keys else daily[sums].cumsum()
+    out = daily[[*keys, "date"]].copy()
+    n = running["_n"].to_numpy(dtype="float64")
+    moved_n = running["_moved"].to_numpy(dtype="float64")
+    out["n"] = running["_n"].astype("int64").to_numpy()
+    out["mae"] = running["_abs"].to_numpy() / n
+    out["rmse"] = np.sqrt(running["_sq"].to_numpy() / n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["dir_acc"] = np.where(moved_n > 0, running["_hit"].to_numpy() / moved_n, np.nan)
+    out["rw_mae"] = running["_rw_abs"].to_numpy() / n
+    out["rw_rmse"] = np.sqrt(running["_rw_sq"].to_numpy() / n)
+    return out[columns].reset_index(drop=True)

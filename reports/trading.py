@@ -1,0 +1,254 @@
+"""A naive trading simulation of the 1-step forecast, against buy-and-hold.
+
+Conventions (one bar = one row of horizon-1 predictions, in origin order):
+
+- At the close of origin ``t`` the rule reads ``y_pred`` for horizon 1 and sets the position
+  ``p_t`` held until the next origin: ``long_flat`` is 1 if ``y_pred > 0`` else 0,
+  ``long_short`` is ``sign(y_pred)`` (0 when exactly 0), ``buy_hold`` is always 1. A missing
+  prediction means flat.
+- The realised return of that bar is ``y_true`` at horizon 1. When the next calendar bar is
+  unobserved (a holiday on a business-day calendar), the horizon-1 target is NaN and the
+  return to the next origin is read from the horizon whose target date is that origin, so the
+  holding period is still covered; bars with no known return are dropped.
+- ``y_true`` is a log return; it is converted to the simple return ``R_t = exp(y_true) - 1``
+  before anything is compounded. A short earns ``-R_t`` (re-balanced every bar).
+- Turnover ``|p_t - p_{t-1}|`` (with ``p_{-1} = 0``, so opening the first position costs) is
+  charged at ``cost_bps / 1e4`` per unit on bar ``t``: ``net_t = p_t * R_t - cost * turnover_t``.
+  The last position is marked to market, not closed.
+- Equity starts at 1 and is ``prod(1 + net)``; it is indexed by the date on which each return
+  is realised (``target_date``), with the first origin as the starting point.
+- Metrics: CAGR ``equity_end ** (periods_per_year / n) - 1``; annualised volatility
+  ``std(net, ddof=1) * sqrt(ppy)``; Sharpe ``mean(net - rf) / std(net) * sqrt(ppy)`` with the
+  per-bar risk-free ``(1 + risk_free) ** (1 / ppy) - 1``; Sortino uses the downside deviation
+  ``sqrt(mean(min(net - rf, 0) ** 2))``; max drawdown is the most negative
+  ``equity / running_max - 1`` (a negative number, running max including the starting 1);
+  Calmar ``CAGR / |max drawdown|``; turnover ``mean(turnover) * ppy`` (position units per
+  year); hit rate is the share of bars in the market whose gross P&L is positive; exposure is
+  ``mean(|p|)``.
+- The equal-weight ``portfolio`` averages the per-ticker net returns over the tickers trading
+  on each date (daily re-balancing to equal weights, whose own costs are ignored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.config import ReportConfig
+
+STRATEGIES: tuple[str, ...] = ("long_flat", "long_short", "buy_hold")
+LABELS = {"long_flat": "long/flat", "long_short": "long/short", "buy_hold": "buy & hold"}
+PORTFOLIO = "portfolio"
+
+
+def _f(x: Any) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def positions(y_pred: np.ndarray, rule: str) -> np.ndarray:
+    """Positions in {-1, 0, 1} per bar for a rule in ``STRATEGIES`` (NaN forecast -> flat)."""
+    y_pred = np.nan_to_num(np.asarray(y_pred, dtype=float), nan=0.0)
+    if rule == "long_flat":
+        return (y_pred > 0).astype(float)
+    if rule == "long_short":
+        return np.sign(y_pred)
+    if rule == "buy_hold":
+        return np.ones_like(y_pred)
+    raise ValueError(f"unknown rule {rule!r}; expected one of {STRATEGIES}")
+
+
+def strategy_returns(
+    position: np.ndarray, log_return: np.ndarray, cost_bps: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Net simple returns of holding ``position`` over bars with realised ``log_return``.
+
+    Returns:
+        ``(net, gross, turnover)`` per bar; ``net = gross - cost_bps / 1e4 * turnover``.
+    """
+    position = np.asarray(position, dtype=float)
+    simple = np.expm1(np.asarray(log_return, dtype=float))
+    gross = position * simple
+    turnover = np.abs(np.diff(position, prepend=0.0))
+    return gross - cost_bps / 1e4 * turnover, gross, turnover
+
+
+def equity_curve(net: np.ndarray) -> np.ndarray:
+    """Equity starting at 1: ``[1, 1 + r0, (1 + r0)(1 + r1), ...]`` (length ``n + 1``)."""
+    return np.concatenate([[1.0], np.cumprod(1.0 + np.asarray(net, dtype=float))])
+
+
+def drawdown(equity: np.ndarray) -> np.ndarray:
+    """``equity / running_max - 1`` (0 at new highs, negative below)."""
+    equity = np.asarray(equity, dtype=float)
+    return equity / np.maximum.accumulate(equity) - 1.0
+
+
+def performance(
+    net: np.ndarray,
+    gross: np.ndarray,
+    turnover: np.ndarray,
+    position: np.ndarray,
+    *,
+    periods_per_year: int = 252,
+    risk_free: float = 0.0,
+) -> dict[str, Any]:
+    """Summary statistics of one strategy's per-bar returns (see the module docstring).
+
+    Returns:
+        ``bars, total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
+        turnover, hit_rate, exposure`` (``None`` where undefined).
+    """
+    net = np.asarray(net, dtype=float)
+    n = int(net.size)
+    keys = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown")
+    out: dict[str, Any] = {"bars": n} | dict.fromkeys(
+        (*keys, "calmar", "turnover", "hit_rate", "exposure")
+    )
+    if n == 0:
+        return out
+    ppy = periods_per_year
+    equity = equity_curve(net)
+    end = equity[-1]
+    rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0
+    excess = net - rf
+    sd = np.std(net, ddof=1) if n > 1 else np.nan
+    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
+    mdd = float(drawdown(equity).min())
+    cagr = end ** (ppy / n) - 1.0 if end > 0 else -1.0
+    position = np.asarray(position, dtype=float)
+    in_market = position != 0
+    out.update(
+        total_return=_f(end - 1.0),
+        cagr=_f(cagr),
+        volatility=_f(sd * np.sqrt(ppy)),
+        sharpe=_f(excess.mean() / sd * np.sqrt(ppy)) if sd > 0 else None,
+        sortino=_f(excess.mean() / downside * np.sqrt(ppy)) if downside > 0 else None,
+        max_drawdown=_f(mdd),
+        calmar=_f(cagr / abs(mdd)) if mdd < 0 else None,
+        turnover=_f(np.mean(turnover) * ppy),
+        hit_rate=_f(np.mean(np.asarray(gross)[in_market] > 0)) if in_market.any() else None,
+        exposure=_f(np.mean(np.abs(position))),
+    )
+    return out
+
+
+@dataclass
+class TradingResult:
+    """Outcome of ``simulate``.
+
+    Attributes:
+        cost_bps: cost per unit of turnover used.
+        periods_per_year: bars per year used for annualising.
+        rows: one record per (name, strategy): ``name`` (a ticker or ``"portfolio"``),
+            ``strategy`` and the ``performance`` fields.
+        curves: per name, a frame indexed by date with ``<strategy>`` equity and
+            ``<strategy>_dd`` drawdown columns for every strategy.
+    """
+
+    cost_bps: float
+    periods_per_year: int
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON-able part (no curves)."""
+        return {
+            "cost_bps": self.cost_bps,
+            "periods_per_year": self.periods_per_year,
+            "rows": self.rows,
+        }
+
+
+def _curve_frame(start: pd.Timestamp, dates: pd.Index, nets: dict[str, np.ndarray]) -> pd.DataFrame:
+    index = pd.DatetimeIndex([start]).append(pd.DatetimeIndex(dates))
+    cols: dict[str, np.ndarray] = {}
+    for name, net in nets.items():
+        eq = equity_curve(net)
+        cols[name] = eq
+        cols[f"{name}_dd"] = drawdown(eq)
+    return pd.DataFrame(cols, index=index)
+
+
+def trading_bars(predictions: pd.DataFrame) -> pd.DataFrame:
+    """One row per (ticker, origin) with a known holding-period return.
+
+    Returns:
+        Columns ``ticker, origin, end`` (date the return is realised), ``y_pred`` (horizon 1)
+        and ``ret`` (log return from the origin to ``end``), sorted by ticker and origin.
+    """
+    cols = ["ticker", "origin", "horizon", "target_date", "y_true", "y_pred"]
+    df = predictions[cols].copy()
+    df["origin"] = pd.to_datetime(df["origin"])
+    df["target_date"] = pd.to_datetime(df["target_date"])
+    h1 = df.loc[df["horizon"] == 1].sort_values(["ticker", "origin"], kind="stable")
+    h1 = h1.drop_duplicates(["ticker", "origin"])
+    h1["next"] = h1.groupby("ticker")["origin"].shift(-1)
+    # The return to the next origin, from whichever horizon targets that date.
+    ok = np.isfinite(df["y_true"].to_numpy(float)) & df["target_date"].notna().to_numpy()
+    link = df.loc[ok, ["ticker", "origin", "target_date", "y_true"]]
+    link = link.rename(columns={"target_date": "next", "y_true": "to_next"})
+    link = link.drop_duplicates(["ticker", "origin", "next"])
+    bars = h1.merge(link, on=["ticker", "origin", "next"], how="left")
+    # Prefer the horizon-1 target; fall back to the link when it is unobserved.
+    known = np.isfinite(bars["y_true"].to_numpy(float))
+    bars["ret"] = np.where(known, bars["y_true"], bars["to_next"])
+    bars["end"] = bars["target_date"].where(known, bars["next"])
+    bars = bars.loc[np.isfinite(bars["ret"].to_numpy(float))]
+    return bars[["ticker", "origin", "end", "y_pred", "ret"]].reset_index(drop=True)
+
+
+def simulate(predictions: pd.DataFrame, cfg: ReportConfig | None = None) -> TradingResult:
+    """Trade every ticker's horizon-1 forecast with each rule, plus an equal-weight portfolio.
+
+    Args:
+        predictions: backtest frame with ``ticker, origin, horizon, target_date, y_true,
+            y_pred`` (see ``trading_bars`` for which rows are used).
+        cfg: ``cost_bps``, ``periods_per_year`` and ``risk_free``; defaults to ``ReportConfig()``.
+
+    Returns:
+        A ``TradingResult``; the portfolio comes first, then tickers in sorted order (the
+        portfolio is omitted when there is a single ticker).
+    """
+    cfg = cfg or ReportConfig()
+    kw = {"periods_per_year": cfg.periods_per_year, "risk_free": cfg.risk_free}
+    result = TradingResult(cost_bps=cfg.cost_bps, periods_per_year=cfg.periods_per_year)
+    rows: list[dict[str, Any]] = []
+    # Per rule, per ticker: a frame of net, gross, turnover and |position| by realisation date.
+    panel: dict[str, list[pd.DataFrame]] = {s: [] for s in STRATEGIES}
+    starts: list[pd.Timestamp] = []
+    for ticker, g in trading_bars(predictions).groupby("ticker", sort=True):
+        dates = pd.DatetimeIndex(g["end"])
+        nets: dict[str, np.ndarray] = {}
+        for rule in STRATEGIES:
+            pos = positions(g["y_pred"].to_numpy(float), rule)
+            net, gross, turnover = strategy_returns(pos, g["ret"].to_numpy(float), cfg.cost_bps)
+            nets[rule] = net
+            stats = performance(net, gross, turnover, pos, **kw)
+            rows.append({"name": str(ticker), "strategy": rule, **stats})
+            panel[rule].append(
+                pd.DataFrame(
+                    {"net": net, "gross": gross, "turnover": turnover, "pos": np.abs(pos)},
+                    index=dates,
+                )
+            )
+        starts.append(pd.Timestamp(g["origin"].iloc[0]))
+        result.curves[str(ticker)] = _curve_frame(starts[-1], dates, nets)
+    if len(result.curves) > 1:
+        port_rows: list[dict[str, Any]] = []
+        nets = {}
+        for rule in STRATEGIES:
+            # Equal weight over the tickers trading on each date.
+            mean = pd.concat(panel[rule]).groupby(level=0).mean().sort_index()
+            nets[rule] = mean["net"].to_numpy()
+            stats = performance(
+                *(mean[c].to_numpy() for c in ("net", "gross", "turnover", "pos")), **kw
+            )
+            port_rows.append({"name": PORTFOLIO, "strategy": rule, **stats})
+        rows = port_rows + rows
+        result.curves = {PORTFOLIO: _curve_frame(min(starts), mean.index, nets), **result.curves}
+    result.rows = rows
+    return result

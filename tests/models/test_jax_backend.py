@@ -1,0 +1,75 @@
+"""The same model code on the JAX backend, in a subprocess (skipped when jax is absent)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, tempfile
+    import numpy as np
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    from models.config import LayerConfig, ModelConfig, TrainConfig
+    from models.cudnn import cudnn_eligibility
+    from models.network import build_model
+    from models.persistence import load_model, save_model
+    from models.predict import predict
+    from models.training import train
+    from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, make_data
+
+    x, y = make_data(48)
+    config = ModelConfig(
+        layers=(LayerConfig(cell="lstm", units=4, backward_cell="gru"),
+                LayerConfig(cell="gru", units=3)),
+        head="attention",
+    )
+    tc = TrainConfig(epochs=2, batch_size=16, seed=1)
+    runs = []
+    for _ in range(2):
+        model = build_model(config, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+        result = train(model, (x[:32], y[:32]), (x[32:], y[32:]), tc)
+        runs.append(model.predict(x, verbose=0))
+    assert np.array_equal(runs[0], runs[1]), "JAX CPU runs differ"
+    norms = result.history["grad_norm/rnn_0/mean"] + result.history["grad_norm/head/max"]
+    assert all(np.isfinite(norms)) and min(norms) > 0, norms
+    mean, lo, hi = predict(model, x[:8], mc_samples=8, interval=0.8, seed=2)
+    again = predict(model, x[:8], mc_samples=8, interval=0.8, seed=2)
+    assert np.allclose(lo, again[1]) and np.all(lo <= hi)
+    with tempfile.TemporaryDirectory() as d:
+        save_model(model, d, {"features": ["a", "b", "c"]})
+        loaded, meta = load_model(d, expected_features=["a", "b", "c"])
+        assert meta["versions"]["backend"] == "jax"
+        assert np.allclose(loaded.predict(x, verbose=0), runs[1], atol=1e-6)
+    fp16 = build_model(config, FEATURES, WINDOW, HORIZONS, MASK, seed=1,
+                       dtype_policy="mixed_float16")
+    r16 = train(fp16, (x, y), None, tc.model_copy(update={"mixed_precision": "on", "epochs": 1}))
+    assert r16.dtype_policy == "mixed_float16" and np.isfinite(r16.history["loss"]).all()
+    checks = cudnn_eligibility(config)
+    assert not any(c.eligible for c in checks)
+    print(json.dumps({"ok": True, "loss": result.history["loss"]}))
+    """
+)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_models_run_on_the_jax_backend() -> None:
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert '"ok": true' in proc.stdout

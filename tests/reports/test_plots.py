@@ -1,0 +1,88 @@
+"""reports.plots: PNG data URIs, tolerant of missing data, no figure leaks."""
+
+from __future__ import annotations
+
+import base64
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from reports import plots
+from reports.metrics import error_by_fold
+from reports.trading import simulate
+from tests.reports import synth
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def png(uri: str | None) -> bytes:
+    assert uri is not None and uri.startswith("data:image/png;base64,")
+    data = base64.b64decode(uri.split(",", 1)[1], validate=True)
+    assert data.startswith(PNG)
+    return data
+
+
+@pytest.fixture(scope="module")
+def data():
+    px = synth.prices(n=200)
+    return px, synth.predictions(px, folds=2, test_size=30)
+
+
+def test_forecast_plot(data):
+    px, pr = data
+    png(plots.forecast_plot(px, pr, "AAA", plot_last=60))
+    png(plots.forecast_plot(px, pr.drop(columns=["lo", "hi"]), "BBB"))
+    assert plots.forecast_plot(px, pr, "NOPE") is None
+
+
+def test_forecast_plot_survives_odd_ticker_text(data):
+    px, pr = data
+    odd = "$\\foo{<script>"
+    px = px.assign(ticker=px["ticker"].replace("AAA", odd))
+    pr = pr.assign(ticker=pr["ticker"].replace("AAA", odd))
+    png(plots.forecast_plot(px, pr, odd))
+
+
+def test_error_and_equity_plots(data):
+    _, pr = data
+    png(plots.error_plot(error_by_fold(pr)))
+    assert plots.error_plot([]) is None
+    res = simulate(pr)
+    for name, curves in res.curves.items():
+        png(plots.equity_plot(curves, name))
+
+
+def test_training_plot_tolerates_missing_keys():
+    full = [synth.history(seed=i) for i in range(3)]
+    png(plots.training_plot(full, explode_threshold=1e3, vanish_threshold=1e-7))
+    png(plots.training_plot({0: {"loss": [1.0, 0.5]}, 1: {}}))  # mapping, gaps
+    png(plots.training_plot([{"grad_norm/rnn_0": [0.1, 0.2]}]))  # a plain list of norms
+    png(plots.training_plot([{"loss": [1.0, np.nan, np.inf]}]))  # a blown-up fold
+    assert plots.training_plot(None) is None
+    assert plots.training_plot([{}, {"val_loss": []}]) is None
+    layers = plots.grad_layers({"grad_norm/a": {"mean": [1.0], "max": [2.0]}, "grad_norm/b": "x"})
+    assert list(layers) == ["a"]
+    assert layers["a"]["max"].tolist() == [2.0]
+
+
+def test_no_pyplot_figures_leak(data):
+    px, pr = data
+    before = plt.get_fignums()
+    plots.forecast_plot(px, pr, "AAA")
+    plots.training_plot([synth.history()])
+    assert plt.get_fignums() == before
+
+
+def test_fold_histories_forms():
+    one = synth.history()
+    assert [k for k, _ in plots.fold_histories(one)] == ["0"]  # a single history
+    assert [k for k, _ in plots.fold_histories({3: one, 4: one})] == ["3", "4"]
+    assert [k for k, _ in plots.fold_histories([one, None, one])] == ["0", "2"]
+
+
+def test_grad_layers_reads_flat_keras_history_keys():
+    hist = {"grad_norm/rnn_0/mean": [0.1, 0.2], "grad_norm/rnn_0/max": [0.3, 0.4], "loss": [1.0]}
+    layers = plots.grad_layers(hist)
+    assert list(layers) == ["rnn_0"]
+    assert layers["rnn_0"]["max"].tolist() == [0.3, 0.4]
