@@ -22,7 +22,7 @@ from features.panel import Panel, build_panel
 from features.scaling import FoldScaler
 from features.splits import Split, validation_split, walk_forward
 from pipeline.config import RunConfig
-from pipeline.errors import DataError
+from pipeline.errors import DataError, TrainingFailed
 from reports.baselines import RidgeBaseline, drift
 
 log = logging.getLogger(__name__)
@@ -214,7 +214,12 @@ def run_fold(
     def epoch_line(message: str) -> None:
         _say(progress, f"  fold {split.fold + 1}: {message}")
 
-    result = train(model, train_b, val_b, fold_tc, log=epoch_line)
+    from models.training import TrainingError
+
+    try:
+        result = train(model, train_b, val_b, fold_tc, log=epoch_line)
+    except TrainingError as exc:
+        raise TrainingFailed(f"fold {split.fold + 1}: {exc}") from None
 
     test_b = panel.batches(rows.test, tc.batch_size, X=Xs)
     mean, lo, hi = predict(model, test_b, tc.mc_samples, tc.interval, seed=seed)

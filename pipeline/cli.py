@@ -241,6 +241,14 @@ def ingest(
     raise typer.Exit(EXIT_USAGE if all(r.user_error for r in failed) else EXIT_UNEXPECTED)
 
 
+def _register_commands() -> None:
+    """Attach the heavy commands (backtest, demo, train, run, serve) defined elsewhere."""
+    import pipeline.commands  # noqa: F401
+
+
+_register_commands()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
     command = typer.main.get_command(app)

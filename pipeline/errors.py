@@ -38,5 +38,9 @@ class SourceUnavailable(SourceError):
     exit_code = 1
 
 
+class TrainingFailed(UserError):
+    """Training diverged (NaN loss, exploding gradients) or had nothing to learn from."""
+
+
 class LockTimeout(UserError):
     """Another stackcast process holds a lock for too long."""

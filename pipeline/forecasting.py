@@ -187,3 +187,36 @@ def forecast_rows(
         }
     )
     return frame, meta
+
+
+@dataclass
+class RetrainResult:
+    """A weekly retrain: the challenger, whether it became champion, and why."""
+
+    challenger: TrainedVersion
+    promoted: bool
+    reason: str
+    numbers: dict[str, Any]
+    warnings: list[str]
+
+
+def retrain(
+    cfg: RunConfig, *, progress: Progress | None = None, refresh: bool = True
+) -> RetrainResult:
+    """Train a challenger on the latest data; promote it only if it beats the champion and RW.
+
+    A failed training (``TrainingFailed``) raises before anything is saved, so the champion
+    is untouched.
+    """
+    from pipeline.prices import load_prices
+    from pipeline.runs import run_metadata
+
+    frames, warnings = load_prices(cfg, refresh=refresh, progress=progress)
+    panel = build(cfg, frames)
+    challenger = train_version(cfg, panel, {"run": run_metadata()}, progress)
+    promoted, reason, numbers = decide(cfg, panel, challenger)
+    if promoted:
+        registry.promote(cfg.home(), cfg.name, challenger.version, reason, numbers)
+    _say(progress, f"{'promoted' if promoted else 'kept champion'}: {reason}")
+    return RetrainResult(challenger, promoted, reason, numbers,
+                         warnings + challenger.fold.warnings)

@@ -44,7 +44,9 @@ class RunDir:
 
 
 @contextmanager
-def staged_run(home: Path, kind: str, out: Path | None = None) -> Iterator[RunDir]:
+def staged_run(
+    home: Path, kind: str, out: Path | None = None, run_id: str | None = None
+) -> Iterator[RunDir]:
     """Create a staging directory and publish it atomically when the block succeeds.
 
     Args:
@@ -52,8 +54,9 @@ def staged_run(home: Path, kind: str, out: Path | None = None) -> Iterator[RunDi
         kind: ``backtest``, ``daily`` or ``train``; part of the run id.
         out: Final directory chosen by the user (``--out``); default ``home/runs/<run_id>``.
             An existing ``out`` directory is replaced only when the run succeeds.
+        run_id: Use this id (e.g. one already written to the ledger) instead of a new one.
     """
-    run_id = new_run_id(kind)
+    run_id = run_id or new_run_id(kind)
     final = (out or home / "runs" / run_id).resolve()
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = final.parent / f".staging-{final.name}-{secrets.token_hex(3)}"

@@ -2,7 +2,7 @@
 
 ``serve(cfg)`` starts a local Prefect server as a subprocess (unless ``PREFECT_API_URL``
 already names one), waits for ``/api/health``, starts the read-only report server, and
-serves the deployments with ``prefect.serve``:
+serves the deployments with a Prefect ``Runner`` (what ``prefect.serve`` does):
 
 - ``daily-forecast`` on ``cfg.schedule.daily_cron`` (in ``cfg.schedule.timezone``),
 - ``weekly-retrain`` on ``cfg.schedule.retrain_cron``,
@@ -29,7 +29,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -136,8 +135,9 @@ def _url_host(host: str) -> str:
 
 def health_ok(api_url: str, timeout: float = 2.0) -> bool:
     """Whether ``{api_url}/health`` answers 200."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
     try:
-        with urllib.request.urlopen(api_url.rstrip("/") + "/health", timeout=timeout) as resp:
+        with opener.open(api_url.rstrip("/") + "/health", timeout=timeout) as resp:
             return resp.status == 200
     except (OSError, ValueError):
         return False
@@ -252,20 +252,28 @@ def start_prefect_server(
     return PrefectServer(proc, api_url, log_path)
 
 
+def _interrupt(signum: int, frame: object = None) -> None:
+    """Handle SIGTERM/SIGHUP like Ctrl-C.
+
+    Re-raising SIGINT lets ``asyncio.run`` cancel the runner gracefully (its own SIGINT
+    handler); where SIGINT is ignored or default (a process started in the background), a
+    KeyboardInterrupt is raised directly.
+    """
+    if signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, signal.SIG_DFL, None):
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.raise_signal(signal.SIGINT)
+
+
 @contextlib.contextmanager
 def _stop_signals_interrupt() -> Iterator[None]:
-    """Turn SIGTERM/SIGHUP into KeyboardInterrupt so cleanup runs (main thread only)."""
+    """Turn SIGTERM/SIGHUP into an interrupt so cleanup runs (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
     saved = {}
     for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
         if sig is not None:
-            saved[sig] = signal.signal(sig, interrupt)
+            saved[sig] = signal.signal(sig, _interrupt)
     try:
         yield
     finally:
@@ -279,7 +287,17 @@ _ENV_KEYS = (
     "PREFECT_SERVER_ANALYTICS_ENABLED",
     "PREFECT_API_URL",
     REPORTS_URL_ENV,
+    "NO_PROXY",
+    "no_proxy",
 )
+
+
+def _bypass_proxy_for_loopback() -> None:
+    """Keep Prefect's clients (which honour HTTP(S)_PROXY) off any proxy for loopback."""
+    for key in ("NO_PROXY", "no_proxy"):
+        hosts = [h for h in os.environ.get(key, "").split(",") if h.strip()]
+        missing = [h for h in ("127.0.0.1", "localhost", "::1") if h not in hosts]
+        os.environ[key] = ",".join(hosts + missing)
 
 
 @contextlib.contextmanager
@@ -344,6 +362,7 @@ def serve(
         os.environ["STACKCAST_HOME"] = str(home)
         os.environ.setdefault("PREFECT_HOME", str(home / "prefect"))
         os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+        _bypass_proxy_for_loopback()
         try:
             try:
                 reports = _bind_reports(home, host, port)
@@ -438,8 +457,7 @@ def _serve_deployments(
 
     ``prefect.serve`` builds a ``Runner`` whose SIGTERM handler, in Prefect 3.8.8, calls the
     async-dispatched ``stop()`` from inside the running loop ("coroutine 'Runner.astop' was
-    never awaited") and exits through tracebacks; here SIGTERM is turned into SIGINT, so it
-    shuts down exactly like Ctrl-C.
+    never awaited") and exits through tracebacks; here SIGTERM is handled like Ctrl-C.
     """
     import asyncio
 
@@ -448,7 +466,7 @@ def _serve_deployments(
 
     class _Runner(Runner):
         def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-            signal.raise_signal(signal.SIGINT)
+            _interrupt(signal.SIGTERM)
 
     updates = {PREFECT_API_URL: api_url, PREFECT_HOME: os.environ["PREFECT_HOME"]}
     with temporary_settings(updates=updates):

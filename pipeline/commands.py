@@ -1,0 +1,173 @@
+"""The heavy commands: backtest, demo, train, run and serve.
+
+They register on ``pipeline.cli.app``; each imports TensorFlow/Prefect only when it runs, so
+``stackcast --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.cli import ConfigOpt, app, load_run_config
+from pipeline.config import RunConfig, builtin_config
+from pipeline.errors import ConfigError
+
+Tickers = Annotated[
+    str | None, typer.Option("--tickers", "-t", help="Comma-separated tickers (default: config's).")
+]
+Source = Annotated[
+    str | None,
+    typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file (default: config's)."),
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
+
+
+def quiet_tensorflow() -> None:
+    """Keep TensorFlow's start-up chatter (oneDNN banners, retracing notes) off the terminal.
+
+    oneDNN's custom ops are also switched off by default: CPU results are then bitwise
+    reproducible, and the recurrent layers stackcast uses do not gain from them.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def configure(config: Path | None, tickers: str | None, source: str | None) -> RunConfig:
+    """Load the config and apply ``--tickers``/``--source``."""
+    cfg = load_run_config(config)
+    names = tuple(t for t in tickers.split(",") if t.strip()) if tickers else None
+    if tickers is not None and not names:
+        raise ConfigError("--tickers is empty")
+    return cfg.with_overrides(tickers=names, source=source)
+
+
+def printer(verbose: bool):
+    """A progress callback: fold/ticker lines always, epoch lines with ``--verbose``."""
+
+    def say(message: str) -> None:
+        if verbose or not message.startswith("  "):
+            typer.echo(message, err=True)
+
+    return say
+
+
+def _date(value: str | None, flag: str) -> _dt.date | None:
+    if value is None:
+        return None
+    try:
+        return _dt.date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{flag}: expected YYYY-MM-DD, got {value!r}") from None
+
+
+def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
+    quiet_tensorflow()
+    from pipeline.backtest import run_backtest
+
+    result = run_backtest(cfg, out=out, progress=printer(verbose))
+    for v in result.metrics.get("verdicts", []):
+        typer.echo(v["sentence"])
+    typer.echo(f"report: {result.report}")
+
+
+@app.command()
+def backtest(
+    config: ConfigOpt = None,
+    tickers: Tickers = None,
+    source: Source = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
+                     file_okay=False),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Walk-forward backtest against random-walk, drift and ridge baselines, with a report.
+
+    Writes forecasts.parquet, metrics.json, history.json, config.toml and report.html.
+    """
+    _backtest(configure(config, tickers, source), out, verbose)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the run here.", file_okay=False)
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Backtest the bundled MSFT and GOOG sample offline (configs/demo.toml); print the report."""
+    typer.echo("stackcast demo: offline walk-forward backtest of bundled MSFT and GOOG prices",
+               err=True)
+    _backtest(load_run_config(builtin_config("demo")), out, verbose)
+
+
+@app.command()
+def train(
+    config: ConfigOpt = None,
+    tickers: Tickers = None,
+    source: Source = None,
+    verbose: Verbose = False,
+) -> None:
+    """Train a new model version; it becomes champion if it beats the champion and random walk."""
+    quiet_tensorflow()
+    from pipeline.forecasting import retrain
+
+    result = retrain(configure(config, tickers, source), progress=printer(verbose))
+    c = result.challenger
+    typer.echo(f"trained {c.name} {c.version}: validation MAE {c.validation['y_pred']:.5f} "
+               f"(random walk {c.validation['random_walk']:.5f})")
+    typer.echo(("promoted to champion: " if result.promoted else "champion kept: ")
+               + result.reason)
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Replay a past day on stored data (YYYY-MM-DD)."),
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
+    quiet_tensorflow()
+    from pipeline.daily import run_daily
+
+    cfg = load_run_config(config)
+    result = run_daily(cfg, as_of=_date(as_of, "--as-of"), progress=printer(verbose))
+    for t in sorted(result.forecasts["ticker"].unique()):
+        f = result.forecasts[(result.forecasts["ticker"] == t)
+                             & (result.forecasts["horizon"] == 1)].iloc[0]
+        typer.echo(f"{t} {f['origin'].date()} close {f['origin_close']:.2f} -> "
+                   f"{f['target_date'].date()} {f['price_pred']:.2f}")
+    for t, why in result.failed.items():
+        typer.echo(f"warning: {t}: not forecast: {why}", err=True)
+    typer.echo(f"ledger: {result.added} new rows, {result.replaced} replaced")
+    typer.echo(f"report: {result.report}")
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    host: Annotated[str, typer.Option(help="Interface for the servers.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Prefect UI/API port.")] = 4200,
+    reports_port: Annotated[int, typer.Option(help="Report server port.")] = 4201,
+) -> None:
+    """Start Prefect, serve the scheduled deployments and the reports (Ctrl-C stops them)."""
+    quiet_tensorflow()
+    from pipeline.serve import serve_command
+
+    code = serve_command(str(config) if config else None, host, port=reports_port, ui_port=port)
+    raise typer.Exit(code)

@@ -1,0 +1,103 @@
+"""The daily forecast page: today's forecasts and the running score of published ones."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.html import _env
+
+
+@dataclass
+class DailyData:
+    """What the daily page shows.
+
+    Attributes:
+        title: Page title.
+        run_id: Run identifier.
+        created: ISO timestamp.
+        as_of: The day forecast (the origin date asked for).
+        model: ``{"name", "version", "promoted_at", ...}`` of the champion used.
+        forecasts: Ledger rows of this run (``ticker, origin, horizon, target_date, y_pred,
+            lo, hi, origin_close, price_pred``).
+        score: ``reports.scoreboard.summary`` by horizon (model vs random walk).
+        score_by_ticker: ``summary`` by ticker and horizon.
+        running: ``reports.scoreboard.cumulative`` (for the running-score plot).
+        failed: Tickers that could not be forecast, with the reason.
+        warnings: Run warnings.
+    """
+
+    title: str
+    run_id: str
+    created: str
+    as_of: str
+    model: Mapping[str, Any]
+    forecasts: pd.DataFrame
+    score: pd.DataFrame | None = None
+    score_by_ticker: pd.DataFrame | None = None
+    running: pd.DataFrame | None = None
+    failed: Mapping[str, str] = field(default_factory=dict)
+    warnings: Sequence[str] = ()
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None or frame.empty:
+        return []
+    out = frame.copy()
+    for col in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[col]):
+            out[col] = out[col].dt.strftime("%Y-%m-%d")
+    return [
+        {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+        for r in out.to_dict("records")
+    ]
+
+
+def forecast_records(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for the forecast table: prices and the interval in price terms."""
+    f = forecasts.sort_values(["ticker", "horizon"]).copy()
+    f["price_lo"] = f["origin_close"] * np.exp(f["lo"])
+    f["price_hi"] = f["origin_close"] * np.exp(f["hi"])
+    f["change"] = np.expm1(f["y_pred"])
+    return _records(
+        f[["ticker", "origin", "horizon", "target_date", "origin_close", "price_pred", "change",
+           "price_lo", "price_hi"]]
+    )
+
+
+def running_plot(running: pd.DataFrame | None) -> str | None:
+    """Cumulative MAE of published forecasts against the random walk's, as a data URI."""
+    if running is None or running.empty:
+        return None
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.5, 3.0), dpi=110)
+    ax = fig.add_subplot()
+    dates = pd.to_datetime(running["date"])
+    ax.plot(dates, 100 * running["mae"], label="published forecasts", color="#1f77b4")
+    ax.plot(dates, 100 * running["rw_mae"], label="random walk", color="#777777", ls="--")
+    ax.set_ylabel("running MAE (log return, %)")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_daily(data: DailyData) -> str:
+    """The self-contained daily HTML page."""
+    return _env().get_template("daily.html").render(
+        d=data,
+        forecasts=forecast_records(data.forecasts) if len(data.forecasts) else [],
+        score=_records(data.score),
+        score_by_ticker=_records(data.score_by_ticker),
+        plot=running_plot(data.running),
+    )
