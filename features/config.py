@@ -17,14 +17,18 @@ class FeatureConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    window: int = Field(60, ge=2, le=1000, description="Bars per input window, ending at the origin.")
+    window: int = Field(
+        60, ge=2, le=1000, description="Bars per input window, ending at the origin."
+    )
     horizons: int = Field(5, ge=1, le=250, description="Forecast horizons 1..H in bars.")
     inputs: tuple[InputName, ...] = Field(
         ("log_return", "range", "volume_z", "observed"),
         min_length=1,
-        description="Per-step inputs; ones whose columns a source lacks are left out with a warning.",
+        description="Per-step inputs; those a source lacks columns for are left out (warned).",
     )
-    volume_window: int = Field(20, ge=2, le=1000, description="Trailing bars for the volume z-score.")
+    volume_window: int = Field(
+        20, ge=2, le=1000, description="Trailing bars for the volume z-score."
+    )
     min_history: int = Field(
         20, ge=1, description="Shortest history (bars) kept; shorter origins are right-padded."
     )

@@ -166,7 +166,7 @@ def build_model(
     horizons: int,
     mask_value: float = -10.0,
     *,
-    seed: int | None = None,
+    seed: int | None = 0,
     dtype_policy: str | None = None,
 ) -> keras.Model:
     """Build the Functional recurrent regressor described by ``config``.
@@ -177,8 +177,9 @@ def build_model(
         window: Time steps per window; ``None`` builds a model that accepts any length.
         horizons: Outputs (one log return per horizon).
         mask_value: Input value marking padded steps (``features.windows`` right-pads with it).
-        seed: Seeds every initializer and dropout layer (identical weights for the same seed);
-            ``None`` draws from Keras' global RNG (``keras.utils.set_random_seed``).
+        seed: Seeds every initializer and dropout layer: the same seed gives the same initial
+            weights in any process (the default 0 keeps runs reproducible); ``None`` draws
+            from Keras' global RNG instead (``keras.utils.set_random_seed``).
         dtype_policy: ``"float32"``, ``"mixed_float16"``, ...; ``None`` uses Keras' global
             policy. The output layer is always float32.
 

@@ -7,7 +7,6 @@ module orders it, times it and writes the run directory.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.panel import Panel, build_panel
+from features.panel import Panel
 from features.scaling import FoldScaler
 from features.splits import Split, validation_split, walk_forward
 from pipeline.config import RunConfig
@@ -150,8 +149,9 @@ def _long_frame(
     n, horizons = len(rows), panel.Y.shape[1]
     frame = pd.DataFrame(
         {
-            "ticker": np.repeat(np.asarray(panel.tickers, dtype=object)[panel.ticker_id[rows]],
-                                horizons),
+            "ticker": np.repeat(
+                np.asarray(panel.tickers, dtype=object)[panel.ticker_id[rows]], horizons
+            ),
             "origin": np.repeat(panel.dates[rows], horizons).astype("datetime64[ns]"),
             "horizon": np.tile(np.arange(1, horizons + 1), n),
             "target_date": target_dates(panel, rows, horizons, calendar)
@@ -204,12 +204,20 @@ def run_fold(
     val_b = panel.batches(va, tc.batch_size, X=Xs, targets=Ys[va]) if len(va) else None
 
     warm = model is not None and tc.warm_start
-    if not warm:
-        model = build_model(
-            cfg.model, len(panel.feature_names), fc.window, fc.horizons, mask_value=fc.mask_value
-        )
     epochs = tc.warm_epochs if warm else tc.epochs
     fold_tc = tc.model_copy(update={"epochs": epochs, "seed": seed})
+    if not warm:
+        from models.training import resolve_dtype_policy
+
+        model = build_model(
+            cfg.model,
+            len(panel.feature_names),
+            fc.window,
+            fc.horizons,
+            mask_value=fc.mask_value,
+            seed=seed,
+            dtype_policy=resolve_dtype_policy(tc),
+        )
 
     def epoch_line(message: str) -> None:
         _say(progress, f"  fold {split.fold + 1}: {message}")
@@ -241,8 +249,7 @@ def run_fold(
     ridge_pred = ridge.predict(test_b[i] for i in range(len(test_b)))
     drift_by_ticker = mean_return(panel, rows.train)
     columns["random_walk"] = np.zeros_like(mean)
-    columns["drift"] = drift(np.array([drift_by_ticker.get(int(t), 0.0) for t in tid]),
-                             fc.horizons)
+    columns["drift"] = drift(np.array([drift_by_ticker.get(int(t), 0.0) for t in tid]), fc.horizons)
     columns["ridge"] = scaler.inverse_targets(ridge_pred, tid)
 
     frame = _long_frame(panel, rows.test, split.fold, columns, fc.calendar)
@@ -262,18 +269,27 @@ def backtest_panel(
 ) -> BacktestOutput:
     """Run every walk-forward fold on a built panel (no I/O)."""
     splits = make_splits(cfg, panel)
-    _say(progress, f"{len(splits)} folds over {len(panel.tickers)} tickers "
-                   f"({', '.join(panel.tickers)}), {cfg.backtest.mode} training window")
+    _say(
+        progress,
+        f"{len(splits)} folds over {len(panel.tickers)} tickers "
+        f"({', '.join(panel.tickers)}), {cfg.backtest.mode} training window",
+    )
     folds: list[FoldOutput] = []
     model = None
     for split in splits:
         a = split.audit()
-        _say(progress, f"fold {split.fold + 1}/{len(splits)}: train {a['train_start']}.."
-                       f"{a['train_end']}, test {a['test_start']}..{a['test_end']}")
+        _say(
+            progress,
+            f"fold {split.fold + 1}/{len(splits)}: train {a['train_start']}.."
+            f"{a['train_end']}, test {a['test_start']}..{a['test_end']}",
+        )
         out, model = run_fold(cfg, panel, split, model, progress)
         folds.append(out)
-        _say(progress, f"fold {split.fold + 1}/{len(splits)} done in {out.seconds:.1f} s "
-                       f"({out.history['epochs_run']} epochs)")
+        _say(
+            progress,
+            f"fold {split.fold + 1}/{len(splits)} done in {out.seconds:.1f} s "
+            f"({out.history['epochs_run']} epochs)",
+        )
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     first_train = folds[0].split.rows(panel).train
     warnings = [w for f in folds for w in f.warnings]
@@ -291,8 +307,17 @@ class BacktestResult:
     warnings: list[str]
 
 
-CONTRACT_COLUMNS = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_true", "fold",
-                    "lo", "hi"]
+CONTRACT_COLUMNS = [
+    "ticker",
+    "origin",
+    "horizon",
+    "target_date",
+    "y_pred",
+    "y_true",
+    "fold",
+    "lo",
+    "hi",
+]
 
 
 def _prices_frame(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -317,13 +342,21 @@ def render(
     from reports.metrics import evaluate
     from reports.trading import simulate
 
-    metrics = evaluate(output.predictions, output.scale, cfg.report,
-                       nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None)
+    metrics = evaluate(
+        output.predictions,
+        output.scale,
+        cfg.report,
+        nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
+    )
     trading = simulate(output.predictions, cfg.report)
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
-        {**f.split.audit(), "seconds": round(f.seconds, 2), "epochs": f.history["epochs_run"],
-         "warm_start": f.history["warm_start"]}
+        {
+            **f.split.audit(),
+            "seconds": round(f.seconds, 2),
+            "epochs": f.history["epochs_run"],
+            "warm_start": f.history["warm_start"],
+        }
         for f in output.folds
     ]
     summary = output.panel.summary()
@@ -339,8 +372,16 @@ def render(
         audit=[f.split.audit() for f in output.folds],
         histories=[f.history for f in output.folds],
         config_text=to_toml(cfg),
-        data_ranges=[{"ticker": t, "start": v["first"], "end": v["last"], "bars": v["rows"],
-                      "origins": v["origins"]} for t, v in summary.items()],
+        data_ranges=[
+            {
+                "ticker": t,
+                "start": v["first"],
+                "end": v["last"],
+                "bars": v["rows"],
+                "origins": v["origins"],
+            }
+            for t, v in summary.items()
+        ],
         versions=meta["versions"],
         git_commit=meta["git_commit"],
         device=meta["device"],
@@ -359,8 +400,10 @@ def run_backtest(
     progress: Progress | None = None,
     refresh: bool = True,
 ) -> BacktestResult:
-    """Ingest, backtest walk-forward, and publish ``forecasts.parquet``, ``metrics.json``,
-    ``history.json``, ``config.toml`` and ``report.html`` (to ``out`` or a new run dir).
+    """Ingest, backtest walk-forward, and publish the run.
+
+    Writes ``forecasts.parquet``, ``metrics.json``, ``history.json``, ``config.toml`` and
+    ``report.html`` to ``out`` or a new ``STACKCAST_HOME/runs/<run_id>``.
     """
     from pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
     from pipeline.config import to_toml
@@ -372,8 +415,10 @@ def run_backtest(
     frames, warnings = load_prices(cfg, refresh=refresh, progress=progress)
     panel = build(cfg, frames)
     if panel.dropped_features:
-        warnings.append("inputs left out because the data lacks their columns: "
-                        + ", ".join(panel.dropped_features))
+        warnings.append(
+            "inputs left out because the data lacks their columns: "
+            + ", ".join(panel.dropped_features)
+        )
     warnings.extend(f"{t}: skipped: {why}" for t, why in panel.skipped.items())
     for w in warnings:
         _say(progress, f"warning: {w}")
@@ -384,18 +429,34 @@ def run_backtest(
     with staged_run(home, "backtest", out) as run:
         created = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
         metrics, html = render(cfg, output, frames, run.run_id, created, meta)
-        metrics["run"] = {"run_id": run.run_id, "created": created, **meta,
-                          "warnings": output.warnings}
+        metrics["run"] = {
+            "run_id": run.run_id,
+            "created": created,
+            **meta,
+            "warnings": output.warnings,
+        }
         forecasts = output.predictions[CONTRACT_COLUMNS]
         atomic_write_parquet(forecasts, run.staging / "forecasts.parquet")
         atomic_write_json(run.staging / "metrics.json", metrics)
-        atomic_write_json(run.staging / "history.json",
-                          [{"fold": f.split.fold, **f.history} for f in output.folds])
+        atomic_write_json(
+            run.staging / "history.json",
+            [{"fold": f.split.fold, **f.history} for f in output.folds],
+        )
         atomic_write_text(run.staging / "config.toml", to_toml(cfg))
         atomic_write_text(run.staging / "report.html", html)
-        write_summary(run, index_entry(run.run_id, created, "backtest", metrics,
-                                       tickers=list(panel.tickers), title=cfg.report.title))
+        write_summary(
+            run,
+            index_entry(
+                run.run_id,
+                created,
+                "backtest",
+                metrics,
+                tickers=list(panel.tickers),
+                title=cfg.report.title,
+            ),
+        )
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)
-    return BacktestResult(run.run_id, run.final, run.final / "report.html", metrics,
-                          output.warnings)
+    return BacktestResult(
+        run.run_id, run.final, run.final / "report.html", metrics, output.warnings
+    )

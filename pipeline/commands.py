@@ -23,7 +23,7 @@ Tickers = Annotated[
 ]
 Source = Annotated[
     str | None,
-    typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file (default: config's)."),
+    typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
 
@@ -86,8 +86,12 @@ def backtest(
     source: Source = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
-                     file_okay=False),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
+            file_okay=False,
+        ),
     ] = None,
     verbose: Verbose = False,
 ) -> None:
@@ -106,8 +110,9 @@ def demo(
     verbose: Verbose = False,
 ) -> None:
     """Backtest the bundled MSFT and GOOG sample offline (configs/demo.toml); print the report."""
-    typer.echo("stackcast demo: offline walk-forward backtest of bundled MSFT and GOOG prices",
-               err=True)
+    typer.echo(
+        "stackcast demo: offline walk-forward backtest of bundled MSFT and GOOG prices", err=True
+    )
     _backtest(load_run_config(builtin_config("demo")), out, verbose)
 
 
@@ -124,10 +129,11 @@ def train(
 
     result = retrain(configure(config, tickers, source), progress=printer(verbose))
     c = result.challenger
-    typer.echo(f"trained {c.name} {c.version}: validation MAE {c.validation['y_pred']:.5f} "
-               f"(random walk {c.validation['random_walk']:.5f})")
-    typer.echo(("promoted to champion: " if result.promoted else "champion kept: ")
-               + result.reason)
+    typer.echo(
+        f"trained {c.name} {c.version}: validation MAE {c.validation['y_pred']:.5f} "
+        f"(random walk {c.validation['random_walk']:.5f})"
+    )
+    typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
 
 
 @app.command()
@@ -146,10 +152,13 @@ def run(
     cfg = load_run_config(config)
     result = run_daily(cfg, as_of=_date(as_of, "--as-of"), progress=printer(verbose))
     for t in sorted(result.forecasts["ticker"].unique()):
-        f = result.forecasts[(result.forecasts["ticker"] == t)
-                             & (result.forecasts["horizon"] == 1)].iloc[0]
-        typer.echo(f"{t} {f['origin'].date()} close {f['origin_close']:.2f} -> "
-                   f"{f['target_date'].date()} {f['price_pred']:.2f}")
+        f = result.forecasts[
+            (result.forecasts["ticker"] == t) & (result.forecasts["horizon"] == 1)
+        ].iloc[0]
+        typer.echo(
+            f"{t} {f['origin'].date()} close {f['origin_close']:.2f} -> "
+            f"{f['target_date'].date()} {f['price_pred']:.2f}"
+        )
     for t, why in result.failed.items():
         typer.echo(f"warning: {t}: not forecast: {why}", err=True)
     typer.echo(f"ledger: {result.added} new rows, {result.replaced} replaced")

@@ -1,7 +1,9 @@
 """The daily forecast as plain steps: forecast -> publish -> score -> report.
 
-``stackcast run`` calls ``run_daily`` directly (no Prefect server needed); the Prefect flow in
-``pipeline.flows`` wraps the same steps in tasks so tickers fan out and fail independently.
+``stackcast run`` calls ``run_daily`` directly (no Prefect server needed); the Prefect flow
+``pipeline.flows.daily_forecast_flow`` wraps the same steps in tasks so tickers fan out and
+fail independently: ``champion_info``, ``stored_frame`` + ``forecast_ticker`` per ticker,
+``combine``, ``publish``, ``scoreboard``, ``write_daily``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ class DailyResult:
 
 
 def forecast_ticker(
-    cfg: RunConfig, directory: Path, ticker: str, frame: pd.DataFrame,
+    cfg: RunConfig,
+    directory: Path,
+    ticker: str,
+    frame: pd.DataFrame,
     as_of: _dt.date | None = None,
 ) -> pd.DataFrame:
     """Forecast one ticker's latest origin (on or before ``as_of``) with a saved model."""
@@ -49,13 +54,46 @@ def forecast_ticker(
     return forecast_rows(directory, cfg, panel, rows)[0]
 
 
+def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> pd.DataFrame:
+    """One ticker's stored prices, cut at ``as_of`` (else at ``[data] end``) like ``load_prices``.
+
+    Raises:
+        DataError: Nothing stored for ``ticker``, or nothing on or before the cut.
+    """
+    from pipeline.store import PriceStore
+
+    frame = PriceStore(cfg.home()).read(ticker)
+    cut = as_of or cfg.data.end
+    if cut is not None:
+        frame = frame[frame["date"] <= pd.Timestamp(cut)]
+        if not len(frame):
+            raise DataError(f"{ticker}: no stored prices on or before {cut}")
+    return frame.reset_index(drop=True)
+
+
+def combine(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """One frame of every ticker's forecasts (``DataError`` when there are none)."""
+    if not parts:
+        raise DataError("no ticker could be forecast")
+    return pd.concat(parts, ignore_index=True)
+
+
+def report_day(forecasts: pd.DataFrame, as_of: _dt.date | None = None) -> str:
+    """The day a run is reported as: ``as_of``, else the latest forecast origin."""
+    return str(as_of or pd.Timestamp(forecasts["origin"].max()).date())
+
+
 def champion_info(cfg: RunConfig) -> tuple[Path, dict[str, Any]]:
     """The champion's directory and a short description for reports and artifacts."""
     home = cfg.home()
     version, directory = registry.champion_dir(home, cfg.name)
     record = registry.champion(home, cfg.name) or {}
-    return directory, {"name": cfg.name, "version": version,
-                       "promoted_at": record.get("promoted_at"), "reason": record.get("reason")}
+    return directory, {
+        "name": cfg.name,
+        "version": version,
+        "promoted_at": record.get("promoted_at"),
+        "reason": record.get("reason"),
+    }
 
 
 def publish(cfg: RunConfig, forecasts: pd.DataFrame, run_id: str) -> ledger.LedgerUpdate:
@@ -78,9 +116,15 @@ def scoreboard(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> dict[str, pd.
 
 
 def write_daily(
-    cfg: RunConfig, forecasts: pd.DataFrame, update: ledger.LedgerUpdate,
-    score: dict[str, pd.DataFrame], model: dict[str, Any], as_of: str, failed: dict[str, str],
-    warnings: list[str], run_id: str | None = None,
+    cfg: RunConfig,
+    forecasts: pd.DataFrame,
+    update: ledger.LedgerUpdate,
+    score: dict[str, pd.DataFrame],
+    model: dict[str, Any],
+    as_of: str,
+    failed: dict[str, str],
+    warnings: list[str],
+    run_id: str | None = None,
 ) -> tuple[str, Path]:
     """Publish the run directory (report, forecasts, score) and refresh the index."""
     from pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
@@ -91,41 +135,70 @@ def write_daily(
     with staged_run(home, "daily", run_id=run_id) as run:
         rid = run.run_id
         created = pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds")
-        html = render_daily(DailyData(
-            title=f"stackcast daily forecast: {cfg.name}", run_id=rid, created=created,
-            as_of=as_of, model=model, forecasts=forecasts, score=score["by_horizon"],
-            score_by_ticker=score["by_ticker"], running=score["running"], failed=failed,
-            warnings=warnings,
-        ))
+        html = render_daily(
+            DailyData(
+                title=f"stackcast daily forecast: {cfg.name}",
+                run_id=rid,
+                created=created,
+                as_of=as_of,
+                model=model,
+                forecasts=forecasts,
+                score=score["by_horizon"],
+                score_by_ticker=score["by_ticker"],
+                running=score["running"],
+                failed=failed,
+                warnings=warnings,
+            )
+        )
         atomic_write_parquet(forecasts, run.staging / "forecasts.parquet")
         h1 = score["by_horizon"]
         h1 = h1[h1["horizon"] == 1] if len(h1) else h1
-        atomic_write_json(run.staging / "metrics.json", {
-            "as_of": as_of, "model": model, "ledger": {"added": update.added,
-            "replaced": update.replaced, "total": update.total},
-            "score": score["by_horizon"].to_dict("records"), "failed": failed,
-            "warnings": warnings,
-        })
+        atomic_write_json(
+            run.staging / "metrics.json",
+            {
+                "as_of": as_of,
+                "model": model,
+                "ledger": {
+                    "added": update.added,
+                    "replaced": update.replaced,
+                    "total": update.total,
+                },
+                "score": score["by_horizon"].to_dict("records"),
+                "failed": failed,
+                "warnings": warnings,
+            },
+        )
         atomic_write_text(run.staging / "report.html", html)
         verdict = ""
         if len(h1):
             r = h1.iloc[0]
             better = "beats" if r["mae"] < r["rw_mae"] else "does not beat"
-            verdict = (f"published 1-step forecasts {better} the random walk so far "
-                       f"(MAE {100 * r['mae']:.3f}% vs {100 * r['rw_mae']:.3f}%, n = {r['n']})")
-        write_summary(run, {
-            "run_id": rid, "created": created, "kind": "daily", "title": f"as of {as_of}",
-            "tickers": sorted(forecasts["ticker"].unique().tolist()) if len(forecasts) else [],
-            "mae_model": float(h1.iloc[0]["mae"]) if len(h1) else None,
-            "mae_rw": float(h1.iloc[0]["rw_mae"]) if len(h1) else None,
-            "verdict": verdict,
-        })
+            verdict = (
+                f"published 1-step forecasts {better} the random walk so far "
+                f"(MAE {100 * r['mae']:.3f}% vs {100 * r['rw_mae']:.3f}%, n = {r['n']})"
+            )
+        write_summary(
+            run,
+            {
+                "run_id": rid,
+                "created": created,
+                "kind": "daily",
+                "title": f"as of {as_of}",
+                "tickers": sorted(forecasts["ticker"].unique().tolist()) if len(forecasts) else [],
+                "mae_model": float(h1.iloc[0]["mae"]) if len(h1) else None,
+                "mae_rw": float(h1.iloc[0]["rw_mae"]) if len(h1) else None,
+                "verdict": verdict,
+            },
+        )
     update_index(home)
     return run.run_id, run.final
 
 
 def run_daily(
-    cfg: RunConfig, *, as_of: _dt.date | None = None, progress: Progress | None = None,
+    cfg: RunConfig,
+    *,
+    as_of: _dt.date | None = None,
+    progress: Progress | None = None,
     refresh: bool = True,
 ) -> DailyResult:
     """Ingest new bars, forecast every ticker with the champion, publish, score and report.
@@ -135,8 +208,9 @@ def run_daily(
     from pipeline.prices import load_prices
 
     directory, model = champion_info(cfg)
-    frames, warnings = load_prices(cfg, refresh=refresh and as_of is None, as_of=as_of,
-                                   progress=progress)
+    frames, warnings = load_prices(
+        cfg, refresh=refresh and as_of is None, as_of=as_of, progress=progress
+    )
     parts, failed = [], {}
     for ticker, frame in frames.items():
         try:
@@ -146,17 +220,27 @@ def run_daily(
             failed[ticker] = str(exc)
             _say(progress, f"forecast {ticker}: failed: {exc}")
     if not parts:
-        raise DataError("no ticker could be forecast: "
-                        + "; ".join(f"{t}: {w}" for t, w in failed.items()))
-    forecasts = pd.concat(parts, ignore_index=True)
+        raise DataError(
+            "no ticker could be forecast: " + "; ".join(f"{t}: {w}" for t, w in failed.items())
+        )
+    forecasts = combine(parts)
     from pipeline.runs import new_run_id
 
     run_id = new_run_id("daily")
     update = publish(cfg, forecasts, run_id)
     _say(progress, f"ledger: {update.added} new, {update.replaced} replaced, {update.total} total")
     score = scoreboard(cfg, frames)
-    day = str(as_of or max(f["origin"].max() for f in parts).date())
-    rid, run_dir = write_daily(cfg, forecasts, update, score, model, day, failed, warnings,
-                               run_id)
-    return DailyResult(rid, run_dir, run_dir / "report.html", forecasts, update.added,
-                       update.replaced, score["by_horizon"], failed, warnings, model)
+    day = report_day(forecasts, as_of)
+    rid, run_dir = write_daily(cfg, forecasts, update, score, model, day, failed, warnings, run_id)
+    return DailyResult(
+        rid,
+        run_dir,
+        run_dir / "report.html",
+        forecasts,
+        update.added,
+        update.replaced,
+        score["by_horizon"],
+        failed,
+        warnings,
+        model,
+    )

@@ -94,10 +94,14 @@ def train_version(
             **meta_extra,
         }
         save_model(model, staging, meta)
-    _say(progress, f"saved {cfg.name} {version}: validation MAE model "
-                   f"{validation['y_pred']:.5f} vs random walk {validation['random_walk']:.5f}")
-    return TrainedVersion(cfg.name, version, registry.model_root(home, cfg.name) / version,
-                          validation, fold)
+    _say(
+        progress,
+        f"saved {cfg.name} {version}: validation MAE model "
+        f"{validation['y_pred']:.5f} vs random walk {validation['random_walk']:.5f}",
+    )
+    return TrainedVersion(
+        cfg.name, version, registry.model_root(home, cfg.name) / version, validation, fold
+    )
 
 
 def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray) -> float:
@@ -112,8 +116,10 @@ def decide(
 ) -> tuple[bool, str, dict[str, Any]]:
     """Whether the challenger replaces the champion, why, and the numbers behind it."""
     home = cfg.home()
-    numbers: dict[str, Any] = {"challenger": challenger.version, **{
-        f"challenger_{k}": v for k, v in challenger.validation.items()}}
+    numbers: dict[str, Any] = {
+        "challenger": challenger.version,
+        **{f"challenger_{k}": v for k, v in challenger.validation.items()},
+    }
     mae, rw = challenger.validation["y_pred"], challenger.validation["random_walk"]
     record = registry.champion(home, cfg.name)
     if record is None:
@@ -126,9 +132,19 @@ def decide(
         return True, f"champion {record['version']} cannot be scored ({exc})", numbers
     numbers |= {"champion": record["version"], "champion_mae": champ_mae}
     if mae < champ_mae and mae < rw:
-        return True, f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}", numbers
-    return False, (f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
-                   f"and random walk {rw:.5f}"), numbers
+        return (
+            True,
+            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
+            numbers,
+        )
+    return (
+        False,
+        (
+            f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
+            f"and random walk {rw:.5f}"
+        ),
+        numbers,
+    )
 
 
 def latest_origins(panel: Panel, as_of: _dt.date | None = None) -> np.ndarray:
@@ -176,7 +192,8 @@ def forecast_rows(
             "origin": np.repeat(panel.dates[rows], horizons).astype("datetime64[ns]"),
             "horizon": np.tile(np.arange(1, horizons + 1), len(rows)),
             "target_date": target_dates(panel, rows, horizons, cfg.features.calendar)
-            .reshape(-1).astype("datetime64[ns]"),
+            .reshape(-1)
+            .astype("datetime64[ns]"),
             "y_pred": y_pred.reshape(-1),
             "lo": lo_r.reshape(-1),
             "hi": hi_r.reshape(-1),
@@ -218,5 +235,4 @@ def retrain(
     if promoted:
         registry.promote(cfg.home(), cfg.name, challenger.version, reason, numbers)
     _say(progress, f"{'promoted' if promoted else 'kept champion'}: {reason}")
-    return RetrainResult(challenger, promoted, reason, numbers,
-                         warnings + challenger.fold.warnings)
+    return RetrainResult(challenger, promoted, reason, numbers, warnings + challenger.fold.warnings)

@@ -10,7 +10,9 @@ class ReportConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    cost_bps: float = Field(5.0, ge=0.0, le=1000.0, description="Transaction cost per unit turnover, bps.")
+    cost_bps: float = Field(
+        5.0, ge=0.0, le=1000.0, description="Transaction cost per unit turnover, bps."
+    )
     periods_per_year: int = Field(252, ge=1, le=366, description="Bars per year for annualising.")
     risk_free: float = Field(0.0, ge=-1.0, le=1.0, description="Annual risk-free rate for Sharpe.")
     significance: float = Field(0.05, gt=0.0, lt=1.0, description="Level for 'beats random walk'.")

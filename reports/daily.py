@@ -66,8 +66,19 @@ def forecast_records(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
     f["price_hi"] = f["origin_close"] * np.exp(f["hi"])
     f["change"] = np.expm1(f["y_pred"])
     return _records(
-        f[["ticker", "origin", "horizon", "target_date", "origin_close", "price_pred", "change",
-           "price_lo", "price_hi"]]
+        f[
+            [
+                "ticker",
+                "origin",
+                "horizon",
+                "target_date",
+                "origin_close",
+                "price_pred",
+                "change",
+                "price_lo",
+                "price_hi",
+            ]
+        ]
     )
 
 
@@ -94,10 +105,14 @@ def running_plot(running: pd.DataFrame | None) -> str | None:
 
 def render_daily(data: DailyData) -> str:
     """The self-contained daily HTML page."""
-    return _env().get_template("daily.html").render(
-        d=data,
-        forecasts=forecast_records(data.forecasts) if len(data.forecasts) else [],
-        score=_records(data.score),
-        score_by_ticker=_records(data.score_by_ticker),
-        plot=running_plot(data.running),
+    return (
+        _env()
+        .get_template("daily.html")
+        .render(
+            d=data,
+            forecasts=forecast_records(data.forecasts) if len(data.forecasts) else [],
+            score=_records(data.score),
+            score_by_ticker=_records(data.score_by_ticker),
+            plot=running_plot(data.running),
+        )
     )
