@@ -9,7 +9,11 @@ inputs and seed give the same bands on CPU, and training's RNG stream is left un
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import keras
@@ -29,6 +33,60 @@ class _AlwaysTraining(keras.Model):
 
     def call(self, x: Any) -> Any:
         return self.base(x, training=True)
+
+
+@dataclass
+class _Runner:
+    """A private copy of a model's architecture, its MC sampler, and a lock serialising use."""
+
+    clone: keras.Model
+    sampler: _AlwaysTraining
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+# Runners by architecture (the model's config and weight shapes), least recently used first.
+# Keras traces a predict graph per model object, about 0.3-1 s on CPU: a fresh graph for every
+# call (a new sampler each time) or for every loaded copy of the same saved model (the daily
+# run loads the champion once per ticker) dominated MC prediction. A runner's clone receives the
+# caller's current weights before every prediction, so one traced graph serves every model of
+# that architecture, and the caller's own model (weights, dropout RNG state) is never touched.
+_RUNNERS: OrderedDict[str, _Runner] = OrderedDict()
+_RUNNERS_LOCK = threading.Lock()
+_MAX_RUNNERS = 4
+
+
+def _architecture_key(model: keras.Model) -> str | None:
+    """A string equal for models of the same architecture; None when it cannot be told."""
+    try:
+        config = model.get_config()
+    except Exception:  # subclassed models need not implement get_config
+        return None
+    shapes = [(tuple(w.shape), str(w.dtype)) for w in model.weights]
+    try:
+        return json.dumps(
+            [type(model).__name__, keras.backend.backend(), config, shapes],
+            sort_keys=True,
+            default=repr,
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def _runner(model: keras.Model) -> _Runner:
+    """The cached runner for ``model``'s architecture (a clone of ``model`` on first use)."""
+    key = _architecture_key(model)
+    if key is None:  # no config: run the model itself (traced once per call)
+        return _Runner(model, _AlwaysTraining(model, name="mc_dropout"))
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key)
+        if runner is None:
+            clone = keras.models.clone_model(model)
+            runner = _Runner(clone, _AlwaysTraining(clone, name="mc_dropout"))
+            _RUNNERS[key] = runner
+            while len(_RUNNERS) > _MAX_RUNNERS:
+                _RUNNERS.popitem(last=False)
+        _RUNNERS.move_to_end(key)
+    return runner
 
 
 def _batches(x_batches: Any) -> Iterable[np.ndarray]:
@@ -81,13 +139,26 @@ def predict(
         empty = np.zeros((0, horizons))
         return empty, empty.copy(), empty.copy()
     x = np.concatenate(batches, axis=0)
-    if mc_samples == 0:
-        mean = np.asarray(model.predict(x, batch_size=max_rows, verbose=0), dtype=np.float64)
-        nan = np.full_like(mean, np.nan)
-        return mean, nan, nan.copy()
+    runner = _runner(model)
+    with runner.lock:
+        if runner.clone is not model:
+            runner.clone.set_weights(model.get_weights())
+        if mc_samples == 0:
+            out = runner.clone.predict(x, batch_size=max_rows, verbose=0)
+            mean = np.asarray(out, dtype=np.float64)
+            nan = np.full_like(mean, np.nan)
+            return mean, nan, nan.copy()
+        samples = _sample(runner, x, mc_samples, seed, max_rows)
+    tail = (1.0 - interval) / 2.0
+    mean = samples.mean(axis=1)
+    lo = np.quantile(samples, tail, axis=1)
+    hi = np.quantile(samples, 1.0 - tail, axis=1)
+    return mean, lo, hi
 
-    sampler = _AlwaysTraining(model, name="mc_dropout")
-    states = _seed_variables(model)
+
+def _sample(runner: _Runner, x: np.ndarray, mc_samples: int, seed: int, max_rows: int) -> Any:
+    """``[N, S, H]`` dropout samples; the dropout RNG is seeded from ``seed``, then restored."""
+    states = _seed_variables(runner.clone)
     saved = [to_numpy(v) for v in states]
     rng = np.random.default_rng(seed)
     for v in states:
@@ -98,14 +169,9 @@ def predict(
         for start in range(0, len(x), per_pass):
             xb = x[start : start + per_pass]
             tiled = np.repeat(xb, mc_samples, axis=0)  # window-major: w0 s0..sS, w1 ...
-            out = sampler.predict(tiled, batch_size=len(tiled), verbose=0)
+            out = runner.sampler.predict(tiled, batch_size=len(tiled), verbose=0)
             chunks.append(np.asarray(out, dtype=np.float64).reshape(len(xb), mc_samples, -1))
-        samples = np.concatenate(chunks, axis=0)  # [N, S, H]
+        return np.concatenate(chunks, axis=0)
     finally:
         for v, value in zip(states, saved, strict=True):
             v.assign(value)
-    tail = (1.0 - interval) / 2.0
-    mean = samples.mean(axis=1)
-    lo = np.quantile(samples, tail, axis=1)
-    hi = np.quantile(samples, 1.0 - tail, axis=1)
-    return mean, lo, hi

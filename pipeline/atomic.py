@@ -3,16 +3,19 @@
 Every file stackcast keeps (prices, models' metadata, runs, the ledger, the index) is written
 through these helpers: the data goes to a temporary file in the target's directory, is flushed
 and fsync'd, then ``os.replace`` swaps it in. A reader sees the old file or the new one, never
-half of either; a crash leaves at worst a stray ``.<name>.*.tmp`` beside the target.
+half of either; a crash leaves at worst a stray ``.<name>.*.tmp`` beside the target, which
+the next write of that target deletes once it is an hour old.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import glob
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +26,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 _NEW_FILE_MODE = 0o644
+STALE_TMP_SECONDS = 3600.0  # a temp file this old was left by a writer that died
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -43,6 +47,7 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -
     """Write ``path`` atomically: ``write(tmp)`` fills a temp file that then replaces ``path``."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(target)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -63,6 +68,19 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -
         raise
     _fsync_dir(target.parent)
     return target
+
+
+def _remove_stale_temps(target: Path) -> None:
+    """Delete ``.<name>.*.tmp`` files of ``target`` older than ``STALE_TMP_SECONDS``.
+
+    They are what a writer killed between creating and renaming its temp file leaves; no
+    reader ever opens them. Errors are ignored.
+    """
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

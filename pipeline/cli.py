@@ -179,7 +179,7 @@ def print_ingest_table(results: Sequence[IngestResult]) -> None:
         )
         for r in results
     ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(row[i]) for row in rows)]) for i, h in enumerate(header)]
     numeric = {2, 5}
     for line in (header, *rows):
         cells = [

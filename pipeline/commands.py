@@ -51,13 +51,28 @@ def configure(config: Path | None, tickers: str | None, source: str | None) -> R
 
 
 def printer(verbose: bool):
-    """A progress callback: fold/ticker lines always, epoch lines with ``--verbose``."""
+    """A progress callback: fold/ticker lines always, epoch lines with ``--verbose``.
+
+    ``say.said`` holds every line printed, so a command can add the warnings not yet shown.
+    """
+    said: set[str] = set()
 
     def say(message: str) -> None:
         if verbose or not message.startswith("  "):
             typer.echo(message, err=True)
+            said.add(message)
 
+    say.said = said  # type: ignore[attr-defined]
     return say
+
+
+def print_warnings(warnings: list[str], say) -> None:
+    """Print each warning (diverging gradients, skipped tickers...) not printed yet, on stderr."""
+    for w in warnings:
+        line = f"warning: {w}"
+        if line not in say.said:
+            typer.echo(line, err=True)
+            say.said.add(line)
 
 
 def _date(value: str | None, flag: str) -> _dt.date | None:
@@ -73,7 +88,9 @@ def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     quiet_tensorflow()
     from pipeline.backtest import run_backtest
 
-    result = run_backtest(cfg, out=out, progress=printer(verbose))
+    say = printer(verbose)
+    result = run_backtest(cfg, out=out, progress=say)
+    print_warnings(result.warnings, say)
     for v in result.metrics.get("verdicts", []):
         typer.echo(v["sentence"])
     typer.echo(f"report: {result.report}")
@@ -127,7 +144,9 @@ def train(
     quiet_tensorflow()
     from pipeline.forecasting import retrain
 
-    result = retrain(configure(config, tickers, source), progress=printer(verbose))
+    say = printer(verbose)
+    result = retrain(configure(config, tickers, source), progress=say)
+    print_warnings(result.warnings, say)
     c = result.challenger
     typer.echo(
         f"trained {c.name} {c.version}: validation MAE {c.validation['y_pred']:.5f} "

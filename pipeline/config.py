@@ -7,14 +7,23 @@ models are the Prefect flows' parameters, so the UI renders them as forms.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from features.config import FeatureConfig
 from models.config import ModelConfig, TrainConfig
@@ -23,6 +32,8 @@ from reports.config import ReportConfig
 
 TICKER_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,19}$")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+MAX_SEED = 2**31 - 1  # the seed (plus the fold number) must fit the 32-bit RNG seeds
+MAX_MASK = 1e6  # padded steps are float32; keep the mask value finite and exact there
 
 
 def check_ticker(ticker: str) -> str:
@@ -142,6 +153,19 @@ class RunConfig(_Section):
     runtime: RuntimeConfig = RuntimeConfig()
     paths: PathsConfig = PathsConfig()
 
+    @model_validator(mode="after")
+    def _sane(self) -> RunConfig:
+        bad = next(_non_finite(self, ""), None)
+        if bad is not None:
+            raise ValueError(f"key '{bad[0]}': must be a finite number, got {bad[1]}")
+        if self.train.seed > MAX_SEED:
+            raise ValueError(f"key 'train.seed': must be at most {MAX_SEED}")
+        if abs(self.features.mask_value) > MAX_MASK:
+            raise ValueError(
+                f"key 'features.mask_value': must be within -{MAX_MASK:g} .. {MAX_MASK:g}"
+            )
+        return self
+
     @property
     def embargo(self) -> int:
         """The effective embargo in bars: the configured one, never below H."""
@@ -157,6 +181,48 @@ class RunConfig(_Section):
         return self.model_copy(update={"data": _validated(DataConfig, merged, "<command line>")})
 
 
+def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    """``(key, value)`` of every NaN or infinite float inside a (nested) config model."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _non_finite(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _non_finite(item, f"{path}.{i}")
+    elif isinstance(value, float) and not math.isfinite(value):
+        yield path, value
+
+
+def _type_problem(raw: Any, value: Any, path: str) -> str | None:
+    """The first TOML value of the wrong type that pydantic's lax mode would convert.
+
+    ``epochs = true`` or ``window = "16"`` validate as 1 and 16; a config file must say what it
+    means. Returns None if every value has its field's type.
+    """
+    if isinstance(raw, dict) and isinstance(value, BaseModel):
+        for key, item in raw.items():
+            if key in type(value).model_fields:
+                found = _type_problem(item, getattr(value, key), f"{path}.{key}" if path else key)
+                if found:
+                    return found
+    elif isinstance(raw, list) and isinstance(value, list | tuple) and len(raw) == len(value):
+        for i, (item, got) in enumerate(zip(raw, value, strict=True)):
+            found = _type_problem(item, got, f"{path}.{i}")
+            if found:
+                return found
+    elif isinstance(raw, bool) and not isinstance(value, bool):
+        return f"key '{path}': expected a {_kind(value)}, got the boolean {str(raw).lower()}"
+    elif isinstance(raw, str) and isinstance(value, bool | int | float):
+        return f"key '{path}': expected a {_kind(value)}, got the string {raw!r}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean (true or false)"
+    return "number" if isinstance(value, int | float) else type(value).__name__
+
+
 def resolve_home(home: str | None = None) -> Path:
     """STACKCAST_HOME: the argument, else the environment variable, else ``~/.stackcast``."""
     raw = home or os.environ.get("STACKCAST_HOME") or "~/.stackcast"
@@ -165,12 +231,14 @@ def resolve_home(home: str | None = None) -> Path:
 
 def _format_error(exc: ValidationError, where: str) -> str:
     err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    loc = ".".join(str(p) for p in err["loc"])
     kind = err["type"]
     if kind == "extra_forbidden":
         return f"{where}: unknown key '{loc}'"
     msg = err["msg"].removeprefix("Value error, ")
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    if not loc:  # a check across sections names its keys itself
+        return f"{where}: {msg}{more}"
     return f"{where}: key '{loc}': {msg}{more}"
 
 
@@ -187,7 +255,11 @@ def parse_config(text: str, where: str = "<config>") -> RunConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    return _validated(RunConfig, data, where)
+    cfg = _validated(RunConfig, data, where)
+    problem = _type_problem(data, cfg, "")
+    if problem:
+        raise ConfigError(f"{where}: {problem}")
+    return cfg
 
 
 def load_config(path: str | Path | None = None) -> RunConfig:
@@ -196,11 +268,18 @@ def load_config(path: str | Path | None = None) -> RunConfig:
         default = CONFIG_DIR / "default.toml"
         return load_config(default) if default.is_file() else RunConfig()
     p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"config {p} is a directory, not a TOML file")
     if not p.is_file():
         raise ConfigError(f"config file not found: {p}")
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = p.read_text(encoding="utf-8-sig")  # a UTF-8 byte order mark is fine
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{p}: cannot read config: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at "
+            f"offset {exc.start}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
         raise ConfigError(f"{p}: cannot read config: {exc}") from None
     return parse_config(text, str(p))
 

@@ -84,7 +84,10 @@ def resolve_tickers(
             raise ConfigError("no tickers given")
         return names
     if src.listable and not (own_source and "tickers" in cfg.data.model_fields_set):
-        return source_tickers(str(src))
+        names = source_tickers(str(src))
+        if not names:
+            raise DataError(f"{src} holds no price rows: there is no ticker to ingest")
+        return names
     return list(cfg.data.tickers)
 
 

@@ -1,7 +1,8 @@
 """The model registry: ``STACKCAST_HOME/models/<name>/<version>/`` and a champion pointer.
 
 Versions are ``v0001``, ``v0002``, ... allocated under a lock and written into a staging
-directory that is renamed into place only when ``model.keras`` and ``meta.json`` are complete.
+directory that is renamed into place only when ``model.keras`` and ``meta.json`` are complete
+(a staging directory left by a killed process is removed by the next ``new_version``).
 ``champion.json`` names the version the daily forecast uses; it is replaced atomically.
 """
 
@@ -9,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 from pipeline.atomic import atomic_write_json, file_lock
 from pipeline.errors import UserError
+from pipeline.runs import staging_dir
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 
@@ -50,13 +50,9 @@ def new_version(home: Path, name: str) -> Iterator[tuple[str, Path]]:
         existing = versions(home, name)
         number = int(existing[-1][1:]) + 1 if existing else 1
         version = f"v{number:04d}"
-        staging = root / f".staging-{version}-{secrets.token_hex(3)}"
-        staging.mkdir()
-        try:
+        with staging_dir(root, version) as staging:  # a crash leaves only a hidden staging dir
             yield version, staging
             staging.rename(root / version)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def champion(home: Path, name: str) -> dict[str, Any] | None:

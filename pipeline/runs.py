@@ -1,15 +1,23 @@
 """Run directories, run metadata and the run index under STACKCAST_HOME.
 
-A run is written into ``runs/.staging-<run_id>/`` and renamed to ``runs/<run_id>/`` only when
-every file is in place, so a crash never leaves a half-written run behind. Each run keeps a
-``summary.json`` that the index (``STACKCAST_HOME/index.html``) is rebuilt from.
+A run is written into ``runs/.staging-<run_id>-<token>/`` and renamed to ``runs/<run_id>/``
+only when every file is in place, so a crash never leaves a half-written run behind. Each run
+keeps a ``summary.json`` that the index (``STACKCAST_HOME/index.html``) is rebuilt from.
+
+A staging directory is guarded by a lock file beside it (``.staging-...-<token>.lock``) held
+while its process works in it; the OS drops the lock when the process dies, even by
+``kill -9``. The next run in the same parent directory (``sweep_stale``) removes staging
+directories whose lock is free, and rolls back a replacement of an existing directory (an
+``--out`` given twice) that a crash interrupted halfway.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import subprocess
@@ -24,6 +32,10 @@ from typing import Any
 from pipeline.atomic import atomic_write_text, file_lock
 
 REPO = Path(__file__).resolve().parent.parent
+STAGING_PREFIX = ".staging-"
+_STAGING_RE = re.compile(
+    r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
+)
 _PACKAGES = ("stackcast", "keras", "tensorflow-cpu", "tensorflow", "jax", "numpy", "pandas",
              "scikit-learn", "prefect", "yfinance", "matplotlib")
 
@@ -58,19 +70,88 @@ def staged_run(
     """
     run_id = run_id or new_run_id(kind)
     final = (out or home / "runs" / run_id).resolve()
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = final.parent / f".staging-{final.name}-{secrets.token_hex(3)}"
-    staging.mkdir()
-    try:
+    with staging_dir(final.parent, final.name) as staging:
         yield RunDir(run_id, staging, final)
         _publish(staging, final)
+
+
+def _staging_lock(staging: Path) -> Path:
+    return staging.with_name(staging.name + ".lock")
+
+
+@contextmanager
+def staging_dir(parent: Path, final_name: str) -> Iterator[Path]:
+    """A new hidden directory ``parent/.staging-<final_name>-<token>``, removed on exit.
+
+    Its lock is held until the block ends, so ``sweep_stale`` leaves it alone while this
+    process lives and removes it if the process dies. Stale ones are swept first.
+    """
+    import filelock
+
+    parent.mkdir(parents=True, exist_ok=True)
+    sweep_stale(parent)
+    staging = parent / f"{STAGING_PREFIX}{final_name}-{secrets.token_hex(3)}"
+    lock = filelock.FileLock(_staging_lock(staging))
+    lock.acquire(timeout=0)  # a fresh random name: nobody else can hold it
+    try:
+        staging.mkdir()
+        yield staging
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
+        with contextlib.suppress(OSError):
+            _staging_lock(staging).unlink()
+
+
+def sweep_stale(parent: Path) -> list[str]:
+    """Clean up after processes that died while staging a directory in ``parent``.
+
+    A staging directory whose lock is free belongs to a dead process: it is removed. If that
+    process was replacing an existing directory and died between the two renames, the
+    previous directory (``<staging>.old``) is put back. Errors are ignored: sweeping must
+    never fail a run.
+
+    Returns:
+        The names of the staging directories cleaned up.
+    """
+    import filelock
+
+    done: list[str] = []
+    try:
+        names = sorted(p.name for p in parent.iterdir())
+    except OSError:
+        return done
+    for name in names:
+        m = _STAGING_RE.match(name)
+        if m is None:
+            continue
+        staging = parent / name.removesuffix(m["suffix"] or "")
+        if staging.name in done:
+            continue
+        lock = filelock.FileLock(_staging_lock(staging))
+        try:
+            lock.acquire(timeout=0)
+        except (filelock.Timeout, OSError):
+            continue  # a live process is still writing it
+        try:
+            old = staging.with_name(staging.name + ".old")
+            final = parent / m["final"]
+            with contextlib.suppress(OSError):
+                if old.is_dir() and not final.exists():
+                    old.rename(final)
+            shutil.rmtree(old, ignore_errors=True)
+            shutil.rmtree(staging, ignore_errors=True)
+            done.append(staging.name)
+        finally:
+            lock.release()
+            with contextlib.suppress(OSError):
+                _staging_lock(staging).unlink()
+    return done
 
 
 def _publish(staging: Path, final: Path) -> None:
     if final.exists():
-        old = final.parent / f".old-{final.name}-{secrets.token_hex(3)}"
+        old = staging.with_name(staging.name + ".old")  # sweep_stale rolls back from here
         final.rename(old)
         staging.rename(final)
         shutil.rmtree(old, ignore_errors=True)

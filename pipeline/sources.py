@@ -67,6 +67,8 @@ def parse_source(source: str | Path) -> Source:
         raise ConfigError(
             f"unknown source {text!r}: use 'yahoo', 'sample' or a path to a .csv or .parquet file"
         )
+    if path.is_dir():
+        raise ConfigError(f"source {path} is a directory, not a .csv or .parquet file")
     if not path.is_file():
         raise ConfigError(f"source file not found: {path}")
     return Source("file", path.resolve())
@@ -93,7 +95,12 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
                 df = df.reset_index()
             df.index = pd.RangeIndex(1, len(df) + 1)
             row_name = "row"
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{path.name}: cannot read prices: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
+            f"at offset {exc.start}); save the file as UTF-8"
+        ) from None
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path.name}: cannot read prices: {first}") from None
     except Exception as exc:  # pyarrow raises its own types for corrupt files

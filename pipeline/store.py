@@ -113,6 +113,9 @@ class PriceStore:
                 f"{t}: stored prices lack {', '.join(sorted(missing))} ({path}); ingest again"
             )
         df["date"] = df["date"].astype("datetime64[ns]")
+        damage = _damage(df)
+        if damage:
+            raise DataError(f"{t}: stored prices are damaged ({path}): {damage}; ingest again")
         return df
 
     def read_many(self, tickers: Iterable[str]) -> dict[str, pd.DataFrame]:
@@ -250,6 +253,33 @@ class PriceStore:
             t, action, added, len(frame), _day(frame["date"].iloc[0]), _day(frame["date"].iloc[-1]),
             message or f"{len(frame)} bars", (*warnings, *loaded.warnings),
         )  # fmt: skip
+
+
+def _damage(df: pd.DataFrame) -> str:
+    """What breaks the price-frame invariants in a stored file (``""`` if nothing).
+
+    Files are validated before they are written, so this only finds files changed behind
+    stackcast's back (a hand edit, another tool, disk damage); they must never reach a model.
+    """
+    dates = df["date"]
+    if dates.isna().any():
+        return "missing dates"
+    if not (dates.is_monotonic_increasing and dates.is_unique):
+        return "dates are not unique and increasing"
+    for col in ("open", "high", "low", "close", "volume"):
+        if col not in df.columns:
+            continue
+        values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype="float64")
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(values) & ((values >= 0) if col == "volume" else (values > 0))
+        if not ok.all():
+            day = _day(dates.iloc[int(np.argmin(ok))])
+            return f"{col} {_fmt(values[int(np.argmin(ok))])} on {day} is not a valid value"
+    return ""
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}"
 
 
 def _now() -> str:

@@ -23,6 +23,9 @@ OPTIONAL = ("open", "high", "low", "volume")
 PRICES = ("open", "high", "low", "close")
 COLUMN_ORDER = ("date", "ticker", "open", "high", "low", "close", "volume")
 SHOWN = 3  # problems quoted in an error message; the rest are counted
+# Prices outside this range are rejected: no traded instrument is quoted there, and a ratio of
+# two prices inside it (a return) can never overflow to inf or underflow to 0 in float64.
+MIN_PRICE, MAX_PRICE = 1e-10, 1e15
 _MIN_DATE = pd.Timestamp("1800-01-01")
 _MAX_DATE = pd.Timestamp("2200-12-31")
 _OFFSET_RE = r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
@@ -104,7 +107,8 @@ def validate_prices(
     """Validate one ticker's raw prices and return ``(price_frame, warnings)``.
 
     Rules: ``date`` and ``close`` present; dates parseable (then normalised to tz-naive
-    midnight and sorted); no duplicate dates; prices numeric, finite and positive; volume
+    midnight and sorted); no duplicate dates; prices numeric, finite, positive and within
+    ``MIN_PRICE .. MAX_PRICE`` (so returns stay finite); volume
     finite and non-negative; ``high >= low``; a one-day ``|log return| > cfg.max_jump`` is
     a warning, or an error when ``cfg.on_jump == "error"``. An optional column with no values
     at all is dropped with a warning.
@@ -174,6 +178,17 @@ def validate_prices(
             bad = ~not_number & ~(np.isfinite(arr) & (arr > 0))
             what = f"{col} is not a positive finite price"
         problem(bad, dates, lambda i, v=values, w=what: f"{w} ({_fmt_value(v[i])})")
+        if col != "volume":
+            with np.errstate(invalid="ignore"):
+                absurd = ~not_number & ~bad & ((arr < MIN_PRICE) | (arr > MAX_PRICE))
+            problem(
+                absurd,
+                dates,
+                lambda i, c=col, v=values: (
+                    f"{c} {_fmt_value(v[i])} is outside the plausible range "
+                    f"{MIN_PRICE:g} .. {MAX_PRICE:g}"
+                ),
+            )
         columns[col] = values
 
     if "high" in columns and "low" in columns:

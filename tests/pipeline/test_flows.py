@@ -1,0 +1,388 @@
+"""The Prefect flows on the bundled sample, under a temporary Prefect API (tiny model)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import shutil
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from prefect.states import Failed
+
+from pipeline import flows, ledger, registry
+from pipeline.config import RunConfig, RuntimeConfig, builtin_config
+from pipeline.errors import DataError, SourceError, SourceUnavailable
+from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
+
+# configs/demo.toml, shrunk: ~600 bars per ticker, one small GRU layer, 2 epochs.
+SHRINK: dict[str, Any] = {
+    "name": "tiny",
+    "data": {"start": "2006-06-01", "end": "2008-10-14"},
+    "features": {"window": 16, "horizons": 2, "min_history": 16},
+    "model": {"layers": [{"cell": "gru", "units": 8, "bidirectional": False}]},
+    "train": {"epochs": 2, "warm_epochs": 1, "batch_size": 128, "mc_samples": 3, "patience": 1},
+    "backtest": {"folds": 1, "test_size": 20, "train_size": 300},
+    "report": {"title": "tiny flow test"},
+}
+
+
+def tiny_config(home: Path | None = None, **data: Any) -> RunConfig:
+    """The demo config shrunk for tests; ``home`` pins ``[paths] home``; ``data`` overrides."""
+    raw = tomllib.loads(builtin_config("demo").read_text(encoding="utf-8"))
+    for key, value in SHRINK.items():
+        raw[key] = raw.get(key, {}) | value if isinstance(value, dict) else value
+    raw["data"] |= data
+    if home is not None:
+        raw["paths"] = {"home": str(home)}
+    return RunConfig.model_validate(raw)
+
+
+def artifacts(state: Any) -> dict[str, Any]:
+    """The flow run's artifacts by key."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    run_id = state.state_details.flow_run_id
+    flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+    with get_client(sync_client=True) as client:
+        return {a.key: a for a in client.read_artifacts(artifact_filter=flt)}
+
+
+def task_states(state: Any) -> dict[str, str]:
+    """Task run name -> final state type of the flow run."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    flt = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+    with get_client(sync_client=True) as client:
+        return {t.name: t.state.type.value for t in client.read_task_runs(flow_run_filter=flt)}
+
+
+def table(artifact: Any) -> list[dict[str, Any]]:
+    data = artifact.data
+    return json.loads(data) if isinstance(data, str) else data
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:  # noqa: F811
+    """One weekly-retrain run in a fresh home: the first champion, shared read-only."""
+    home = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("STACKCAST_REPORTS_URL", raising=False)
+        state = flows.weekly_retrain_flow(tiny_config(home), return_state=True)
+    return {"home": home, "state": state, "artifacts": artifacts(state)}
+
+
+def with_champion(trained: dict[str, Any], home: Path) -> None:
+    """Copy the trained champion and the stored prices into this test's home."""
+    for part in ("models", "prices"):
+        shutil.copytree(trained["home"] / part, home / part, dirs_exist_ok=True)
+
+
+def test_weekly_retrain_first_run_promotes(trained: dict[str, Any]) -> None:
+    state, home = trained["state"], trained["home"]
+    assert state.is_completed(), state.message
+    result = state.result()
+    assert result["version"] == "v0001"
+    assert result["promoted"] is True and result["reason"] == "no champion yet"
+    assert registry.champion(home, "tiny")["version"] == "v0001"
+
+    arts = trained["artifacts"]
+    assert set(arts) == {"weekly-retrain-summary", "weekly-retrain-validation"}  # no server
+    summary = arts["weekly-retrain-summary"].data
+    assert "v0001 **promoted** to champion" in summary
+    assert "no champion yet" in summary and "random walk" in summary
+    rows = table(arts["weekly-retrain-validation"])
+    assert [r["horizon"] for r in rows] == [1, 2]
+    assert {"mae", "random_walk_mae", "drift_mae", "ridge_mae", "dm_p"} <= set(rows[0])
+
+    metrics = json.loads((Path(result["report"]).parent / "metrics.json").read_text())
+    assert metrics["decision"]["promoted"] is True
+    assert metrics["decision"]["challenger"] == "v0001"
+    assert "validation block" in Path(result["report"]).read_text(encoding="utf-8")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_train_flow_records_the_decision_against_the_champion(
+    trained: dict[str, Any], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_champion(trained, home)
+    monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
+    state = flows.train_flow(tiny_config(), return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    numbers = result["numbers"]
+    assert result["version"] == "v0002" and numbers["champion"] == "v0001"
+    wins = (
+        numbers["challenger_y_pred"] < numbers["champion_mae"]
+        and numbers["challenger_y_pred"] < numbers["challenger_random_walk"]
+    )
+    assert result["promoted"] is wins
+    assert registry.champion(home, "tiny")["version"] == ("v0002" if wins else "v0001")
+
+    arts = artifacts(state)
+    assert set(arts) == {"train-summary", "train-validation", "train-report"}
+    summary = arts["train-summary"].data
+    assert "champion v0001" in summary and result["reason"] in summary
+    assert arts["train-report"].data == f"[report]({result['link']})"
+    assert result["link"] == f"http://127.0.0.1:9/runs/{result['run_id']}/report.html"
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_daily_forecast_bad_ticker_and_rerun(
+    trained: dict[str, Any], home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ticker missing from the source fails its own tasks only; a rerun adds no rows."""
+    with_champion(trained, home)
+    monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
+    state = flows.daily_forecast_flow(
+        tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True
+    )
+    assert state.is_completed(), state.message
+    assert state.message.endswith("1 ticker(s) failed: NOPE")
+    result = state.result()
+    assert result["tickers"] == ["MSFT", "GOOG"]
+    why = result["failed"]["NOPE"]
+    assert why.startswith("ingest failed (not in the bundled sample") and "no stored prices" in why
+    assert result["warnings"] == [f"NOPE: not forecast: {why}"]
+    assert result["ledger"] == {"added": 4, "replaced": 0, "total": 4}
+    tasks = task_states(state)
+    assert tasks["ingest-NOPE"] == "FAILED" and tasks["forecast-NOPE"] == "FAILED"
+    for t in ("MSFT", "GOOG"):
+        assert tasks[f"ingest-{t}"] == "COMPLETED" and tasks[f"forecast-{t}"] == "COMPLETED"
+    assert tasks["ingest-NOPE"] == "FAILED"
+
+    arts = artifacts(state)
+    assert set(arts) == {"daily-forecast-summary", "daily-forecast-ledger", "daily-forecast-report"}
+    summary = arts["daily-forecast-summary"].data
+    assert "2 of 3 tickers forecast" in summary and "**4 new**" in summary
+    assert "NOPE: not forecast" in summary
+    rows = table(arts["daily-forecast-ledger"])
+    assert {(r["ticker"], r["horizon"]) for r in rows} == {
+        ("MSFT", 1),
+        ("MSFT", 2),
+        ("GOOG", 1),
+        ("GOOG", 2),
+    }
+    assert all(r["origin"] == "2008-10-14" and r["run_id"] == result["run_id"] for r in rows)
+    report = Path(result["report"])
+    assert result["link"] == "http://127.0.0.1:9/" + report.relative_to(home).as_posix()
+    assert "NOPE" in report.read_text(encoding="utf-8")
+
+    again = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    assert again.is_completed() and again.message.endswith("ledger +0 new")
+    assert again.result()["ledger"] == {"added": 0, "replaced": 4, "total": 4}
+    book = ledger.read(home)
+    assert len(book) == 4 and not book.duplicated(list(ledger.KEY)).any()
+    assert set(book["run_id"]) == {again.result()["run_id"]}
+
+    # the plain `stackcast run` path gives the same forecasts (and replaces them again)
+    from pipeline.daily import run_daily
+
+    plain = run_daily(tiny_config(), refresh=False)
+    assert (plain.added, plain.replaced) == (0, 4)
+    merged = book.merge(plain.forecasts, on=["ticker", "origin", "horizon"])
+    assert len(merged) == 4
+    assert (merged["y_pred_x"] == merged["y_pred_y"]).all()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: Path) -> None:
+    """``as_of`` forecasts a past day without ingesting; a later run scores it."""
+    with_champion(trained, home)
+    past = flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True)
+    assert past.is_completed(), past.message
+    assert past.result()["as_of"] == "2008-10-01"
+    assert not any(name.startswith("ingest-") for name in task_states(past))
+    assert set(ledger.read(home)["origin"]) == {pd.Timestamp("2008-10-01")}
+    assert "no published forecast has reached its target date" in (
+        artifacts(past)["daily-forecast-summary"].data
+    )
+
+    later = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    assert later.is_completed(), later.message
+    book = ledger.read(home)
+    assert len(book) == 8 and set(book["origin"].dt.date.astype(str)) == {
+        "2008-10-01",
+        "2008-10-14",
+    }
+    summary = artifacts(later)["daily-forecast-summary"].data
+    assert "| 1 | 2 |" in summary and "| 2 | 2 |" in summary  # both tickers scored per horizon
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_daily_forecast_without_champion_fails_with_a_summary(home: Path) -> None:
+    state = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    assert state.is_failed()
+    summary = artifacts(state)["daily-forecast-summary"].data
+    assert "failed" in summary and "no trained model named 'tiny'" in summary
+    assert not ledger.ledger_path(home).exists()
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_backtest_flow_artifacts(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
+    state = flows.backtest_flow(tiny_config(), return_state=True)
+    assert state.is_completed(), state.message
+    result = state.result()
+    arts = artifacts(state)
+    assert set(arts) == {"backtest-summary", "backtest-metrics", "backtest-report"}
+    rows = table(arts["backtest-metrics"])
+    assert [r["horizon"] for r in rows] == [1, 2]
+    assert all(r["n"] > 0 and r["mae"] > 0 and r["random_walk_mae"] > 0 for r in rows)
+    summary = arts["backtest-summary"].data
+    assert "# Backtest: tiny flow test" in summary
+    for sentence in result["verdicts"]:
+        assert sentence in summary
+    beaten = [r["beats_random_walk"] for r in rows]
+    assert ("model does not beat random walk" in summary) == (not all(beaten))
+    assert Path(result["report"]).is_file()
+    assert result["link"].endswith(f"/runs/{result['run_id']}/report.html")
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_flow_retries_network_errors_only(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline import ingest as ingest_mod
+
+    real = ingest_mod.ingest
+    calls: dict[str, int] = {}
+
+    def flaky(cfg: RunConfig, tickers: list[str], **kw: Any) -> list[Any]:
+        (ticker,) = tickers
+        calls[ticker] = calls.get(ticker, 0) + 1
+        if ticker == "MSFT" and calls[ticker] <= 2:
+            exc = SourceUnavailable("MSFT", "HTTP 503 after 3 tries")
+            return [ingest_mod.IngestResult("MSFT", "error", message=str(exc), error=exc)]
+        return real(cfg, tickers, **kw)
+
+    monkeypatch.setattr(ingest_mod, "ingest", flaky)
+    monkeypatch.setattr(flows, "INGEST_RETRY_DELAYS", (0.0,))
+    state = flows.ingest_flow(tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True)
+    assert state.is_completed(), state.message
+    assert calls == {"MSFT": 3, "NOPE": 1, "GOOG": 1}  # a bad ticker is not retried
+    result = state.result()
+    assert result["tickers"] == ["MSFT", "GOOG"] and list(result["failed"]) == ["NOPE"]
+    assert (home / "prices" / "MSFT.parquet").is_file()
+    arts = artifacts(state)
+    assert set(arts) == {"ingest-summary", "ingest-tickers"}
+    rows = {r["ticker"]: r for r in table(arts["ingest-tickers"])}
+    assert rows["MSFT"]["action"] == "created" and rows["NOPE"]["status"] == "failed"
+    assert "2 of 3 tickers" in arts["ingest-summary"].data
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_flow_fails_when_no_ticker_can_be_ingested(home: Path) -> None:
+    state = flows.ingest_flow(tiny_config(tickers=["NOPE"]), return_state=True)
+    assert state.is_failed()
+    assert "no ticker could be ingested" in state.message
+    assert "NOPE" in artifacts(state)["ingest-summary"].data
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -> None:
+    """``[runtime] task_runner = "dask"`` with an address joins that cluster."""
+    distributed = pytest.importorskip("distributed")
+    with_champion(trained, home)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        runtime = RuntimeConfig(task_runner="dask", dask_address=cluster.scheduler_address)
+        cfg = tiny_config(tickers=["MSFT", "NOPE", "GOOG"]).model_copy(update={"runtime": runtime})
+        state = flows.daily_forecast_flow(cfg, return_state=True)
+        ran = set(cluster.scheduler.task_prefixes)
+    assert state.is_completed(), state.message
+    assert list(state.result()["failed"]) == ["NOPE"]
+    assert "no stored prices" in state.result()["failed"]["NOPE"]
+    assert {"ingest_ticker", "forecast_ticker"} <= ran  # the tasks ran on the cluster
+    assert len(ledger.read(home)) == 4
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("prefect_harness")
+def test_ingest_flow_on_a_local_dask_cluster_of_processes(home: Path) -> None:
+    """Without an address the runner starts (and stops) a local cluster of worker processes."""
+    pytest.importorskip("prefect_dask")
+    runtime = RuntimeConfig(task_runner="dask", max_workers=1)
+    cfg = tiny_config(tickers=["MSFT", "NOPE", "GOOG"]).model_copy(update={"runtime": runtime})
+    state = flows.ingest_flow(cfg, return_state=True)
+    assert state.is_completed(), state.message
+    assert list(state.result()["failed"]) == ["NOPE"]
+    assert sorted(p.name for p in (home / "prices").glob("*.parquet")) == [
+        "GOOG.parquet",
+        "MSFT.parquet",
+    ]
+    assert task_states(state) == {
+        "ingest-MSFT": "COMPLETED",
+        "ingest-GOOG": "COMPLETED",
+        "ingest-NOPE": "FAILED",
+    }
+
+
+# ----------------------------------------------------------------------------- units
+
+
+def test_task_runner_for_config() -> None:
+    from prefect.task_runners import ThreadPoolTaskRunner
+    from prefect_dask import DaskTaskRunner
+
+    thread = flows.task_runner_for(RuntimeConfig(max_workers=3))
+    assert isinstance(thread, ThreadPoolTaskRunner) and thread._max_workers == 3
+    joined = flows.task_runner_for(RuntimeConfig(task_runner="dask", dask_address="tcp://h:8786"))
+    assert isinstance(joined, DaskTaskRunner) and joined.address == "tcp://h:8786"
+    local = flows.task_runner_for(RuntimeConfig(task_runner="dask", max_workers=2))
+    assert local.address is None
+    assert local.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1}
+
+
+def test_retry_only_transient_failures() -> None:
+    def retried(exc: BaseException) -> bool:
+        return flows.retry_transient(None, None, Failed(data=exc))
+
+    assert retried(SourceUnavailable("X", "timeout"))
+    assert retried(ConnectionResetError("reset"))
+    assert not retried(SourceError("X", "not in the bundled sample"))
+    assert not retried(DataError("X: high < low"))
+    state = Failed(data=DataError("X: bad"), message="Task run encountered ...")
+    assert flows.failure_message(state) == "X: bad"
+    assert flows.failure_message(Failed(data=KeyError("k"))) == "KeyError: 'k'"
+    assert flows.failure_message(Failed(message="crashed")) == "crashed"
+
+
+def test_table_rows_are_json_ready() -> None:
+    frame = pd.DataFrame(
+        {
+            "origin": pd.to_datetime(["2008-10-14"]),
+            "y": [float("nan")],
+            "n": [3],
+            "p": [0.123456789],
+        }
+    )
+    rows = flows.table_rows(frame)
+    assert rows == [{"origin": "2008-10-14", "y": None, "n": 3, "p": 0.123457}]
+    json.dumps(rows)
+    md = flows.markdown_table([{"a": "x|y", "b": 1}], ["a", "b"])
+    assert md.splitlines()[2] == "| x\\|y | 1 |"
+
+
+def test_flow_parameters_render_as_forms() -> None:
+    """Every deployment's parameter schema has the config model, with descriptions."""
+    from pipeline.serve import deployments_for, to_runner_deployments
+
+    deployments = to_runner_deployments(deployments_for(tiny_config()))
+    by_name = {d.name: d for d in deployments}
+    assert set(by_name) == {"daily-forecast", "weekly-retrain", "backtest", "ingest"}
+    for dep in deployments:
+        schema = dep._parameter_openapi_schema.model_dump()
+        assert "RunConfig" in schema["definitions"]
+        assert schema["properties"]["cfg"]["description"]
+    daily = by_name["daily-forecast"]._parameter_openapi_schema.model_dump()
+    assert set(daily["properties"]) == {"cfg", "as_of"}
+    assert "Replay this past day" in daily["properties"]["as_of"]["description"]
+    data = daily["definitions"]["DataConfig"]["properties"]
+    assert data["max_jump"]["description"] and data["max_jump"]["default"] == 0.75
