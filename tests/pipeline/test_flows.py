@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from prefect.states import Failed
 
-from pipeline import flows, ledger, registry
+from pipeline import artifacts as artifact_content
+from pipeline import flows, ledger, registry, tasks
 from pipeline.config import RunConfig, RuntimeConfig, builtin_config
 from pipeline.errors import DataError, SourceError, SourceUnavailable
 from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
@@ -262,7 +263,7 @@ def test_ingest_flow_retries_network_errors_only(
         return real(cfg, tickers, **kw)
 
     monkeypatch.setattr(ingest_mod, "ingest", flaky)
-    monkeypatch.setattr(flows, "INGEST_RETRY_DELAYS", (0.0,))
+    monkeypatch.setattr(tasks, "INGEST_RETRY_DELAYS", (0.0,))
     state = flows.ingest_flow(tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True)
     assert state.is_completed(), state.message
     assert calls == {"MSFT": 3, "NOPE": 1, "GOOG": 1}  # a bad ticker is not retried
@@ -331,27 +332,27 @@ def test_task_runner_for_config() -> None:
     from prefect.task_runners import ThreadPoolTaskRunner
     from prefect_dask import DaskTaskRunner
 
-    thread = flows.task_runner_for(RuntimeConfig(max_workers=3))
+    thread = tasks.task_runner_for(RuntimeConfig(max_workers=3))
     assert isinstance(thread, ThreadPoolTaskRunner) and thread._max_workers == 3
-    joined = flows.task_runner_for(RuntimeConfig(task_runner="dask", dask_address="tcp://h:8786"))
+    joined = tasks.task_runner_for(RuntimeConfig(task_runner="dask", dask_address="tcp://h:8786"))
     assert isinstance(joined, DaskTaskRunner) and joined.address == "tcp://h:8786"
-    local = flows.task_runner_for(RuntimeConfig(task_runner="dask", max_workers=2))
+    local = tasks.task_runner_for(RuntimeConfig(task_runner="dask", max_workers=2))
     assert local.address is None
     assert local.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1}
 
 
 def test_retry_only_transient_failures() -> None:
     def retried(exc: BaseException) -> bool:
-        return flows.retry_transient(None, None, Failed(data=exc))
+        return tasks.retry_transient(None, None, Failed(data=exc))
 
     assert retried(SourceUnavailable("X", "timeout"))
     assert retried(ConnectionResetError("reset"))
     assert not retried(SourceError("X", "not in the bundled sample"))
     assert not retried(DataError("X: high < low"))
     state = Failed(data=DataError("X: bad"), message="Task run encountered ...")
-    assert flows.failure_message(state) == "X: bad"
-    assert flows.failure_message(Failed(data=KeyError("k"))) == "KeyError: 'k'"
-    assert flows.failure_message(Failed(message="crashed")) == "crashed"
+    assert tasks.failure_message(state) == "X: bad"
+    assert tasks.failure_message(Failed(data=KeyError("k"))) == "KeyError: 'k'"
+    assert tasks.failure_message(Failed(message="crashed")) == "crashed"
 
 
 def test_table_rows_are_json_ready() -> None:
@@ -363,10 +364,10 @@ def test_table_rows_are_json_ready() -> None:
             "p": [0.123456789],
         }
     )
-    rows = flows.table_rows(frame)
+    rows = artifact_content.table_rows(frame)
     assert rows == [{"origin": "2008-10-14", "y": None, "n": 3, "p": 0.123457}]
     json.dumps(rows)
-    md = flows.markdown_table([{"a": "x|y", "b": 1}], ["a", "b"])
+    md = artifact_content.markdown_table([{"a": "x|y", "b": 1}], ["a", "b"])
     assert md.splitlines()[2] == "| x\\|y | 1 |"
 
 
