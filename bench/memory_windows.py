@@ -1,62 +1,61 @@
-"""Peak memory and speed of lazy windowing vs materialising every window with a Python loop.
+"""Windowing: stackcast's lazy windows vs a seed-style Python loop building the same array.
 
-Loads data/sample/MSFT.csv, builds the panel (window 60), then measures with ``tracemalloc``:
+MSFT 1986-2017 (``data/sample/MSFT.csv``), window 60, the default 4 inputs. Measured in one
+process:
 
-* ``lazy_build``: constructing ``WindowBatches`` over every origin (float32 copy of ``X``, the
-  strided view, per-origin index arrays), peak vs the raw ``N x F x 8`` bytes of ``X``;
-* ``lazy``: the same plus materialising all its batches one at a time (what training does);
-* ``naive``: a per-origin Python loop filling the full ``[n_origins, 60, F]`` float64 array.
+* peak traced memory (``tracemalloc``) of building ``WindowBatches`` over every origin, of
+  building it and materialising all its batches one at a time (what training does), and of the
+  seed-style loop filling the full ``[origins, 60, F]`` float64 array;
+* wall time of "all windows once" for both, interleaved over several repetitions (median);
+* that both give the same windows (the loop's array, cast to float32, equals the batches).
 
-Prints one JSON line per measurement; ``main()`` returns them as dicts.
+Run alone: ``python -m bench.memory_windows [--quick] [--no-save]``.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import sys
 import time
 import tracemalloc
-from pathlib import Path
 from typing import Any
 
-import numpy as np
+from bench.common import (
+    RESULTS,
+    SAMPLE,
+    Recorder,
+    configure_environment,
+    interleaved,
+    median,
+    ratio,
+)
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "data" / "sample" / "MSFT.csv"
+NAME = "windowing"
 
 
-def _peak(fn: Any) -> tuple[Any, int, float]:
-    """Run ``fn`` under tracemalloc; return its result, peak traced bytes and seconds."""
+def _peak(fn: Any) -> tuple[Any, int]:
+    """Run ``fn`` under tracemalloc; return its result and the peak traced bytes."""
     tracemalloc.start()
     tracemalloc.reset_peak()
-    t0 = time.perf_counter()
-    out = fn()
-    secs = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return out, peak, secs
+    try:
+        out = fn()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return out, peak
 
 
-def _timed(fn: Any, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-def main(window: int = 60, batch_size: int = 256) -> list[dict[str, Any]]:
-    """Run the measurements, print one JSON line each, and return them."""
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
+def run(rec: Recorder, quick: bool = False, window: int = 60, batch_size: int = 256) -> None:
+    """Measure and emit the windowing records."""
+    configure_environment()
+    import numpy as np
     import pandas as pd
 
     from features.config import FeatureConfig
     from features.panel import build_panel
     from features.windows import WindowBatches
 
-    df = pd.read_csv(SAMPLE)
+    df = pd.read_csv(SAMPLE / "MSFT.csv", parse_dates=["date"])
     cfg = FeatureConfig(window=window)
     panel = build_panel({"MSFT": df}, cfg)
     X = panel.X
@@ -64,77 +63,98 @@ def main(window: int = 60, batch_size: int = 256) -> list[dict[str, Any]]:
     starts = panel.starts[origins]
     N, F = X.shape
     raw = N * F * 8
-    common = {"bench": "memory_windows", "rows": N, "features": F, "window": window}
-    results: list[dict[str, Any]] = []
+    common = {
+        "ticker": "MSFT",
+        "first": str(panel.dates[0]),
+        "last": str(panel.dates[-1]),
+        "rows": N,
+        "features": F,
+        "feature_names": list(panel.feature_names),
+        "window": window,
+        "origins": len(origins),
+        "batch_size": batch_size,
+    }
 
-    def emit(rec: dict[str, Any]) -> None:
-        rec = {**common, **rec}
-        results.append(rec)
-        print(json.dumps(rec), flush=True)
+    def lazy_build() -> Any:
+        return WindowBatches(X, origins, starts, window, batch_size, cfg.mask_value)
 
     def lazy() -> float:
-        wb = WindowBatches(X, origins, starts, window, batch_size, cfg.mask_value)
+        wb = lazy_build()
         total = 0.0
         for i in range(len(wb)):
             total += float(wb[i][:, -1, 0].sum())  # consume each batch, keep none
         return total
 
-    wb, build_peak, _ = _peak(
-        lambda: WindowBatches(X, origins, starts, window, batch_size, cfg.mask_value)
-    )
-    emit(
-        {
-            "measure": "lazy_build_peak_memory",
-            "origins": len(origins),
-            "raw_bytes": raw,
-            "peak_bytes": build_peak,
-            "ratio_to_raw": round(build_peak / raw, 3),
-        }
-    )
-    del wb
-    _, lazy_peak, _ = _peak(lazy)
-    lazy_secs = _timed(lazy)
-    emit(
-        {
-            "measure": "lazy_peak_memory",
-            "batch_size": batch_size,
-            "origins": len(origins),
-            "raw_bytes": raw,
-            "peak_bytes": lazy_peak,
-            "ratio_to_raw": round(lazy_peak / raw, 3),
-        }
-    )
-
-    def naive() -> np.ndarray:
+    def naive() -> Any:
+        # The seed-style loop: one Python iteration per origin into a full float64 array.
         out = np.full((len(origins), window, F), cfg.mask_value)
         for i, (o, s) in enumerate(zip(origins, starts, strict=True)):
             b = max(s, o - window + 1)
             out[i, : o - b + 1] = X[b : o + 1]
         return out
 
-    full, naive_peak, _ = _peak(naive)
-    naive_secs = _timed(naive)
-    emit(
+    # Same windows: the loop's array equals the lazy batches (float32, right-padded).
+    full = naive()
+    wb = lazy_build()
+    batches = np.concatenate([wb[i] for i in range(len(wb))])
+    same = bool(np.array_equal(full.astype(np.float32), batches))
+    full_bytes = full.nbytes
+    del full, wb, batches
+
+    wb, build_peak = _peak(lazy_build)
+    del wb
+    _, lazy_peak = _peak(lazy)
+    _, naive_peak = _peak(naive)
+    rec.emit(
+        NAME,
         {
-            "measure": "naive_full_peak_memory",
-            "raw_bytes": raw,
-            "peak_bytes": naive_peak,
-            "full_array_bytes": full.nbytes,
-            "ratio_to_raw": round(naive_peak / raw, 3),
-            "lazy_vs_naive_memory": round(lazy_peak / naive_peak, 4),
-        }
+            "measure": "peak_memory",
+            **common,
+            "raw_x_bytes": raw,
+            "lazy_build_peak_bytes": build_peak,
+            "lazy_all_batches_peak_bytes": lazy_peak,
+            "naive_full_array_peak_bytes": naive_peak,
+            "naive_full_array_bytes": full_bytes,
+            "lazy_over_raw": ratio(lazy_peak, raw),
+            "naive_over_raw": ratio(naive_peak, raw),
+            "naive_over_lazy": ratio(naive_peak, lazy_peak, 2),
+            "same_windows": same,
+        },
     )
-    emit(
+
+    reps = 3 if quick else 7
+    seconds: dict[str, list[float]] = {"lazy": [], "naive": []}
+    fns = {"lazy": lazy, "naive": naive}
+    for _, name in interleaved(list(fns), reps):
+        t0 = time.perf_counter()
+        fns[name]()
+        seconds[name].append(time.perf_counter() - t0)
+    lazy_s, naive_s = median(seconds["lazy"]), median(seconds["naive"])
+    rec.emit(
+        NAME,
         {
             "measure": "time_all_windows",
-            "batch_size": batch_size,
-            "lazy_seconds": round(lazy_secs, 5),
-            "naive_loop_seconds": round(naive_secs, 5),
-            "speedup": round(naive_secs / lazy_secs, 2),
-        }
+            **common,
+            "reps": reps,
+            "lazy_s_median": round(lazy_s, 5),
+            "naive_s_median": round(naive_s, 5),
+            "lazy_s": [round(s, 5) for s in seconds["lazy"]],
+            "naive_s": [round(s, 5) for s in seconds["naive"]],
+            "naive_over_lazy": ratio(naive_s, lazy_s, 2),
+        },
     )
-    return results
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Command line: run this benchmark alone."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
+    args = parser.parse_args(argv)
+    rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)
+    run(rec, quick=args.quick)
+    return rec.records
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,37 +1,35 @@
-"""Training throughput: stackcast's default model vs the blog-style Sequential BiLSTM.
+"""Training throughput: stackcast's default model vs the seed-style Sequential BiLSTM.
 
-Measured side by side in one process on synthetic data (window 60, 8 features, batch 256):
+Measured side by side in one process on synthetic data (window 60, 8 features, 5 horizons,
+batch 256), TensorFlow backend:
 
 - ``seed_sequential``: ``Sequential([Bidirectional(LSTM(64, return_sequences=True)),
-  Bidirectional(LSTM(32)), Dense(H)])``, ``compile("adam", "mse")``, plain ``model.fit`` on a
-  full NumPy array, the way the articles write it (no masking, no dropout, no callbacks).
-- ``stackcast``: ``build_model(ModelConfig())`` (same sizes plus Masking and dropout) trained by
-  ``models.train`` (PyDataset adapter, callbacks, gradient monitoring on).
-- ``stackcast_no_monitor``: the same with gradient monitoring off, to price the monitor.
-- ``stackcast_model_plain_fit``: the stackcast model fit like the blog model (arrays, Adam,
+  Bidirectional(LSTM(32)), Dense(H)])``, ``compile("adam", "mse")``, plain ``model.fit`` on
+  NumPy arrays, the way the articles write it (no masking, no dropout, no callbacks).
+- ``stackcast``: ``build_model(ModelConfig())`` (same sizes plus Masking and dropout) trained
+  by ``models.train`` (PyDataset adapter, callbacks, gradient monitoring on).
+- ``stackcast_no_monitor``: the same with gradient monitoring off: prices the monitor.
+- ``stackcast_model_plain_fit``: the stackcast model fit like the seed model (arrays, Adam,
   mse, no callbacks): separates the model's cost (masking, dropout) from the training stack's.
 
-Each implementation runs ``1 + reps`` epochs per round; the first (graph tracing) is dropped.
-Rounds alternate the implementations. samples/s comes from the median epoch and, less sensitive
-to other load on a shared machine, from the fastest epoch. One JSON line per implementation,
-then two lines of ratios (median-based and best-based).
+Each implementation's model is built and traced once (a one-epoch warm-up, not timed); then
+``rounds`` rounds each train every implementation for ``reps`` epochs, in rotated order
+(``models.train`` reuses its compiled step across calls, Keras ``fit`` does too). samples/s
+comes from the median epoch and, less sensitive to other load on a shared machine, from the
+fastest epoch. One JSON record per implementation, then the ratios (median- and best-based).
 
-Run: ``python -m bench.train_throughput [--n 8192 --reps 2 --rounds 3]``.
+Run alone: ``python -m bench.train_throughput [--quick] [--n 2048 --reps 2 --rounds 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+NAME = "throughput"
 WINDOW = 60
 FEATURES = 8
 HORIZONS = 5
@@ -45,62 +43,6 @@ def _data(n: int, seed: int = 0) -> tuple[Any, Any]:
     x = rng.normal(size=(n, WINDOW, FEATURES)).astype(np.float32)
     y = (0.1 * x[:, -HORIZONS:, 0] + 0.01 * rng.normal(size=(n, HORIZONS))).astype(np.float32)
     return x, y
-
-
-def _device() -> str:
-    from models.training import gpu_available
-
-    return "gpu" if gpu_available() else f"cpu x{os.cpu_count()}"
-
-
-def seed_sequential(x: Any, y: Any, epochs: int) -> list[float]:
-    """The blog-style model, fit on arrays; per-epoch seconds."""
-    import keras
-    from keras import layers
-
-    model = keras.Sequential(
-        [
-            keras.Input((WINDOW, FEATURES)),
-            layers.Bidirectional(layers.LSTM(64, return_sequences=True)),
-            layers.Bidirectional(layers.LSTM(32)),
-            layers.Dense(HORIZONS),
-        ]
-    )
-    model.compile(optimizer="adam", loss="mse")
-    timer = _epoch_timer()
-    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[timer])
-    return timer.seconds
-
-
-def stackcast_plain_fit(x: Any, y: Any, epochs: int) -> list[float]:
-    """The default stackcast model, but fit like the blog model (arrays, Adam, mse)."""
-    from models.config import ModelConfig
-    from models.network import build_model
-
-    model = build_model(ModelConfig(), FEATURES, WINDOW, HORIZONS, seed=0)
-    model.compile(optimizer="adam", loss="mse")
-    timer = _epoch_timer()
-    model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[timer])
-    return timer.seconds
-
-
-def stackcast(x: Any, y: Any, epochs: int, monitor: bool) -> list[float]:
-    """The default stackcast model trained by ``models.train``; per-epoch seconds."""
-    from models.config import ModelConfig, TrainConfig
-    from models.network import build_model
-    from models.training import resolve_dtype_policy, train
-
-    config = TrainConfig(epochs=epochs, batch_size=BATCH, patience=epochs + 1)
-    model = build_model(
-        ModelConfig(),
-        FEATURES,
-        WINDOW,
-        HORIZONS,
-        seed=config.seed,
-        dtype_policy=resolve_dtype_policy(config),
-    )
-    result = train(model, (x, y), None, config, verbose=0, monitor_gradients=monitor)
-    return list(result.history["seconds"])
 
 
 def _epoch_timer() -> Any:
@@ -122,75 +64,178 @@ def _epoch_timer() -> Any:
     return EpochTimer()
 
 
-def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """Run the measurements, print one JSON line each, and return them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=8192, help="synthetic windows")
-    parser.add_argument("--reps", type=int, default=2, help="timed epochs per implementation")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
-    args = parser.parse_args(argv)
+Trainer = Callable[[int], list[float]]
 
+
+def seed_sequential(x: Any, y: Any) -> Trainer:
+    """The seed-style model, fit on arrays; returns ``epochs -> per-epoch seconds``."""
+    import keras
+    from keras import layers
+
+    from models.training import seed_everything
+
+    seed_everything(0)
+    model = keras.Sequential(
+        [
+            keras.Input((WINDOW, FEATURES)),
+            layers.Bidirectional(layers.LSTM(64, return_sequences=True)),
+            layers.Bidirectional(layers.LSTM(32)),
+            layers.Dense(HORIZONS),
+        ]
+    )
+    model.compile(optimizer="adam", loss="mse")
+
+    def fit(epochs: int) -> list[float]:
+        timer = _epoch_timer()
+        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[timer])
+        return timer.seconds
+
+    return fit
+
+
+def stackcast_plain_fit(x: Any, y: Any) -> Trainer:
+    """The default stackcast model, fit like the seed model (arrays, Adam, mse)."""
+    from models.config import ModelConfig
+    from models.network import build_model
+
+    model = build_model(ModelConfig(), FEATURES, WINDOW, HORIZONS, seed=0)
+    model.compile(optimizer="adam", loss="mse")
+
+    def fit(epochs: int) -> list[float]:
+        timer = _epoch_timer()
+        model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0, callbacks=[timer])
+        return timer.seconds
+
+    return fit
+
+
+def stackcast(x: Any, y: Any, monitor: bool) -> Trainer:
+    """The default stackcast model trained by ``models.train``."""
+    from models.config import ModelConfig, TrainConfig
+    from models.network import build_model
+    from models.training import resolve_dtype_policy, train
+
+    base = TrainConfig(batch_size=BATCH)
+    model = build_model(
+        ModelConfig(),
+        FEATURES,
+        WINDOW,
+        HORIZONS,
+        seed=base.seed,
+        dtype_policy=resolve_dtype_policy(base),
+    )
+
+    def fit(epochs: int) -> list[float]:
+        config = base.model_copy(update={"epochs": epochs, "patience": epochs + 1})
+        result = train(model, (x, y), None, config, verbose=0, monitor_gradients=monitor)
+        return list(result.history["seconds"])
+
+    return fit
+
+
+def run(
+    rec: Any,
+    quick: bool = False,
+    *,
+    n: int | None = None,
+    reps: int | None = None,
+    rounds: int | None = None,
+) -> None:
+    """Build, warm up, then time every implementation in rotated rounds; emit the records."""
+    from bench.common import clean, configure_environment, interleaved, median, ratio
+
+    configure_environment()
     import keras
 
-    x, y = _data(args.n)
-    impls = {
-        "seed_sequential": lambda e: seed_sequential(x, y, e),
-        "stackcast": lambda e: stackcast(x, y, e, monitor=True),
-        "stackcast_no_monitor": lambda e: stackcast(x, y, e, monitor=False),
-        "stackcast_model_plain_fit": lambda e: stackcast_plain_fit(x, y, e),
+    from models.training import gpu_available, seed_everything
+
+    # The first seed_everything of a process also seeds TensorFlow, which clears its kernel
+    # caches (every traced function is re-instantiated): do it before anything is traced.
+    seed_everything(0)
+    n = n or (1024 if quick else 2048)
+    reps = reps or (1 if quick else 2)
+    rounds = rounds or (2 if quick else 3)
+    x, y = _data(n)
+    builders: dict[str, Callable[[], Trainer]] = {
+        "seed_sequential": lambda: seed_sequential(x, y),
+        "stackcast": lambda: stackcast(x, y, monitor=True),
+        "stackcast_no_monitor": lambda: stackcast(x, y, monitor=False),
+        "stackcast_model_plain_fit": lambda: stackcast_plain_fit(x, y),
     }
-    runs: dict[str, list[float]] = {name: [] for name in impls}
-    for _ in range(args.rounds):
-        for name, fn in impls.items():
-            seconds = fn(1 + args.reps)
-            runs[name] += seconds[1:]  # drop the tracing epoch
+    trainers: dict[str, Trainer] = {}
+    warmup: dict[str, float] = {}
+    for name, build in builders.items():
+        t0 = time.perf_counter()
+        trainers[name] = build()
+        trainers[name](1)  # trace (and first epoch), not timed as throughput
+        warmup[name] = time.perf_counter() - t0
+    runs: dict[str, list[float]] = {name: [] for name in trainers}
+    for _, name in interleaved(list(trainers), rounds):
+        runs[name] += trainers[name](reps)
+
     common = {
-        "bench": "train_throughput",
         "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "device": _device(),
-        "python": platform.python_version(),
-        "n": args.n,
+        "train_device": "gpu" if gpu_available() else "cpu",
+        "n": n,
         "batch": BATCH,
         "window": WINDOW,
         "features": FEATURES,
         "horizons": HORIZONS,
+        "rounds": rounds,
+        "epochs_per_round": reps,
     }
-    records: list[dict[str, Any]] = []
     rate: dict[str, float] = {}
     best: dict[str, float] = {}
     for name, seconds in runs.items():
-        median = statistics.median(seconds)
-        rate[name] = args.n / median
-        best[name] = args.n / min(seconds)
-        records.append(
-            {
-                **common,
-                "impl": name,
-                "samples_per_s": round(rate[name], 1),
-                "best_samples_per_s": round(best[name], 1),
-                "epoch_seconds": [round(s, 3) for s in seconds],
-                "median_epoch_s": round(median, 3),
-            }
+        rate[name] = n / median(seconds)
+        best[name] = n / min(seconds)
+        rec.emit(
+            NAME,
+            clean(
+                {
+                    "measure": "impl",
+                    "impl": name,
+                    **common,
+                    "samples_per_s": round(rate[name], 1),
+                    "best_samples_per_s": round(best[name], 1),
+                    "median_epoch_s": median(seconds),
+                    "epoch_s": seconds,
+                    "build_and_warmup_s": warmup[name],
+                },
+                3,
+            ),
         )
 
-    def ratios(r: dict[str, float]) -> dict[str, float]:
+    def ratios(r: dict[str, float]) -> dict[str, Any]:
         return {
-            "stackcast_over_seed": round(r["stackcast"] / r["seed_sequential"], 3),
-            "stackcast_model_over_seed": round(
-                r["stackcast_model_plain_fit"] / r["seed_sequential"], 3
+            "stackcast_over_seed": ratio(r["stackcast"], r["seed_sequential"]),
+            "stackcast_model_over_seed": ratio(
+                r["stackcast_model_plain_fit"], r["seed_sequential"]
             ),
-            "train_stack_over_plain_fit": round(r["stackcast"] / r["stackcast_model_plain_fit"], 3),
+            "train_stack_over_plain_fit": ratio(r["stackcast"], r["stackcast_model_plain_fit"]),
             "monitor_overhead_pct": round(
                 100.0 * (r["stackcast_no_monitor"] / r["stackcast"] - 1.0), 2
             ),
         }
 
-    records.append({**common, "impl": "ratios_median", **ratios(rate)})
-    records.append({**common, "impl": "ratios_best", **ratios(best)})
-    for record in records:
-        print(json.dumps(record), flush=True)
-    return records
+    rec.emit(NAME, {"measure": "ratios", "basis": "median_epoch", **common, **ratios(rate)})
+    rec.emit(NAME, {"measure": "ratios", "basis": "best_epoch", **common, **ratios(best)})
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Command line: run this benchmark alone."""
+    from bench.common import RESULTS, Recorder
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--n", type=int, default=None, help="synthetic windows")
+    parser.add_argument("--reps", type=int, default=None, help="timed epochs per round")
+    parser.add_argument("--rounds", type=int, default=None, help="rotated rounds")
+    parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
+    args = parser.parse_args(argv)
+    rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)
+    run(rec, quick=args.quick, n=args.n, reps=args.reps, rounds=args.rounds)
+    return rec.records
 
 
 if __name__ == "__main__":

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 InputName = Literal["log_return", "range", "volume_z", "observed"]
 
@@ -36,13 +37,24 @@ class FeatureConfig(BaseModel):
         "B",
         description="Bar calendar: business days (B), every day (D), or the data's own dates.",
     )
-    mask_value: float = Field(-10.0, description="Value of padded steps (masked in the model).")
+    mask_value: float = Field(
+        -10.0, description="Value of padded steps (masked in the model); finite, |v| <= 1e6."
+    )
     scaler: Literal["standard", "robust", "none"] = Field(
         "standard", description="Scaler fit on each fold's training range only."
     )
     scaler_scope: Literal["per_ticker", "pooled"] = Field(
         "per_ticker", description="Fit one scaler per ticker, or one for all tickers."
     )
+
+    @field_validator("mask_value")
+    @classmethod
+    def _mask(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        if abs(value) > 1e6:
+            raise ValueError("must be within -1e6 .. 1e6 (padded steps are float32)")
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> FeatureConfig:

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Cell = Literal["lstm", "gru"]
+MAX_SEED = 2**31 - 1 - 1000  # fold k trains with seed + k; both must fit a 32-bit RNG seed
 
 
 class LayerConfig(BaseModel):
@@ -78,7 +79,12 @@ class TrainConfig(BaseModel):
     reduce_lr_patience: int = Field(2, ge=1, description="ReduceLROnPlateau patience (epochs).")
     clipnorm: float | None = Field(1.0, gt=0.0, description="Per-variable gradient clip norm.")
     loss: Literal["mse", "huber", "mae"] = Field("huber", description="Training loss.")
-    seed: int = Field(42, ge=0, description="Seed for weights, dropout and shuffling.")
+    seed: int = Field(
+        42,
+        ge=0,
+        le=MAX_SEED,
+        description="Seed for weights, dropout and shuffling (seed + fold fits 32 bits).",
+    )
     deterministic: bool = Field(True, description="Enable op determinism (identical CPU runs).")
     mixed_precision: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: mixed float16 on GPU only."

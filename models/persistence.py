@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,15 @@ META_FILE = "meta.json"
 
 class ModelMismatchError(ValueError):
     """A saved model does not match what the caller expects (features, versions, config)."""
+
+
+class DamagedModelError(ModelMismatchError):
+    """A saved model's files are unreadable: ``meta.json`` not JSON, ``model.keras`` no archive.
+
+    Atomic saves never leave such files; they come from changes behind stackcast's back (a
+    hand edit, a truncated copy, disk damage). A ``ModelMismatchError``, so callers that turn
+    mismatches into a clear message do the same here.
+    """
 
 
 def library_versions() -> dict[str, str]:
@@ -170,13 +180,21 @@ def load_model(
         FileNotFoundError: a file is missing.
         ModelMismatchError: features, keras version or expected entries differ; the message
             names each difference.
+        DamagedModelError: ``meta.json`` or ``model.keras`` is unreadable.
     """
     directory = Path(directory)
     meta_path, model_path = directory / META_FILE, directory / MODEL_FILE
     for path in (meta_path, model_path):
         if not path.is_file():
             raise FileNotFoundError(f"{path} does not exist (not a saved stackcast model)")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise DamagedModelError(
+            f"model in {directory} is damaged: meta.json is not valid JSON ({exc})"
+        ) from None
+    if not isinstance(meta, dict):
+        raise DamagedModelError(f"model in {directory} is damaged: meta.json is not an object")
     problems: list[str] = []
     if expected_features is not None:
         saved = meta.get("features")
@@ -195,5 +213,15 @@ def load_model(
         problems += _diff(expected, meta, "")
     if problems:
         raise ModelMismatchError(f"model in {directory} does not match: " + "; ".join(problems))
-    model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    if not zipfile.is_zipfile(model_path):
+        raise DamagedModelError(
+            f"model in {directory} is damaged: {MODEL_FILE} is not a .keras archive "
+            "(truncated or overwritten)"
+        )
+    try:
+        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DamagedModelError(
+            f"model in {directory} is damaged: {MODEL_FILE} cannot be read ({exc})"
+        ) from None
     return model, meta

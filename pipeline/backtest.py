@@ -120,6 +120,23 @@ def conformal_offsets(residuals: np.ndarray, interval: float) -> np.ndarray:
     return np.nanquantile(residuals, q, axis=0)
 
 
+def check_gradients(history: dict[str, Any], threshold: float, fold: int) -> None:
+    """Fail a fit whose gradient norm exploded (above ``threshold``) or went non-finite.
+
+    Healthy fits here stay near 1 (before clipping); a norm past the threshold means the
+    learning rate or the data is wrong, and weights from such a fit are not published.
+    """
+    norms = np.asarray(history.get("grad_norm/all/max") or [], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(norms) | (norms > threshold))
+    if len(bad):
+        epoch = int(bad[0])
+        raise TrainingFailed(
+            f"fold {fold}: exploding gradients: norm {norms[epoch]:.3g} in epoch {epoch + 1} "
+            f"exceeds explode_threshold {threshold:g}; lower [train] learning_rate or set "
+            "clipnorm"
+        )
+
+
 def make_splits(cfg: RunConfig, panel: Panel) -> list[Split]:
     """The walk-forward folds of this run; a clear ``DataError`` when history is too short."""
     bt = cfg.backtest
@@ -228,6 +245,7 @@ def run_fold(
         result = train(model, train_b, val_b, fold_tc, log=epoch_line)
     except TrainingError as exc:
         raise TrainingFailed(f"fold {split.fold + 1}: {exc}") from None
+    check_gradients(result.history, tc.explode_threshold, split.fold + 1)
 
     test_b = panel.batches(rows.test, tc.batch_size, X=Xs)
     mean, lo, hi = predict(model, test_b, tc.mc_samples, tc.interval, seed=seed)

@@ -24,6 +24,8 @@ from pipeline.backtest import FoldOutput, Progress, _say, run_fold, target_dates
 from pipeline.config import RunConfig
 from pipeline.errors import DataError, UserError
 
+FAR_WORSE = 1.5  # a first model this many times worse than random walk is never promoted
+
 
 @dataclass
 class TrainedVersion:
@@ -44,7 +46,10 @@ def validation_mae(frame: pd.DataFrame, column: str) -> float:
 
 def build(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> Panel:
     """Build the feature panel and refuse one with nothing usable in it."""
-    panel = build_panel(frames, cfg.features)
+    try:
+        panel = build_panel(frames, cfg.features)
+    except ValueError as exc:
+        raise DataError(f"cannot build model inputs: {exc}") from None
     if not panel.tickers:
         reasons = "; ".join(f"{t}: {r}" for t, r in panel.skipped.items())
         raise DataError(f"no ticker has enough history ({reasons})")
@@ -121,6 +126,12 @@ def decide(
         **{f"challenger_{k}": v for k, v in challenger.validation.items()},
     }
     mae, rw = challenger.validation["y_pred"], challenger.validation["random_walk"]
+    if not np.isfinite(mae) or mae > FAR_WORSE * rw:
+        return (
+            False,
+            (f"challenger MAE {mae:.5g} is not usable (random walk {rw:.5f}); nothing promoted"),
+            numbers,
+        )
     record = registry.champion(home, cfg.name)
     if record is None:
         return True, "no champion yet", numbers
@@ -172,6 +183,8 @@ def forecast_rows(
         model, meta = load_model(directory, expected_features=list(panel.feature_names))
     except ModelMismatchError as exc:
         raise UserError(f"model {directory.name} does not fit these inputs: {exc}") from None
+    except FileNotFoundError as exc:
+        raise UserError(f"model {directory.name} is incomplete ({exc}); train again") from None
     scaler = FoldScaler.from_json(meta["scaler"]).for_tickers(panel.tickers)
     tc = cfg.train
     Xs = scaler.transform_inputs(panel.X, panel.ticker_id)

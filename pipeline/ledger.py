@@ -111,6 +111,11 @@ def _prepare(rows: pd.DataFrame) -> pd.DataFrame:
         raise DataError("ledger rows need horizon >= 1")
     if not np.isfinite(df["y_pred"].to_numpy()).all():
         raise DataError("ledger rows have non-finite y_pred")
+    if not np.isfinite(df["price_pred"].to_numpy()).all():
+        raise DataError(
+            "ledger rows have a non-finite price_pred (a forecast return too large to be a "
+            "price): the model is broken; retrain it"
+        )
     bad_close = df["origin_close"].to_numpy()
     if not (np.isfinite(bad_close) & (bad_close > 0)).all():
         raise DataError("ledger rows need a positive, finite origin_close")

@@ -37,6 +37,7 @@ def load_prices(
     store = PriceStore(cfg.home())
     warnings: list[str] = []
     if refresh:
+
         def said(result: IngestResult) -> None:
             if progress is not None:
                 note = f"+{result.rows_added} rows" if result.ok else result.message
@@ -59,7 +60,9 @@ def load_prices(
             frames[ticker] = frame.reset_index(drop=True)
     if not frames:
         raise DataError(
-            "no prices for any of " + ", ".join(cfg.data.tickers)
-            + (f" up to {as_of}" if as_of else "") + "; run `stackcast ingest` first"
+            "no prices for any of "
+            + ", ".join(cfg.data.tickers)
+            + (f" up to {as_of}" if as_of else "")
+            + "; run `stackcast ingest` first"
         )
     return frames, warnings

@@ -62,6 +62,8 @@ def champion(home: Path, name: str) -> dict[str, Any] | None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    if not isinstance(record, dict) or not VERSION_RE.match(str(record.get("version", ""))):
+        return None
     if not (model_root(home, name) / str(record.get("version", ""))).is_dir():
         return None
     return record
@@ -70,10 +72,14 @@ def champion(home: Path, name: str) -> dict[str, Any] | None:
 def champion_dir(home: Path, name: str) -> tuple[str, Path]:
     """``(version, directory)`` of the champion, or ``NoChampion`` with what to do."""
     record = champion(home, name)
-    if record is None:
+    pointer = model_root(home, name) / "champion.json"
+    if record is None and pointer.exists():
         raise NoChampion(
-            f"no trained model named '{name}' in {home}: run `stackcast train` first"
+            f"{pointer} is unreadable or names a missing version: run `stackcast train` to "
+            "train and promote a new champion"
         )
+    if record is None:
+        raise NoChampion(f"no trained model named '{name}' in {home}: run `stackcast train` first")
     version = str(record["version"])
     return version, model_root(home, name) / version
 

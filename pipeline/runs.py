@@ -36,8 +36,19 @@ STAGING_PREFIX = ".staging-"
 _STAGING_RE = re.compile(
     r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
 )
-_PACKAGES = ("stackcast", "keras", "tensorflow-cpu", "tensorflow", "jax", "numpy", "pandas",
-             "scikit-learn", "prefect", "yfinance", "matplotlib")
+_PACKAGES = (
+    "stackcast",
+    "keras",
+    "tensorflow-cpu",
+    "tensorflow",
+    "jax",
+    "numpy",
+    "pandas",
+    "scikit-learn",
+    "prefect",
+    "yfinance",
+    "matplotlib",
+)
 
 
 def new_run_id(kind: str) -> str:
@@ -164,7 +175,10 @@ def git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=True,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -191,9 +205,7 @@ def device_description() -> str:
     if backend == "tensorflow":
         import tensorflow as tf
 
-        devices = [
-            d.name for d in tf.config.list_physical_devices("GPU")
-        ]
+        devices = [d.name for d in tf.config.list_physical_devices("GPU")]
     elif backend == "jax":
         import jax
 

@@ -195,7 +195,7 @@ def test_yahoo_failure_keeps_the_last_good_state(
     before = (home / "prices" / "ABC.parquet").read_bytes()
     fake_yahoo.add("ABC", prices(45)).fail("ABC", 500)
     (r,) = ingest(YAHOO, session=yahoo_session)
-    assert r.status == "error" and r.user_error
+    assert r.status == "error" and not r.user_error  # unreachable after retries: exit 1
     assert r.message == "Yahoo server error (HTTP 500) (after 2 attempts)"
     assert (r.rows, r.last) == (40, prices(40)["date"].iloc[-1].date())  # what the store still has
     assert (home / "prices" / "ABC.parquet").read_bytes() == before

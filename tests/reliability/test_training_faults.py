@@ -74,29 +74,17 @@ def exploded(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Expl
     return Exploded(home, before, result)
 
 
-def test_exploding_gradients_warn_and_keep_the_champion(exploded: Exploded) -> None:
-    """Gradient norms explode; the fit is clipped and finishes.
+def test_exploding_gradients_fail_the_training_and_keep_the_champion(exploded: Exploded) -> None:
+    """Gradient norms still explode at the end of the fit: one clear error, exit 2.
 
-    The user is warned, the challenger loses to the champion and random walk, and
-    champion.json is byte-identical. (The challenger's version directory is still published:
-    see test_exploding_gradients_fail_the_training.)
+    Nothing is published: champion.json is byte-identical and no new version appears.
     """
     result = exploded.result
-    assert result.exit_code == 0, result.stderr
-    assert "warning: fold 1: exploding gradients" in result.stderr
-    assert "champion kept" in result.stdout
+    assert result.exit_code == 2, result.stderr
+    assert_clean_error(result.stdout, result.stderr, "exploding gradients", "learning_rate")
     assert (exploded.home / CHAMPION).read_bytes() == exploded.champion_before
-    check_home(exploded.home)
-
-
-@pytest.mark.xfail(
-    reason="exploding gradients only warn; fix needed in pipeline/backtest.run_fold or "
-    "models/training.train (not owned here): raise TrainingFailed, see the reliability notes",
-    strict=False,
-)
-def test_exploding_gradients_fail_the_training(exploded: Exploded) -> None:
-    assert exploded.result.exit_code == 2
     assert published(exploded.home) == ["v0001"]
+    check_home(exploded.home)
 
 
 def test_a_price_spike_that_would_overflow_returns_is_refused_before_training(
@@ -164,11 +152,6 @@ def test_the_panel_refuses_non_finite_inputs() -> None:
         build_panel({"AAA": frame}, cfg)
 
 
-@pytest.mark.xfail(
-    reason="pipeline/forecasting.build lets the panel's ValueError through (exit 1); "
-    "fix needed there (not owned here): raise DataError from it",
-    strict=False,
-)
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_panel_refusal_reaches_the_user_as_bad_data(trained: Trained, tmp_path: Path) -> None:
     from pipeline.forecasting import build

@@ -1,0 +1,72 @@
+"""train() reuses its compilation across calls on the same model, with fresh-compile results.
+
+The warm-started backtest calls ``train`` once per fold on the same model; recompiling each
+time retraced the graphs (seconds per fold). These tests pin that reuse changes nothing but
+the time: same weights, losses, learning rates and gradient norms as a fresh compile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from models import training
+from models.config import LayerConfig, ModelConfig, TrainConfig
+from models.network import build_model
+from models.predict import predict
+from models.training import train
+from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, make_data
+
+MODEL = ModelConfig(layers=(LayerConfig(cell="gru", units=4),), dropout=0.1, between_dropout=0.0)
+FIRST = TrainConfig(
+    epochs=3, batch_size=16, seed=3, learning_rate=0.05, patience=3, reduce_lr_patience=1
+)
+SECOND = TrainConfig(epochs=2, batch_size=16, seed=4, learning_rate=0.01, patience=2)
+
+
+def _two_fits(reuse: bool):
+    x, y = make_data(64)
+    model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+    first = train(model, (x[:48], y[:48]), (x[48:], y[48:]), FIRST)
+    optimizer, step = model.optimizer, model.train_function
+    if not reuse:
+        training._COMPILED.pop(model)  # forget the compilation: the next train compiles
+    second = train(model, (x[16:], y[16:]), (x[:16], y[:16]), SECOND)
+    reused = model.optimizer is optimizer and model.train_function is step
+    return model, first, second, reused, x
+
+
+def test_reused_compilation_gives_the_fresh_compile_result() -> None:
+    model_a, first_a, second_a, reused_a, x = _two_fits(reuse=True)
+    model_b, first_b, second_b, reused_b, _ = _two_fits(reuse=False)
+    assert reused_a and not reused_b
+    drop = {"seconds"}
+    assert {k: v for k, v in first_a.history.items() if k not in drop} == {
+        k: v for k, v in first_b.history.items() if k not in drop
+    }
+    # Same losses, learning rates and gradient norms (accumulators reset per fit) ...
+    assert second_a.history.keys() == second_b.history.keys()
+    for key, values in second_a.history.items():
+        if key not in drop:
+            assert values == second_b.history[key], key
+    # ... and the learning rate is back at the config's value after ReduceLROnPlateau.
+    assert second_a.history["lr"][0] == pytest.approx(SECOND.learning_rate, rel=1e-6)
+    for a, b in zip(model_a.get_weights(), model_b.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    pa = predict(model_a, x, mc_samples=4, interval=0.8, seed=2)
+    pb = predict(model_b, x, mc_samples=4, interval=0.8, seed=2)
+    for a, b in zip(pa, pb, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_different_setup_recompiles() -> None:
+    x, y = make_data(32)
+    model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+    train(model, (x, y), None, TrainConfig(epochs=1, batch_size=16), run_eagerly=True)
+    optimizer = model.optimizer
+    train(model, (x, y), None, TrainConfig(epochs=1, batch_size=16, loss="mae"), run_eagerly=True)
+    assert model.optimizer is not optimizer
+    model.compile(optimizer="adam", loss="mse")  # compiled behind train's back
+    plain = model.optimizer
+    train(model, (x, y), None, TrainConfig(epochs=1, batch_size=16, loss="mae"), run_eagerly=True)
+    assert model.optimizer is not plain and model.loss == "mae"

@@ -1,0 +1,90 @@
+"""The benchmark runner works: `python -m bench --quick --only windowing`, selection, skips.
+
+Fast on purpose: only the windowing benchmark runs (no TensorFlow, no training).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench import BENCHMARKS
+from bench.common import Recorder, interleaved
+from tests.conftest import REPO
+
+
+def test_quick_windowing_run_prints_and_appends_records(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--only", "windowing", "--results", results],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    printed = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    saved = [json.loads(line) for line in results.read_text().splitlines()]
+    assert printed == saved
+    assert {r["measure"] for r in printed} == {"peak_memory", "time_all_windows"}
+    memory = next(r for r in printed if r["measure"] == "peak_memory")
+    timing = next(r for r in printed if r["measure"] == "time_all_windows")
+    assert memory["same_windows"] is True
+    assert memory["window"] == 60 and memory["features"] == 4 and memory["ticker"] == "MSFT"
+    assert memory["naive_over_lazy"] > 1  # the full float64 array dwarfs one batch at a time
+    assert len(timing["lazy_s"]) == len(timing["naive_s"]) == timing["reps"] >= 3
+    for record in printed:
+        assert record["bench"] == "windowing" and record["quick"] is True
+        assert record["run_id"] == printed[0]["run_id"] and record["timestamp"]
+        machine = record["machine"]
+        for key in ("cpu_count", "platform", "python", "keras", "backend", "device"):
+            assert machine[key], key
+        assert "git_commit" in machine
+
+
+def test_unknown_benchmark_is_refused_and_list_names_all() -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "bench", "--only", "nope"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert bad.returncode != 0 and "unknown benchmark" in bad.stderr
+    listed = subprocess.run(
+        [sys.executable, "-m", "bench", "--list"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    assert [line.split()[0] for line in listed.splitlines()] == list(BENCHMARKS)
+
+
+def test_gpu_benchmark_skips_cleanly_without_torch_or_jax(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    from bench import gpu_keras_vs_torch
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a, **k: None)
+    rec = Recorder(results=None)
+    gpu_keras_vs_torch.run(rec)
+    assert len(rec.records) == 1
+    record = rec.records[0]
+    assert record["status"] == "skipped" and "not installed" in record["reason"]
+    assert json.loads(capsys.readouterr().out.strip())["status"] == "skipped"
+
+
+def test_interleaving_runs_every_variant_every_rep_in_rotated_order() -> None:
+    order = interleaved(["a", "b", "c"], 3)
+    assert [n for _, n in order] == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
+    assert [r for r, _ in order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
