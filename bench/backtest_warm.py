@@ -202,7 +202,7 @@ def run(
         )
         runs[name].append(out)
 
-    common = {"data": f"{'+'.join(TICKERS)} sample to {END}", "config": "demo", "reps": reps}
+    common = {"data": f"{'+'.join(TICKERS)} sample to {END}", "config_name": "demo", "reps": reps}
     summaries = {name: _summary(r) for name, r in runs.items()}
     for name, s in summaries.items():
         variant, tree = name.split("@")
@@ -218,7 +218,8 @@ def run(
                     "warm_epochs": variants[variant] or None,
                     **common,
                     **s,
-                }
+                },
+                6,
             ),
         )
     for tree in trees:

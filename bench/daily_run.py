@@ -172,6 +172,8 @@ def run(
             ["-m", "bench.daily_run", "--child-train", str(config)], env=env, timeout=600
         )
         print(f"#   champion {champion['version']} trained in {train_s:.1f} s", file=sys.stderr)
+        if not champion["promoted"]:
+            raise RuntimeError(f"the bench champion was not promoted: {champion}")
         commands: dict[str, tuple[list[str], Path, dict[str, str]]] = {
             "daily_run": (
                 [sys.executable, "-m", "pipeline", "run", "--config", str(config)],

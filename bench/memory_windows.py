@@ -122,7 +122,7 @@ def run(rec: Recorder, quick: bool = False, window: int = 60, batch_size: int = 
         },
     )
 
-    reps = 3 if quick else 7
+    reps = 5 if quick else 15
     seconds: dict[str, list[float]] = {"lazy": [], "naive": []}
     fns = {"lazy": lazy, "naive": naive}
     for _, name in interleaved(list(fns), reps):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import pipeline  # noqa: F401  (loads curl_cffi before any test imports TensorFlow)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
