@@ -282,7 +282,8 @@ def run(
                         "identical_predictions": before["digest"] == after["digest"],
                         "mae_before": round(before["mae"], 7),
                         "mae_after": round(after["mae"], 7),
-                    }
+                    },
+                    6,
                 ),
             )
 
