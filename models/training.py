@@ -23,6 +23,7 @@ import numpy as np
 
 from models.config import TrainConfig
 from models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
+from models.losses import masked_loss
 from models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 
 logger = logging.getLogger(__name__)
@@ -279,7 +280,8 @@ class BatchAdapter(keras.utils.PyDataset):
             raise TypeError("training/validation batches must be (x, y) pairs")
         x = np.asarray(item[0], dtype=np.float32)
         y = np.asarray(item[1], dtype=np.float32)
-        if not (np.isfinite(y).all() and np.isfinite(x).all()):
+        # NaN targets are unknown horizons (masked in the loss); inf is a data error.
+        if not (np.isfinite(x).all() and not np.isinf(y).any()):
             self.nonfinite.add((self._epoch, int(i)))
         return x, y
 
@@ -485,7 +487,10 @@ def _compile_or_reuse(
         return True
     optimizer = _optimizer(config, model, monitor_gradients, mixed)
     model.compile(
-        optimizer=optimizer, loss=config.loss, jit_compile=jit_compile, run_eagerly=run_eagerly
+        optimizer=optimizer,
+        loss=masked_loss(config.loss),
+        jit_compile=jit_compile,
+        run_eagerly=run_eagerly,
     )
     # Build the optimizer now (fit would build it on its first step, with the same variables)
     # and remember its untouched state, which the next reuse restores.

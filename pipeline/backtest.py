@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,12 @@ def run_fold(
 
     fc, tc = cfg.features, cfg.train
     started = time.perf_counter()
-    rows = split.rows(panel)
+    rows = split.rows(panel, require_targets=False)
+    # Keep origins with at least one known horizon (a holiday target is NaN and masked in the
+    # loss); the ridge baseline, which cannot mask, uses the complete ones.
+    known = np.isfinite(panel.Y[rows.train])
+    rows = replace(rows, train=rows.train[known.any(axis=1)])
+    complete = rows.train[known[known.any(axis=1)].all(axis=1)]
     if len(rows.train) < 2 or len(rows.test) == 0:
         raise DataError(
             f"fold {split.fold}: {len(rows.train)} training and {len(rows.test)} test origins"
@@ -262,7 +267,7 @@ def run_fold(
     else:
         columns["lo"] = columns["hi"] = np.full_like(mean, np.nan)
 
-    ridge_fit = panel.batches(rows.train, 1024, X=Xs, targets=Ys[rows.train])
+    ridge_fit = panel.batches(complete, 1024, X=Xs, targets=Ys[complete])
     ridge = RidgeBaseline(alpha=1.0).fit(ridge_fit[i] for i in range(len(ridge_fit)))
     ridge_pred = ridge.predict(test_b[i] for i in range(len(test_b)))
     drift_by_ticker = mean_return(panel, rows.train)

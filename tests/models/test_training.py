@@ -75,9 +75,17 @@ def test_vanishing_gradients_are_flagged() -> None:
     assert any(w.startswith("vanishing gradients: rnn_0") for w in result.warnings)
 
 
-def test_nan_target_ends_training_with_a_clear_error() -> None:
+def test_nan_target_is_an_unknown_horizon_and_is_masked() -> None:
     x, y = make_data(48)
-    y[20, 1] = np.nan
+    y[20, 1] = np.nan  # e.g. a horizon that lands on a market holiday
+    model = build_model(SMALL, FEATURES, WINDOW, HORIZONS, MASK, seed=0)
+    result = train(model, (x, y), None, TrainConfig(epochs=2, batch_size=16))
+    assert all(np.isfinite(result.history["loss"]))
+
+
+def test_nan_input_ends_training_with_a_clear_error() -> None:
+    x, y = make_data(48)
+    x[20, 3, 0] = np.nan
     model = build_model(SMALL, FEATURES, WINDOW, HORIZONS, MASK, seed=0)
     with pytest.raises(TrainingError, match=r"loss became NaN at epoch 1, batch \d") as info:
         train(model, (x, y), None, TrainConfig(epochs=3, batch_size=16))
