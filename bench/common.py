@@ -101,29 +101,9 @@ def _version(*dists: str) -> str | None:
 
 
 def _git_commit() -> str | None:
-    git = shutil.which("git")
-    if git is None:
-        return None
-    try:
-        head = subprocess.run(
-            [git, "rev-parse", "--short=12", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [git, "status", "--porcelain", "--untracked-files=no"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return head + ("+dirty" if dirty else "")
+    from pipeline.runs import git_commit
+
+    return git_commit()
 
 
 def _gpus() -> list[str]:

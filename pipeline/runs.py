@@ -171,18 +171,19 @@ def _publish(staging: Path, final: Path) -> None:
 
 
 def git_commit() -> str | None:
-    """The repository's current commit, or None outside a git checkout."""
+    """The repository's current commit (``+dirty`` if tracked files changed), or None."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=5, check=True
+        ).stdout.strip()
+
     try:
-        out = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
+        head = git("rev-parse", "--short=12", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None
+    return (head + ("+dirty" if dirty else "")) or None
 
 
 def library_versions() -> dict[str, str]:
