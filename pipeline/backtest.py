@@ -155,7 +155,7 @@ def make_splits(cfg: RunConfig, panel: Panel) -> list[Split]:
         raise DataError(f"not enough history for the backtest: {exc}") from None
 
 
-def _long_frame(
+def long_frame(
     panel: Panel,
     rows: np.ndarray,
     fold: int,
@@ -275,7 +275,7 @@ def run_fold(
     columns["drift"] = drift(np.array([drift_by_ticker.get(int(t), 0.0) for t in tid]), fc.horizons)
     columns["ridge"] = scaler.inverse_targets(ridge_pred, tid)
 
-    frame = _long_frame(panel, rows.test, split.fold, columns, fc.calendar)
+    frame = long_frame(panel, rows.test, split.fold, columns, fc.calendar)
     seconds = time.perf_counter() - started
     history = dict(result.history)
     history["epochs_run"] = result.epochs_run

@@ -20,7 +20,7 @@ from features.panel import Panel, build_panel
 from features.scaling import FoldScaler
 from features.splits import walk_forward
 from pipeline import registry
-from pipeline.backtest import FoldOutput, Progress, _say, run_fold, target_dates
+from pipeline.backtest import FoldOutput, Progress, _say, long_frame, run_fold
 from pipeline.config import RunConfig
 from pipeline.errors import DataError, UserError
 
@@ -194,28 +194,16 @@ def forecast_rows(
         offsets = np.asarray(meta["interval_offsets"], dtype=float)
         lo, hi = mean + offsets[0], mean + offsets[1]
     tid = panel.ticker_id[rows]
-    horizons = mean.shape[1]
     y_pred = scaler.inverse_targets(mean, tid)
-    lo_r = scaler.inverse_targets(lo, tid) if tc.mc_samples else np.full_like(mean, np.nan)
-    hi_r = scaler.inverse_targets(hi, tid) if tc.mc_samples else np.full_like(mean, np.nan)
-    close = np.repeat(panel.close[rows], horizons)
-    frame = pd.DataFrame(
-        {
-            "ticker": np.repeat(np.asarray(panel.tickers, dtype=object)[tid], horizons),
-            "origin": np.repeat(panel.dates[rows], horizons).astype("datetime64[ns]"),
-            "horizon": np.tile(np.arange(1, horizons + 1), len(rows)),
-            "target_date": target_dates(panel, rows, horizons, cfg.features.calendar)
-            .reshape(-1)
-            .astype("datetime64[ns]"),
-            "y_pred": y_pred.reshape(-1),
-            "lo": lo_r.reshape(-1),
-            "hi": hi_r.reshape(-1),
-            "origin_close": close,
-            "price_pred": close * np.exp(y_pred.reshape(-1)),
-            "model_name": meta.get("name", cfg.name),
-            "model_version": meta.get("version", directory.name),
-        }
-    )
+    nan = np.full_like(mean, np.nan)
+    lo_r = scaler.inverse_targets(lo, tid) if tc.mc_samples else nan
+    hi_r = scaler.inverse_targets(hi, tid) if tc.mc_samples else nan
+    columns = {"y_pred": y_pred, "lo": lo_r, "hi": hi_r}
+    frame = long_frame(panel, rows, -1, columns, cfg.features.calendar)
+    frame = frame.drop(columns=["y_true", "fold"])
+    frame["price_pred"] = frame["origin_close"] * np.exp(frame["y_pred"])
+    frame["model_name"] = meta.get("name", cfg.name)
+    frame["model_version"] = meta.get("version", directory.name)
     return frame, meta
 
 
