@@ -54,13 +54,12 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
     import datetime as dt
 
     import numpy as np
-
-    import models
-    import models.predict
-    from features.panel import build_panel
-    from pipeline.backtest import backtest_panel
-    from pipeline.config import builtin_config, load_config
-    from pipeline.sources import load_frames
+    import stackcast.models as models
+    import stackcast.models.predict
+    from stackcast.features.panel import build_panel
+    from stackcast.pipeline.config import builtin_config, load_config
+    from stackcast.pipeline.data.sources import load_frames
+    from stackcast.pipeline.workflows.backtest import backtest_panel
 
     assert Path(models.__file__).resolve().is_relative_to(repo), models.__file__
     cfg = load_config(builtin_config("demo"))
@@ -92,7 +91,7 @@ def _child(spec: dict[str, Any]) -> dict[str, Any]:
 
     # run_fold imports these names at call time, so the timed wrappers are what it calls.
     models.train = clock(models.train, train_s, True)
-    models.predict.predict = clock(models.predict.predict, predict_s, False)
+    stackcast.models.predict.predict = clock(stackcast.models.predict.predict, predict_s, False)
 
     t0 = time.perf_counter()
     out = backtest_panel(cfg, panel)

@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.jsonl"
 SAMPLE = REPO / "data" / "sample"
 
-# What `stackcast` itself sets before TensorFlow is imported (pipeline.commands.quiet_tensorflow):
+# What `stackcast` itself sets before TensorFlow is imported (stackcast.pipeline.cli.commands.quiet_tensorflow):
 # benchmarks run the same numerics and stay quiet.
 BENCH_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -101,7 +101,7 @@ def _version(*dists: str) -> str | None:
 
 
 def _git_commit() -> str | None:
-    from pipeline.runs import git_commit
+    from stackcast.pipeline.results.runs import git_commit
 
     return git_commit()
 

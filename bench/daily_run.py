@@ -3,7 +3,7 @@
 Setup (not timed): a temporary ``STACKCAST_HOME``; a CSV of 10 tickers ``T00..T09``, each a
 different 1,500-bar slice of the bundled MSFT history put on the same (latest) dates; a config
 with a tiny model (one LSTM of 8 units, window 60, 30 MC-dropout samples) whose champion is
-trained once with ``pipeline.forecasting.retrain``.
+trained once with ``stackcast.pipeline.workflows.training.retrain``.
 
 Timed, as subprocesses, interleaved over several repetitions (median): ``python -m pipeline run
 --config ...`` (exactly ``stackcast run``: ingest from the CSV, forecast every ticker, ledger,
@@ -86,8 +86,8 @@ def _child_train(config: str) -> dict[str, Any]:
     from bench.common import configure_environment
 
     configure_environment()
-    from pipeline.config import load_config
-    from pipeline.forecasting import retrain
+    from stackcast.pipeline.config import load_config
+    from stackcast.pipeline.workflows.training import retrain
 
     result = retrain(load_config(config))
     return {
@@ -114,8 +114,8 @@ PROFILED = {
     "run_daily": ("pipeline/daily.py", "run_daily"),
     "load_prices (ingest + read)": ("pipeline/prices.py", "load_prices"),
     "forecast_ticker (all tickers)": ("pipeline/daily.py", "forecast_ticker"),
-    "models.persistence.load_model": ("models/persistence.py", "load_model"),
-    "models.predict.predict": ("models/predict.py", "predict"),
+    "stackcast.models.persistence.load_model": ("models/persistence.py", "load_model"),
+    "stackcast.models.predict.predict": ("models/predict.py", "predict"),
     "publish + scoreboard + write_daily": (
         "pipeline/daily.py",
         ("publish", "scoreboard", "write_daily"),
@@ -176,7 +176,7 @@ def run(
             raise RuntimeError(f"the bench champion was not promoted: {champion}")
         commands: dict[str, tuple[list[str], Path, dict[str, str]]] = {
             "daily_run": (
-                [sys.executable, "-m", "pipeline", "run", "--config", str(config)],
+                [sys.executable, "-m", "stackcast", "run", "--config", str(config)],
                 REPO,
                 env,
             ),

@@ -8,7 +8,7 @@ on the GPU). Each configuration runs in its own subprocess (``KERAS_BACKEND=jax`
 the first epoch (compilation) is dropped and samples/s comes from the median of the rest.
 
 Explored, one factor at a time from stackcast's default (batch 256, jit on, float32, masked,
-``use_cudnn=False`` as ``models.network`` sets it on JAX), then combined: masking off (full
+``use_cudnn=False`` as ``stackcast.models.network`` sets it on JAX), then combined: masking off (full
 windows need no mask), ``use_cudnn=True`` (possible only without a mask; its inference output
 is compared with the generic kernel's, see NOTES.md on the backward-direction misalignment),
 ``mixed_float16``, ``jit_compile=False``, batch 512 and 1024. Each Keras record carries its
@@ -108,10 +108,9 @@ def _keras_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     assert keras.backend.backend() == "jax", keras.backend.backend()
     import jax
-
-    from models.config import ModelConfig, TrainConfig
-    from models.network import build_model
-    from models.training import train
+    from stackcast.models.config import ModelConfig, TrainConfig
+    from stackcast.models.network import build_model
+    from stackcast.models.training import train
 
     policy = "mixed_float16" if spec["mixed"] else "float32"
     model = build_model(ModelConfig(), FEATURES, WINDOW, HORIZONS, seed=0, dtype_policy=policy)

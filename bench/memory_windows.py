@@ -50,10 +50,9 @@ def run(rec: Recorder, quick: bool = False, window: int = 60, batch_size: int = 
     configure_environment()
     import numpy as np
     import pandas as pd
-
-    from features.config import FeatureConfig
-    from features.panel import build_panel
-    from features.windows import WindowBatches
+    from stackcast.features.config import FeatureConfig
+    from stackcast.features.panel import build_panel
+    from stackcast.features.windows import WindowBatches
 
     df = pd.read_csv(SAMPLE / "MSFT.csv", parse_dates=["date"])
     cfg = FeatureConfig(window=window)

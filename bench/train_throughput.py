@@ -73,8 +73,7 @@ def seed_sequential(x: Any, y: Any) -> Trainer:
     """The seed-style model, fit on arrays; returns ``epochs -> per-epoch seconds``."""
     import keras
     from keras import layers
-
-    from models.training import seed_everything
+    from stackcast.models.training import seed_everything
 
     seed_everything(0)
     model = keras.Sequential(
@@ -97,8 +96,8 @@ def seed_sequential(x: Any, y: Any) -> Trainer:
 
 def stackcast_plain_fit(x: Any, y: Any) -> Trainer:
     """The default stackcast model, fit like the seed model (arrays, Adam, mse)."""
-    from models.config import ModelConfig
-    from models.network import build_model
+    from stackcast.models.config import ModelConfig
+    from stackcast.models.network import build_model
 
     model = build_model(ModelConfig(), FEATURES, WINDOW, HORIZONS, seed=0)
     model.compile(optimizer="adam", loss="mse")
@@ -113,9 +112,9 @@ def stackcast_plain_fit(x: Any, y: Any) -> Trainer:
 
 def stackcast(x: Any, y: Any, monitor: bool) -> Trainer:
     """The default stackcast model trained by ``models.train``."""
-    from models.config import ModelConfig, TrainConfig
-    from models.network import build_model
-    from models.training import resolve_dtype_policy, train
+    from stackcast.models.config import ModelConfig, TrainConfig
+    from stackcast.models.network import build_model
+    from stackcast.models.training import resolve_dtype_policy, train
 
     base = TrainConfig(batch_size=BATCH)
     model = build_model(
@@ -148,8 +147,7 @@ def run(
 
     configure_environment()
     import keras
-
-    from models.training import gpu_available, seed_everything
+    from stackcast.models.training import gpu_available, seed_everything
 
     # The first seed_everything of a process also seeds TensorFlow, which clears its kernel
     # caches (every traced function is re-instantiated): do it before anything is traced.

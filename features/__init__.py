@@ -10,27 +10,27 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from features.config import FeatureConfig
+from stackcast.features.config import FeatureConfig
 
 _LAZY = {
-    "Panel": "features.panel",
-    "build_panel": "features.panel",
-    "align_calendar": "features.returns",
-    "available_inputs": "features.returns",
-    "input_matrix": "features.returns",
-    "log_returns": "features.returns",
-    "prices_from_returns": "features.returns",
-    "target_matrix": "features.returns",
-    "volume_zscore": "features.returns",
-    "FoldScaler": "features.scaling",
-    "FoldRows": "features.splits",
-    "Split": "features.splits",
-    "validation_split": "features.splits",
-    "walk_forward": "features.splits",
-    "WindowBatches": "features.windows",
-    "materialize": "features.windows",
-    "sliding_windows": "features.windows",
-    "window_lengths": "features.windows",
+    "Panel": "stackcast.features.panel",
+    "build_panel": "stackcast.features.panel",
+    "align_calendar": "stackcast.features.returns",
+    "available_inputs": "stackcast.features.returns",
+    "input_matrix": "stackcast.features.returns",
+    "log_returns": "stackcast.features.returns",
+    "prices_from_returns": "stackcast.features.returns",
+    "target_matrix": "stackcast.features.returns",
+    "volume_zscore": "stackcast.features.returns",
+    "FoldScaler": "stackcast.features.scaling",
+    "FoldRows": "stackcast.features.splits",
+    "Split": "stackcast.features.splits",
+    "validation_split": "stackcast.features.splits",
+    "walk_forward": "stackcast.features.splits",
+    "WindowBatches": "stackcast.features.windows",
+    "materialize": "stackcast.features.windows",
+    "sliding_windows": "stackcast.features.windows",
+    "window_lengths": "stackcast.features.windows",
 }
 
 __all__ = ["FeatureConfig", *sorted(_LAZY)]

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from features.config import FeatureConfig
-from features.returns import align_calendar, available_inputs, input_matrix, target_matrix
-from features.windows import WindowBatches, window_lengths
+from stackcast.features.config import FeatureConfig
+from stackcast.features.returns import align_calendar, available_inputs, input_matrix, target_matrix
+from stackcast.features.windows import WindowBatches, window_lengths
 
 
 @dataclass(eq=False)

@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.preprocessing import RobustScaler, StandardScaler
-
-from features.config import FeatureConfig
+from stackcast.features.config import FeatureConfig
 
 FORMAT = "stackcast.FoldScaler"
 VERSION = 1

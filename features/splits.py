@@ -81,7 +81,7 @@ class Split:
     def audit(self) -> dict[str, Any]:
         """The fold's ranges as ISO dates and counts (a row of the report's leakage table).
 
-        Carries the keys of ``reports.html.AUDIT_COLUMNS`` (``scaler_fit_start``,
+        Carries the keys of ``stackcast.reports.html.AUDIT_COLUMNS`` (``scaler_fit_start``,
         ``scaler_fit_end``, ``embargo`` in bars, ``first_test_origin``) plus the finer ones.
         """
         return {

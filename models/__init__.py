@@ -3,7 +3,7 @@
 ``ModelConfig`` and ``TrainConfig`` import without Keras; everything else (``build_model``,
 ``train``, ``save_model``, ...) imports Keras on first use, so the command line
 starts fast. ``predict`` shares its module's name, so import it as
-``from models.predict import predict`` (a package-level lazy alias would be shadowed by the
+``from stackcast.models.predict import predict`` (a package-level lazy alias would be shadowed by the
 submodule).
 """
 
@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
 
 _LAZY = {
-    "build_model": "models.network",
-    "MaskedAttentionPooling": "models.network",
-    "CudnnCheck": "models.cudnn",
-    "cudnn_eligibility": "models.cudnn",
-    "MonitoredAdam": "models.monitor",
-    "train": "models.training",
-    "TrainResult": "models.training",
-    "TrainingError": "models.training",
-    "resolve_dtype_policy": "models.training",
-    "seed_everything": "models.training",
-    "save_model": "models.persistence",
-    "load_model": "models.persistence",
-    "ModelMismatchError": "models.persistence",
+    "build_model": "stackcast.models.network",
+    "MaskedAttentionPooling": "stackcast.models.network",
+    "CudnnCheck": "stackcast.models.cudnn",
+    "cudnn_eligibility": "stackcast.models.cudnn",
+    "MonitoredAdam": "stackcast.models.monitor",
+    "train": "stackcast.models.training",
+    "TrainResult": "stackcast.models.training",
+    "TrainingError": "stackcast.models.training",
+    "resolve_dtype_policy": "stackcast.models.training",
+    "seed_everything": "stackcast.models.training",
+    "save_model": "stackcast.models.persistence",
+    "load_model": "stackcast.models.persistence",
+    "ModelMismatchError": "stackcast.models.persistence",
 }
 
 __all__ = ["LayerConfig", "ModelConfig", "TrainConfig", *_LAZY]

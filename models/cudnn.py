@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from models.config import ModelConfig
+from stackcast.models.config import ModelConfig
 
 Padding = Literal["right", "left", "none"]
 _PADDINGS = ("right", "left", "none")

@@ -21,8 +21,7 @@ from typing import Any
 
 import keras
 import numpy as np
-
-import models.network  # noqa: F401  (registers MaskedAttentionPooling for safe-mode loading)
+import stackcast.models.network  # noqa: F401  (registers MaskedAttentionPooling for safe-mode loading)
 
 MODEL_FILE = "model.keras"
 META_FILE = "meta.json"

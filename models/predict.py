@@ -18,8 +18,7 @@ from typing import Any
 
 import keras
 import numpy as np
-
-from models.monitor import to_numpy
+from stackcast.models.monitor import to_numpy
 
 _SEED_STATE = "seed_generator_state"
 
@@ -119,7 +118,7 @@ def predict(
     Args:
         model: A trained model (``[B, L, F] -> [B, H]``).
         x_batches: An array ``[N, L, F]`` or a sequence of batches (``x`` or ``(x, y)``),
-            e.g. ``features.windows.WindowBatches`` without shuffling.
+            e.g. ``stackcast.features.windows.WindowBatches`` without shuffling.
         mc_samples: Dropout samples per window; 0 gives the deterministic prediction.
         interval: Central probability mass of the band, e.g. 0.8 -> 10th..90th percentile.
         seed: Seeds the dropout masks (same seed, same bands).

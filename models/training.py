@@ -1,7 +1,7 @@
 """Fit a stackcast model: seeds, precision, optimizer with gradient monitoring, callbacks.
 
 ``train`` compiles the model (``MonitoredAdam``: Adam + per-layer gradient norms), fits it on
-batch streams (``features.windows.WindowBatches`` or ``(x, y)`` arrays) with early stopping,
+batch streams (``stackcast.features.windows.WindowBatches`` or ``(x, y)`` arrays) with early stopping,
 learning-rate reduction and a NaN guard, and returns a JSON-able ``TrainResult``.
 """
 
@@ -20,11 +20,10 @@ from typing import Any
 
 import keras
 import numpy as np
-
-from models.config import TrainConfig
-from models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
-from models.losses import masked_loss
-from models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
+from stackcast.models.config import TrainConfig
+from stackcast.models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
+from stackcast.models.losses import masked_loss
+from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 
 logger = logging.getLogger(__name__)
 
@@ -544,7 +543,7 @@ def train(
         model: A model from ``build_model`` (its dtype policy decides the precision).
         train_data: ``(x, y)`` numpy arrays (shuffled each epoch, seeded) or a sequence with
             ``__len__``/``__getitem__`` returning ``(x, y)`` batches and optionally
-            ``on_epoch_end`` (e.g. ``features.windows.WindowBatches``).
+            ``on_epoch_end`` (e.g. ``stackcast.features.windows.WindowBatches``).
         val_data: Same forms, split off by time by the caller; ``None``: no validation, and
             early stopping / LR reduction watch the training loss.
         config: Training settings.

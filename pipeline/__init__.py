@@ -1,9 +1,10 @@
-"""Everything with a side effect: config loading, sources, store, backtests, flows, CLI."""
+"""Everything with a side effect, in sub-packages by concern.
 
-# Load curl_cffi's libcurl before anything can import TensorFlow: TensorFlow exports libcurl
-# symbols of its own, and a curl_cffi loaded after it binds to them and fails every request
-# ("curl: (48) An unknown option was passed in to libcurl"). Every entry point (CLI, flows,
-# serve) imports this package first; tests/test_libcurl_order.py checks the order holds.
-import curl_cffi  # noqa: F401
+- ``data``: sources (files, the bundled sample, Yahoo), validation, the price store, ingest;
+- ``results``: run directories and the index, the model registry, the ledger, the report server;
+- ``workflows``: backtest, train/retrain and the daily forecast, each written once;
+- ``orchestration``: the Prefect tasks and flows over those workflows, artifacts, ``serve``;
+- ``cli``: the ``stackcast`` command line.
 
-__version__ = "0.1.0"
+``config``, ``errors`` and ``atomic`` are shared by all of them.
+"""

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.errors import LockTimeout
+from stackcast.pipeline.errors import LockTimeout
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -24,11 +24,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-
-from features.config import FeatureConfig
-from models.config import ModelConfig, TrainConfig
-from pipeline.errors import ConfigError
-from reports.config import ReportConfig
+from stackcast.features.config import FeatureConfig
+from stackcast.models.config import ModelConfig, TrainConfig
+from stackcast.pipeline.errors import ConfigError
+from stackcast.reports.config import ReportConfig
 
 TICKER_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,19}$")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"

@@ -44,3 +44,7 @@ class TrainingFailed(UserError):
 
 class LockTimeout(UserError):
     """Another stackcast process holds a lock for too long."""
+
+
+StackcastError = UserError
+"""The one exception type the Python API raises for bad input (``stackcast.StackcastError``)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.config import ReportConfig
+from stackcast.reports.config import ReportConfig
 
 __all__ = [
     "ReportConfig",
@@ -23,13 +23,13 @@ __all__ = [
 ]
 
 _LAZY = {
-    "evaluate": "reports.metrics",
-    "simulate": "reports.trading",
-    "TradingResult": "reports.trading",
-    "ReportData": "reports.html",
-    "render_report": "reports.html",
-    "render_index": "reports.html",
-    "index_entry": "reports.html",
+    "evaluate": "stackcast.reports.metrics",
+    "simulate": "stackcast.reports.trading",
+    "TradingResult": "stackcast.reports.trading",
+    "ReportData": "stackcast.reports.html",
+    "render_report": "stackcast.reports.html",
+    "render_index": "stackcast.reports.html",
+    "index_entry": "stackcast.reports.html",
 }
 
 

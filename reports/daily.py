@@ -10,8 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from reports.html import _env
+from stackcast.reports.html import _env
 
 
 @dataclass
@@ -26,9 +25,9 @@ class DailyData:
         model: ``{"name", "version", "promoted_at", ...}`` of the champion used.
         forecasts: Ledger rows of this run (``ticker, origin, horizon, target_date, y_pred,
             lo, hi, origin_close, price_pred``).
-        score: ``reports.scoreboard.summary`` by horizon (model vs random walk).
+        score: ``stackcast.reports.scoreboard.summary`` by horizon (model vs random walk).
         score_by_ticker: ``summary`` by ticker and horizon.
-        running: ``reports.scoreboard.cumulative`` (for the running-score plot).
+        running: ``stackcast.reports.scoreboard.cumulative`` (for the running-score plot).
         failed: Tickers that could not be forecast, with the reason.
         warnings: Run warnings.
     """

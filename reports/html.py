@@ -19,11 +19,10 @@ from urllib.parse import quote
 import jinja2
 import numpy as np
 import pandas as pd
-
-from reports import plots
-from reports.config import ReportConfig
-from reports.metrics import BASELINES, format_p
-from reports.trading import LABELS, TradingResult
+from stackcast.reports import plots
+from stackcast.reports.config import ReportConfig
+from stackcast.reports.metrics import BASELINES, format_p
+from stackcast.reports.trading import LABELS, TradingResult
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fold", "fold"),
@@ -47,8 +46,8 @@ class ReportData:
         run_id: run identifier.
         created: ISO timestamp of the run.
         kind: ``backtest`` or ``daily``.
-        headline: ``reports.metrics.evaluate`` output (verdicts are read from it).
-        trading: ``reports.trading.simulate`` output.
+        headline: ``stackcast.reports.metrics.evaluate`` output (verdicts are read from it).
+        trading: ``stackcast.reports.trading.simulate`` output.
         predictions: the backtest predictions frame (forecast plots).
         prices: long ``ticker, date, close`` frame (forecast plots).
         audit: per-fold leakage audit rows with the keys of ``AUDIT_COLUMNS``.

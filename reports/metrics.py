@@ -36,9 +36,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-
-from reports.baselines import BASELINES
-from reports.config import ReportConfig
+from stackcast.reports.baselines import BASELINES
+from stackcast.reports.config import ReportConfig
 
 MODEL = "model"
 RANDOM_WALK = "random_walk"

@@ -25,9 +25,8 @@ from matplotlib.ticker import (
     NullFormatter,
     PercentFormatter,
 )
-
-from features.returns import prices_from_returns
-from reports.trading import LABELS, STRATEGIES
+from stackcast.features.returns import prices_from_returns
+from stackcast.reports.trading import LABELS, STRATEGIES
 
 # One palette for the whole report (colour-blind friendly, Okabe-Ito based).
 COLORS = {

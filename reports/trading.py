@@ -36,8 +36,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from reports.config import ReportConfig
+from stackcast.reports.config import ReportConfig
 
 STRATEGIES: tuple[str, ...] = ("long_flat", "long_short", "buy_hold")
 LABELS = {"long_flat": "long/flat", "long_short": "long/short", "buy_hold": "buy & hold"}

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-import pipeline  # noqa: F401  (loads curl_cffi before any test imports TensorFlow)
+import stackcast.pipeline as pipeline  # noqa: F401  (loads curl_cffi before any test imports TensorFlow)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")

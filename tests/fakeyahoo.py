@@ -6,9 +6,9 @@ yfinance 1.7 asks for daily prices: ``/v8/finance/chart/{symbol}`` in Yahoo's ch
 ``indicators.adjclose[0].adjclose``), ``/v1/test/getcrumb``, ``/`` (fc.yahoo.com's cookie
 page), ``/consent`` and, for unknown symbols, Yahoo's 404 answers (chart and quoteSummary).
 
-``FakeYahooSession`` is a ``pipeline.yahoo.YahooSession`` (so a curl_cffi session) that
+``FakeYahooSession`` is a ``stackcast.pipeline.data.yahoo.YahooSession`` (so a curl_cffi session) that
 rewrites every ``*.yahoo.com`` URL to the fake. Pass it as ``session=`` to yfinance or to
-``pipeline.sources.load_source``.
+``stackcast.pipeline.data.sources.load_source``.
 
 Per-symbol behaviours, queued with ``times`` (None = for ever); each chart request for the
 symbol consumes one use of the head of its queue, and an empty queue means "ok":
@@ -49,8 +49,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
-
-from pipeline.yahoo import YahooSession
+from stackcast.pipeline.data.yahoo import YahooSession
 
 EXCHANGE_TZ = "America/New_York"
 NOT_FOUND = {
@@ -580,12 +579,11 @@ def reset_yfinance_state(cache_dir: Path | None = None) -> None:
     singleton (and with it the session, cookie and crumb), its ``lru_cache`` of responses, the
     tz-from-info fallback counter, ``download()``'s shared dicts, and stackcast's default session.
     """
+    import stackcast.pipeline.data.yahoo as pyahoo
     import yfinance.base as yf_base
     import yfinance.cache as yf_cache
     import yfinance.shared as yf_shared
     from yfinance.data import SingletonMeta, YfData
-
-    import pipeline.yahoo as pyahoo
 
     for manager in (yf_cache._TzDBManager, yf_cache._CookieDBManager, yf_cache._ISINDBManager):
         manager.close_db()

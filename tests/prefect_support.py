@@ -100,14 +100,14 @@ def serve_env(home: Path, **extra: str) -> dict[str, str]:
 def start_serve(
     args: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m pipeline.serve ARGS`` in a new session (its own process group).
+    """Start ``python -m stackcast.pipeline.orchestration.serve ARGS`` in a new session (its own process group).
 
     Output goes to ``log_path``; stop it with ``stop_process_group``.
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "pipeline.serve", *args],
+            [sys.executable, "-m", "stackcast.pipeline.orchestration.serve", *args],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -12,7 +12,7 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 srv = http.server.HTTPServer(("127.0.0.1", 0), H)
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-import pipeline.cli          # what every entry point does first
+import stackcast.pipeline.cli.app          # what every entry point does first
 import keras, tensorflow     # a model is trained or loaded
 from curl_cffi import requests
 print(requests.Session().get(f"http://127.0.0.1:{srv.server_port}/").text)

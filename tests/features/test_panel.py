@@ -5,12 +5,12 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stackcast.features.config import FeatureConfig
+from stackcast.features.panel import build_panel
+from stackcast.features.returns import align_calendar
+from stackcast.features.scaling import FoldScaler
+from stackcast.features.windows import materialize
 
-from features.config import FeatureConfig
-from features.panel import build_panel
-from features.returns import align_calendar
-from features.scaling import FoldScaler
-from features.windows import materialize
 from tests.features.frames import random_frame
 
 CFG = FeatureConfig(window=10, horizons=3, min_history=4, volume_window=5)

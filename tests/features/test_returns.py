@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from features.returns import (
+from stackcast.features.returns import (
     align_calendar,
     available_inputs,
     input_matrix,
@@ -15,6 +14,7 @@ from features.returns import (
     target_matrix,
     volume_zscore,
 )
+
 from tests.features.frames import random_frame
 
 INPUTS = ("log_return", "range", "volume_z", "observed")

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.preprocessing import RobustScaler, StandardScaler
+from stackcast.features.config import FeatureConfig
+from stackcast.features.panel import build_panel
+from stackcast.features.returns import prices_from_returns
+from stackcast.features.scaling import FoldScaler
 
-from features.config import FeatureConfig
-from features.panel import build_panel
-from features.returns import prices_from_returns
-from features.scaling import FoldScaler
 from tests.features.frames import random_frame
 
 NAMES = ("log_return", "range", "volume_z", "observed")

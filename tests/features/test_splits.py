@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stackcast.features.config import FeatureConfig
+from stackcast.features.panel import build_panel
+from stackcast.features.scaling import FoldScaler
+from stackcast.features.splits import validation_split, walk_forward
 
-from features.config import FeatureConfig
-from features.panel import build_panel
-from features.scaling import FoldScaler
-from features.splits import validation_split, walk_forward
 from tests.features.frames import random_frame
 
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from features.windows import WindowBatches, materialize, sliding_windows, window_lengths
+from stackcast.features.windows import WindowBatches, materialize, sliding_windows, window_lengths
 
 MASK = -10.0
 

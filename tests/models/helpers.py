@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
 
 MASK = -10.0
 WINDOW = 6
@@ -68,8 +67,8 @@ class Trained:
 
 
 def train_shared() -> Trained:
-    from models.network import build_model
-    from models.training import train
+    from stackcast.models.network import build_model
+    from stackcast.models.training import train
 
     x, y = make_data(96)
     model = build_model(SHARED_MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=SHARED_TRAIN.seed)

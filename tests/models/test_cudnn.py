@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from models.config import LayerConfig, ModelConfig
-from models.cudnn import cudnn_eligibility, cudnn_warnings, model_cudnn_eligibility
+from stackcast.models.config import LayerConfig, ModelConfig
+from stackcast.models.cudnn import cudnn_eligibility, cudnn_warnings, model_cudnn_eligibility
 
 L = LayerConfig
 
@@ -70,7 +69,7 @@ def test_unroll_and_bad_padding() -> None:
 
 
 def test_model_eligibility_matches_config_eligibility() -> None:
-    from models.network import build_model
+    from stackcast.models.network import build_model
 
     config = ModelConfig(
         layers=(L(cell="lstm", units=3, backward_cell="gru", activation="relu"), L(units=2)),

@@ -18,12 +18,12 @@ SCRIPT = textwrap.dedent(
     import numpy as np
     import keras
     assert keras.backend.backend() == "jax", keras.backend.backend()
-    from models.config import LayerConfig, ModelConfig, TrainConfig
-    from models.cudnn import cudnn_eligibility
-    from models.network import build_model
-    from models.persistence import load_model, save_model
-    from models.predict import predict
-    from models.training import train
+    from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+    from stackcast.models.cudnn import cudnn_eligibility
+    from stackcast.models.network import build_model
+    from stackcast.models.persistence import load_model, save_model
+    from stackcast.models.predict import predict
+    from stackcast.models.training import train
     from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, make_data
 
     x, y = make_data(48)

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
-
-from models.losses import masked_loss
+from stackcast.models.losses import masked_loss
 
 
 @pytest.mark.parametrize("kind", ["mse", "mae", "huber"])

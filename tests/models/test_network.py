@@ -7,9 +7,9 @@ import logging
 import keras
 import numpy as np
 import pytest
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.network import MaskedAttentionPooling, build_model, layer_groups
 
-from models.config import LayerConfig, ModelConfig, TrainConfig
-from models.network import MaskedAttentionPooling, build_model, layer_groups
 from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, Batches, make_data
 
 L = LayerConfig
@@ -57,7 +57,7 @@ COMBOS = {
 
 @pytest.mark.parametrize("name", list(COMBOS))
 def test_every_combination_builds_and_trains(name: str, caplog: pytest.LogCaptureFixture) -> None:
-    from models.training import train
+    from stackcast.models.training import train
 
     config, build_kwargs, overrides = COMBOS[name]
     x, y = make_data(32)
@@ -66,7 +66,7 @@ def test_every_combination_builds_and_trains(name: str, caplog: pytest.LogCaptur
     assert model.get_layer("out").dtype_policy.name == "float32"
     source = Batches(x, y, 16)
     tc = TrainConfig(epochs=1, batch_size=16, **overrides)
-    with caplog.at_level(logging.WARNING, logger="models.training"):
+    with caplog.at_level(logging.WARNING, logger="stackcast.models.training"):
         result = train(model, source, None, tc, run_eagerly=True)
     assert result.epochs_run == 1 and np.isfinite(result.history["loss"]).all()
     assert source.epochs_ended >= 1  # on_epoch_end reached the source

@@ -8,8 +8,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from stackcast.models.persistence import ModelMismatchError, load_model, save_model
 
-from models.persistence import ModelMismatchError, load_model, save_model
 from tests.models.helpers import SHARED_MODEL, Trained
 
 FEATURES = ["logret", "range", "observed"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stackcast.models.predict import predict
 
-from models.predict import predict
 from tests.models.helpers import HORIZONS, Batches, Trained
 
 

@@ -7,16 +7,16 @@ import math
 
 import numpy as np
 import pytest
-
-from models.config import LayerConfig, ModelConfig, TrainConfig
-from models.network import build_model
-from models.training import (
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.network import build_model
+from stackcast.models.training import (
     ArrayBatches,
     TrainingError,
     detect_padding,
     resolve_dtype_policy,
     train,
 )
+
 from tests.models.helpers import (
     FEATURES,
     HORIZONS,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from stackcast.models import training
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.network import build_model
+from stackcast.models.predict import predict
+from stackcast.models.training import train
 
-from models import training
-from models.config import LayerConfig, ModelConfig, TrainConfig
-from models.network import build_model
-from models.predict import predict
-from models.training import train
 from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, make_data
 
 MODEL = ModelConfig(layers=(LayerConfig(cell="gru", units=4),), dropout=0.1, between_dropout=0.0)

@@ -12,9 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from pipeline import atomic
-from pipeline.atomic import (
+from stackcast.pipeline import atomic
+from stackcast.pipeline.atomic import (
     atomic_write_bytes,
     atomic_write_json,
     atomic_write_parquet,
@@ -22,7 +21,7 @@ from pipeline.atomic import (
     file_lock,
     lock_path,
 )
-from pipeline.errors import LockTimeout, UserError
+from stackcast.pipeline.errors import LockTimeout, UserError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -175,7 +174,7 @@ def test_file_lock_excludes_other_processes(tmp_path: Path) -> None:
     target = tmp_path / "prices" / "MSFT.parquet"
     code = (
         "import sys, time\n"
-        "from pipeline.atomic import file_lock\n"
+        "from stackcast.pipeline.atomic import file_lock\n"
         "with file_lock(sys.argv[1], timeout=5):\n"
         "    print('locked', flush=True)\n"
         "    sys.stdin.readline()\n"

@@ -7,11 +7,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
-from features.panel import build_panel
-from pipeline.backtest import CONTRACT_COLUMNS, backtest_panel, run_backtest
-from pipeline.config import parse_config
-from reports.metrics import evaluate
+from stackcast.features.panel import build_panel
+from stackcast.pipeline.config import parse_config
+from stackcast.pipeline.workflows.backtest import CONTRACT_COLUMNS, backtest_panel, run_backtest
+from stackcast.reports.metrics import evaluate
 
 TINY = """
 name = "tiny"
@@ -145,7 +144,7 @@ def test_default_run_dir_is_indexed(home, tmp_path):
 
 @pytest.mark.parametrize("n", [30])
 def test_too_short_history_is_a_clear_data_error(n):
-    from pipeline.errors import DataError
+    from stackcast.pipeline.errors import DataError
 
     with pytest.raises(DataError, match="not enough history"):
         run(series(ar1(n, 0.1, seed=1)))

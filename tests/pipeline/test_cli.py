@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import stackcast.pipeline as pipeline
+import stackcast.pipeline.data.ingest
+from stackcast.pipeline.cli.app import app, main
+from stackcast.pipeline.data.ingest import IngestResult
+from stackcast.pipeline.errors import SourceError
 from typer.testing import CliRunner
-
-import pipeline
-import pipeline.ingest
-from pipeline.cli import app, main
-from pipeline.errors import SourceError
-from pipeline.ingest import IngestResult
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
@@ -37,11 +36,11 @@ def cli_subprocess(*args: str, console: bool = False) -> subprocess.CompletedPro
         cmd = [
             sys.executable,
             "-c",
-            "import sys; from pipeline.cli import app; sys.exit(app())",
+            "import sys; from stackcast.pipeline.cli.app import app; sys.exit(app())",
             *args,
         ]
     else:
-        cmd = [sys.executable, "-m", "pipeline", *args]
+        cmd = [sys.executable, "-m", "stackcast", *args]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
@@ -130,7 +129,7 @@ def test_unexpected_failure_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args, **kwargs):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(pipeline.ingest, "ingest", boom)
+    monkeypatch.setattr(stackcast.pipeline.data.ingest, "ingest", boom)
     result = run("ingest", "--source", "sample")
     assert result.exit_code == 1
     line = assert_one_error_line(result.stderr)
@@ -146,7 +145,7 @@ def test_a_failed_ticker_that_is_not_bad_input_exits_1(monkeypatch: pytest.Monke
             ),
         ]
 
-    monkeypatch.setattr(pipeline.ingest, "ingest", mixed)
+    monkeypatch.setattr(stackcast.pipeline.data.ingest, "ingest", mixed)
     result = run("ingest", "--source", "sample")
     assert result.exit_code == 1
     assert_one_error_line(result.stderr)
@@ -186,7 +185,7 @@ def test_real_console_success_and_version(home: Path) -> None:
 
 def test_importing_the_cli_stays_light() -> None:
     code = (
-        "import sys, pipeline.cli\n"
+        "import sys, stackcast.pipeline.cli.app\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'prefect', 'pandas', 'yfinance', 'sklearn') "
         "if m in sys.modules]\n"
         "print(heavy)"

@@ -1,8 +1,7 @@
 from pathlib import Path
 
 import pytest
-
-from pipeline.config import (
+from stackcast.pipeline.config import (
     RunConfig,
     builtin_config,
     check_ticker,
@@ -11,7 +10,7 @@ from pipeline.config import (
     resolve_home,
     to_toml,
 )
-from pipeline.errors import ConfigError
+from stackcast.pipeline.errors import ConfigError
 
 
 @pytest.mark.parametrize("name", ["default", "demo"])

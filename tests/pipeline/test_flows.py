@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 import pytest
 from prefect.states import Failed
+from stackcast.pipeline.config import RunConfig, RuntimeConfig, builtin_config
+from stackcast.pipeline.errors import DataError, SourceError, SourceUnavailable
+from stackcast.pipeline.orchestration import artifacts as artifact_content
+from stackcast.pipeline.orchestration import flows, tasks
+from stackcast.pipeline.results import ledger, registry
 
-from pipeline import artifacts as artifact_content
-from pipeline import flows, ledger, registry, tasks
-from pipeline.config import RunConfig, RuntimeConfig, builtin_config
-from pipeline.errors import DataError, SourceError, SourceUnavailable
 from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
 
 # configs/demo.toml, shrunk: ~600 bars per ticker, one small GRU layer, 2 epochs.
@@ -182,7 +183,7 @@ def test_daily_forecast_bad_ticker_and_rerun(
     assert set(book["run_id"]) == {again.result()["run_id"]}
 
     # the plain `stackcast run` path gives the same forecasts (and replaces them again)
-    from pipeline.daily import run_daily
+    from stackcast.pipeline.workflows.daily import run_daily
 
     plain = run_daily(tiny_config(), refresh=False)
     assert (plain.added, plain.replaced) == (0, 4)
@@ -249,7 +250,7 @@ def test_backtest_flow_artifacts(home: Path, monkeypatch: pytest.MonkeyPatch) ->
 def test_ingest_flow_retries_network_errors_only(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline import ingest as ingest_mod
+    from stackcast.pipeline.data import ingest as ingest_mod
 
     real = ingest_mod.ingest
     calls: dict[str, int] = {}
@@ -373,7 +374,7 @@ def test_table_rows_are_json_ready() -> None:
 
 def test_flow_parameters_render_as_forms() -> None:
     """Every deployment's parameter schema has the config model, with descriptions."""
-    from pipeline.serve import deployments_for, to_runner_deployments
+    from stackcast.pipeline.orchestration.serve import deployments_for, to_runner_deployments
 
     deployments = to_runner_deployments(deployments_for(tiny_config()))
     by_name = {d.name: d for d in deployments}

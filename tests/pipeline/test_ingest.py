@@ -6,11 +6,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from stackcast.pipeline.config import RunConfig, load_config, parse_config
+from stackcast.pipeline.data.ingest import IngestResult, ingest
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
-from pipeline.config import RunConfig, load_config, parse_config
-from pipeline.errors import ConfigError, DataError, SourceError
-from pipeline.ingest import IngestResult, ingest
-from pipeline.store import PriceStore
 from tests import fakeyahoo
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 

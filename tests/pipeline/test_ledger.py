@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from pipeline import ledger
-from pipeline.errors import DataError, LockTimeout
+from stackcast.pipeline.errors import DataError, LockTimeout
+from stackcast.pipeline.results import ledger
 
 
 def _rows(

@@ -7,8 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stackcast.pipeline.results.reportserver import (
+    link_for,
+    start_report_server,
+    stop_report_server,
+)
 
-from pipeline.reportserver import link_for, start_report_server, stop_report_server
 from tests.prefect_support import free_port, http_get
 
 

@@ -2,8 +2,7 @@ import re
 import shutil
 
 import pytest
-
-from pipeline.runs import REPO, git_commit, new_run_id
+from stackcast.pipeline.results.runs import REPO, git_commit, new_run_id
 
 
 @pytest.mark.skipif(

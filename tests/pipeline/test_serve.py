@@ -11,12 +11,12 @@ import pytest
 from prefect import flow
 from prefect.artifacts import create_link_artifact
 from prefect.schedules import Cron
+from stackcast.pipeline.config import RunConfig, load_config, parse_config
+from stackcast.pipeline.errors import ConfigError, UserError
+from stackcast.pipeline.orchestration import serve as serve_mod
+from stackcast.pipeline.orchestration.serve import DeploymentSpec, flow_parameters
+from stackcast.pipeline.results.reportserver import link_for
 
-from pipeline import serve as serve_mod
-from pipeline.config import RunConfig, load_config, parse_config
-from pipeline.errors import ConfigError, UserError
-from pipeline.reportserver import link_for
-from pipeline.serve import DeploymentSpec, flow_parameters
 from tests.prefect_support import (  # noqa: F401 (prefect_harness is a fixture)
     find_deployment,
     flow_run_artifacts,
@@ -74,11 +74,11 @@ def test_flow_parameters_fill_home_and_round_trip(home: Path) -> None:
 
 
 def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake = types.ModuleType("pipeline.flows")
+    fake = types.ModuleType("stackcast.pipeline.orchestration.flows")
     for name in ("ingest_flow", "train_flow", "backtest_flow", "weekly_retrain_flow"):
         setattr(fake, name, report_flow)
     fake.daily_forecast_flow = report_flow
-    monkeypatch.setitem(sys.modules, "pipeline.flows", fake)
+    monkeypatch.setitem(sys.modules, "stackcast.pipeline.orchestration.flows", fake)
     cfg = parse_config(CONFIG)
     specs = serve_mod.deployments_for(cfg)
     by_name = {s.name: s for s in specs}
@@ -91,11 +91,13 @@ def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch
 
 
 def test_deployments_for_without_flows_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pipeline
+    import stackcast.pipeline as pipeline
 
     monkeypatch.delattr(pipeline, "flows", raising=False)
-    monkeypatch.setitem(sys.modules, "pipeline.flows", None)  # import fails as if missing
-    with pytest.raises(UserError, match=r"pipeline/flows\.py is missing"):
+    monkeypatch.setitem(
+        sys.modules, "stackcast.pipeline.orchestration.flows", None
+    )  # import fails as if missing
+    with pytest.raises(UserError, match=r"flows module .* is missing"):
         serve_mod.deployments_for(RunConfig())
 
 
@@ -116,8 +118,7 @@ def test_to_runner_deployments_schema_and_schedule() -> None:
 def test_shipped_configs_pass_the_servers_parameter_check(name: str) -> None:
     """The server validates run parameters against the flow's schema (enforced)."""
     from prefect.utilities.schema_tools.validation import validate
-
-    from pipeline.config import builtin_config
+    from stackcast.pipeline.config import builtin_config
 
     cfg = load_config(builtin_config(name))
     (dep,) = serve_mod.to_runner_deployments(serve_deployments(cfg))

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from stackcast.pipeline.config import to_toml
 
-from pipeline.config import to_toml
 from tests.pipeline.test_flows import tiny_config
 from tests.prefect_support import (
     find_deployment,
@@ -67,10 +67,10 @@ def assert_rendered(png: Path) -> None:
 @pytest.mark.timeout(180)
 def test_daily_forecast_deployment_end_to_end(home: Path, tmp_path: Path) -> None:
     """Champion trained -> serve -> cron deployment -> UI-style run -> artifacts -> report."""
-    from pipeline.commands import quiet_tensorflow
+    from stackcast.pipeline.cli.commands import quiet_tensorflow
 
     quiet_tensorflow()
-    from pipeline.forecasting import retrain
+    from stackcast.pipeline.workflows.training import retrain
 
     started = time.monotonic()
     cfg = tiny_config().model_copy(

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from pipeline.errors import ConfigError, DataError, SourceError
-from pipeline.sources import (
+from stackcast.pipeline.data.sources import (
     SAMPLE_DIR,
     Loaded,
     Source,
@@ -17,6 +15,7 @@ from pipeline.sources import (
     sample_tickers,
     source_tickers,
 )
+from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from pipeline import atomic
-from pipeline.errors import ConfigError, DataError, LockTimeout, SourceError
-from pipeline.sources import Loaded, load_frames
-from pipeline.store import PriceStore, restatement
+from stackcast.pipeline import atomic
+from stackcast.pipeline.data.sources import Loaded, load_frames
+from stackcast.pipeline.data.store import PriceStore, restatement
+from stackcast.pipeline.errors import ConfigError, DataError, LockTimeout, SourceError
 
 pytestmark = pytest.mark.usefixtures("home")
 
@@ -249,7 +248,7 @@ def test_lock_timeout_when_another_run_holds_the_ticker(home: Path, goog: pd.Dat
 def test_update_with_end_before_stored_bars_fetches_nothing(tmp_path):
     import datetime as dt
 
-    from pipeline.store import PriceStore
+    from stackcast.pipeline.data.store import PriceStore
 
     store = PriceStore(tmp_path)
     frame = pd.DataFrame(

@@ -5,11 +5,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from pipeline.config import DataConfig
-from pipeline.errors import DataError
-from pipeline.sources import Loaded, load_source
-from pipeline.validate import PriceValidationError, validate_prices
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.data.sources import Loaded, load_source
+from stackcast.pipeline.data.validate import PriceValidationError, validate_prices
+from stackcast.pipeline.errors import DataError
 
 HEADER = "date,ticker,open,high,low,close,volume"
 GOOD_ROWS = [

@@ -9,11 +9,11 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.data import yahoo
+from stackcast.pipeline.data.sources import Loaded, load_source
+from stackcast.pipeline.errors import SourceError
 
-from pipeline import yahoo
-from pipeline.config import DataConfig
-from pipeline.errors import SourceError
-from pipeline.sources import Loaded, load_source
 from tests import fakeyahoo
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 
@@ -273,8 +273,8 @@ def test_retry_after_header_forms() -> None:
 
 
 def test_exhausted_retries_are_unavailable_not_bad_input():
-    from pipeline.cli import exit_code_for
-    from pipeline.errors import SourceUnavailable
+    from stackcast.pipeline.cli.app import exit_code_for
+    from stackcast.pipeline.errors import SourceUnavailable
 
     err = SourceUnavailable("SPY", "HTTP 500 (after 4 attempts)")
     assert isinstance(err, SourceError)

@@ -41,11 +41,11 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(tiny_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    from pipeline.commands import quiet_tensorflow
+    from stackcast.pipeline.cli.commands import quiet_tensorflow
 
     quiet_tensorflow()
-    from pipeline.config import parse_config
-    from pipeline.forecasting import retrain
+    from stackcast.pipeline.config import parse_config
+    from stackcast.pipeline.workflows.training import retrain
 
     home = tmp_path_factory.mktemp("trained")
     cfg = parse_config(tiny_config(tiny_csv, home=home))

@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
         module, _, name = rest[0].partition(":")
         getattr(importlib.import_module(module), name)(*rest[1:])
         return 0
-    from pipeline.cli import main as cli_main
+    from stackcast.pipeline.cli.app import main as cli_main
 
     return cli_main(rest)
 

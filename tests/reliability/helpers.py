@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
-# Hidden entries a crash may leave behind and every reader ignores (see pipeline.runs).
+# Hidden entries a crash may leave behind and every reader ignores (see stackcast.pipeline.results.runs).
 STAGING_PREFIX = ".staging-"
 
 
@@ -133,8 +133,8 @@ def assert_clean_error(stdout: str, stderr: str, *needles: str) -> str:
 
 
 def cli(*args: str | Path) -> Any:
-    """Run the CLI in-process (``typer.testing.CliRunner`` on ``pipeline.cli.app``)."""
-    from pipeline.cli import app
+    """Run the CLI in-process (``typer.testing.CliRunner`` on ``stackcast.pipeline.cli.app.app``)."""
+    from stackcast.pipeline.cli.app import app
 
     return runner.invoke(app, [str(a) for a in args])
 
@@ -146,7 +146,7 @@ def cli_subprocess(
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     full_env.pop("STACKCAST_DEBUG", None)
     return subprocess.run(
-        [sys.executable, "-m", "pipeline", *map(str, args)],
+        [sys.executable, "-m", "stackcast", *map(str, args)],
         cwd=REPO,
         env=full_env,
         capture_output=True,
@@ -170,8 +170,8 @@ def check_home(home: Path) -> list[str]:
         Hidden leftovers of interrupted writes (``.staging-*`` entries, ``*.tmp`` files),
         which every reader ignores.
     """
-    from pipeline import ledger, registry
-    from pipeline.store import PriceStore
+    from stackcast.pipeline.data.store import PriceStore
+    from stackcast.pipeline.results import ledger, registry
 
     leftovers = [
         p.relative_to(home).as_posix()

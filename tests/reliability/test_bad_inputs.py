@@ -14,8 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from stackcast.pipeline.data.store import PriceStore
 
-from pipeline.store import PriceStore
 from tests.reliability.helpers import (
     assert_clean_error,
     cli,
@@ -74,8 +74,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Files:
 @pytest.fixture(scope="module")
 def seeded(files: Files, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home holding a good state: AAA, BBB (500 bars), CCC (5 bars), DDD (1 bar)."""
-    from pipeline.config import parse_config
-    from pipeline.ingest import ingest
+    from stackcast.pipeline.config import parse_config
+    from stackcast.pipeline.data.ingest import ingest
 
     home = tmp_path_factory.mktemp("seeded")
     cfg = parse_config(f'[paths]\nhome = "{home}"\n')
@@ -94,14 +94,14 @@ def stocked_home(home: Path, seeded: Path) -> Path:
 @pytest.fixture
 def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """A tripwire: any case that reaches model training fails the test (exit 1, not 2)."""
-    import pipeline.backtest
-    import pipeline.forecasting
+    import stackcast.pipeline.workflows.backtest
+    import stackcast.pipeline.workflows.training
 
     def tripwire(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started on bad input")
 
-    monkeypatch.setattr(pipeline.backtest, "run_fold", tripwire)
-    monkeypatch.setattr(pipeline.forecasting, "run_fold", tripwire)
+    monkeypatch.setattr(stackcast.pipeline.workflows.backtest, "run_fold", tripwire)
+    monkeypatch.setattr(stackcast.pipeline.workflows.training, "run_fold", tripwire)
 
 
 Case = Callable[[Files], list[str | Path]]

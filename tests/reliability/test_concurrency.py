@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
+from stackcast.pipeline.config import parse_config
+from stackcast.pipeline.data.ingest import ingest
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.results import ledger
 
-from pipeline import ledger
-from pipeline.config import parse_config
-from pipeline.ingest import ingest
-from pipeline.store import PriceStore
 from tests.reliability.helpers import check_home, synthetic_prices, write_csv
 from tests.reliability.workloads import append_ledger
 

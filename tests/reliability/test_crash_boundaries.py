@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline import ledger, registry
-from pipeline.atomic import STALE_TMP_SECONDS, atomic_write_text
-from pipeline.runs import staging_dir, sweep_stale
+from stackcast.pipeline.atomic import STALE_TMP_SECONDS, atomic_write_text
+from stackcast.pipeline.results import ledger, registry
+from stackcast.pipeline.results.runs import staging_dir, sweep_stale
+
 from tests.reliability.helpers import REPO, check_home, snapshot
 
 

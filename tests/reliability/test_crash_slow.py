@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.results import ledger, registry
 
-from pipeline import ledger, registry
-from pipeline.store import PriceStore
 from tests.reliability.conftest import Trained
 from tests.reliability.helpers import REPO, check_home, cli, synthetic_prices, write_csv
 
@@ -68,7 +68,7 @@ def traced(home: Path, trace: Path, kill_at: int, *args: str | Path) -> tuple[in
 def killed_at_random(home: Path, delay: float, *args: str | Path) -> int:
     """``python -m pipeline ARGS`` killed with SIGKILL after ``delay`` s (if still running)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline", *map(str, args)],
+        [sys.executable, "-m", "stackcast", *map(str, args)],
         cwd=REPO,
         env=env_for(home),
         stdout=subprocess.DEVNULL,
@@ -259,7 +259,7 @@ def test_two_daily_runs_at_once(home: Path, trained: Trained, tmp_path: Path) ->
     config = trained.config(tmp_path)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "pipeline", "run", "-c", str(config)],
+            [sys.executable, "-m", "stackcast", "run", "-c", str(config)],
             cwd=REPO,
             env=env_for(home),
             stdout=subprocess.PIPE,

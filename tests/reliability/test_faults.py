@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import stackcast.pipeline.data.yahoo
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.data.sources import load_source
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import SourceError
 
-import pipeline.yahoo
-from pipeline.config import DataConfig
-from pipeline.errors import SourceError
-from pipeline.sources import load_source
-from pipeline.store import PriceStore
 from tests import fakeyahoo
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 from tests.reliability.helpers import assert_clean_error, cli, digest, snapshot
@@ -82,7 +82,7 @@ def stocked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Path, dict[str, str]]:
     """Ten tickers stored with 60 bars (the last good state); the fake now has 65."""
-    monkeypatch.setattr(pipeline.yahoo, "default_session", lambda: yahoo_session)
+    monkeypatch.setattr(stackcast.pipeline.data.yahoo, "default_session", lambda: yahoo_session)
     config = write_config(tmp_path)
     for k, t in enumerate(TICKERS):
         fake_yahoo.add(t, bars(60, k))
@@ -236,5 +236,7 @@ def test_huge_retry_after_is_capped(fake_yahoo: FakeYahoo, yahoo_session: FakeYa
     cfg = DataConfig(retries=3, backoff=0.01, timeout=2.0)
     got = load_source("yahoo", ["ABC"], None, None, cfg, session=yahoo_session, sleep=sleeps.append)
     assert isinstance(got["ABC"], SourceError)
-    assert sleeps == [pipeline.yahoo.MAX_DELAY] * 3  # a day's Retry-After waits 60 s, 3 times
+    assert (
+        sleeps == [stackcast.pipeline.data.yahoo.MAX_DELAY] * 3
+    )  # a day's Retry-After waits 60 s, 3 times
     assert len(fake_yahoo.chart_requests("ABC", history_only=True)) <= 2 * 4

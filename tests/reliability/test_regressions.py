@@ -8,13 +8,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from models.config import MAX_SEED
-from pipeline.cli import print_ingest_table
-from pipeline.config import load_config, parse_config
-from pipeline.errors import ConfigError, DataError
-from pipeline.store import PriceStore
-from pipeline.validate import MAX_PRICE, MIN_PRICE, PriceValidationError, validate_prices
+from stackcast.models.config import MAX_SEED
+from stackcast.pipeline.cli.app import print_ingest_table
+from stackcast.pipeline.config import load_config, parse_config
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.data.validate import (
+    MAX_PRICE,
+    MIN_PRICE,
+    PriceValidationError,
+    validate_prices,
+)
+from stackcast.pipeline.errors import ConfigError, DataError
 
 
 def test_the_ingest_table_of_no_results_prints_its_header(
@@ -103,7 +107,7 @@ def test_valid_configs_still_load() -> None:
 
 
 def test_a_directory_source_is_named_as_such(tmp_path: Path) -> None:
-    from pipeline.sources import parse_source
+    from stackcast.pipeline.data.sources import parse_source
 
     (tmp_path / "x.csv").mkdir()
     with pytest.raises(ConfigError, match="is a directory"):
@@ -113,7 +117,7 @@ def test_a_directory_source_is_named_as_such(tmp_path: Path) -> None:
 @pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")
 def test_a_forecast_whose_price_overflows_is_not_published(home: Path) -> None:
     """A diverged model's return of 1e18 gives price_pred = inf: refuse it, keep the ledger."""
-    from pipeline import ledger
+    from stackcast.pipeline.results import ledger
 
     rows = pd.DataFrame(
         {

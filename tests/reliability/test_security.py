@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from stackcast.pipeline.config import check_ticker, parse_config
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import ConfigError
+from stackcast.pipeline.results.reportserver import start_report_server, stop_report_server
 
-from pipeline.config import check_ticker, parse_config
-from pipeline.errors import ConfigError
-from pipeline.reportserver import start_report_server, stop_report_server
-from pipeline.store import PriceStore
 from tests.reliability.conftest import Trained
 from tests.reliability.helpers import REPO, cli, tiny_config, write_csv
 
@@ -73,8 +73,7 @@ def test_every_keras_model_load_is_safe_mode() -> None:
 def test_a_model_with_code_in_it_is_refused(tmp_path: Path) -> None:
     """A ``Lambda`` layer carries Python bytecode: loading it must fail in safe mode."""
     import keras
-
-    from models.persistence import load_model, save_model
+    from stackcast.models.persistence import load_model, save_model
 
     inputs = keras.Input((3,))
     outputs = keras.layers.Lambda(lambda x: x * 2.0)(inputs)
@@ -87,9 +86,9 @@ def test_a_model_with_code_in_it_is_refused(tmp_path: Path) -> None:
 
 
 def test_servers_bind_loopback_by_default(home: Path) -> None:
-    import pipeline.commands
-    import pipeline.reportserver
-    import pipeline.serve
+    import stackcast.pipeline.cli.commands
+    import stackcast.pipeline.orchestration.serve
+    import stackcast.pipeline.results.reportserver
 
     server, url = start_report_server(home)
     try:
@@ -98,18 +97,25 @@ def test_servers_bind_loopback_by_default(home: Path) -> None:
     finally:
         stop_report_server(server)
     defaults = {}
-    for module in (pipeline.serve, pipeline.reportserver, pipeline.commands):
+    for module in (
+        stackcast.pipeline.orchestration.serve,
+        stackcast.pipeline.results.reportserver,
+        stackcast.pipeline.cli.commands,
+    ):
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             param = inspect.signature(fn).parameters.get("host")
             if param is not None and param.default is not inspect.Parameter.empty:
                 defaults[f"{module.__name__}.{name}"] = param.default
-    assert {"pipeline.serve.serve", "pipeline.serve.serve_command"} <= set(defaults)
-    assert "pipeline.reportserver.start_report_server" in defaults
+    assert {
+        "stackcast.pipeline.orchestration.serve.serve",
+        "stackcast.pipeline.orchestration.serve.serve_command",
+    } <= set(defaults)
+    assert "stackcast.pipeline.results.reportserver.start_report_server" in defaults
     assert set(defaults.values()) == {"127.0.0.1"}, defaults
-    # `stackcast serve` and `python -m pipeline.serve`
-    serve_cmd = inspect.signature(pipeline.commands.serve).parameters["host"].default
+    # `stackcast serve` and `python -m stackcast.pipeline.orchestration.serve`
+    serve_cmd = inspect.signature(stackcast.pipeline.cli.commands.serve).parameters["host"].default
     assert serve_cmd == "127.0.0.1"
-    source = inspect.getsource(pipeline.serve.main)
+    source = inspect.getsource(stackcast.pipeline.orchestration.serve.main)
     assert 'parser.add_argument("--host", default="127.0.0.1"' in source
 
 

@@ -12,12 +12,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import stackcast.pipeline.cli.commands
+from stackcast.pipeline.config import RunConfig, load_config
+from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.results import ledger, registry
 
-import pipeline.commands
-from pipeline import ledger, registry
-from pipeline.config import RunConfig, load_config
-from pipeline.errors import DataError
-from pipeline.store import PriceStore
 from tests.reliability.conftest import Trained
 from tests.reliability.helpers import assert_clean_error, check_home, cli, digest, tiny_config
 
@@ -42,7 +42,7 @@ def test_nan_loss_is_one_clear_error_and_the_champion_is_untouched(
 ) -> None:
     path = trained.config(tmp_path)
     diverging = with_learning_rate(load_config(path), 1e38)  # the loss is NaN in epoch 1
-    monkeypatch.setattr(pipeline.commands, "load_run_config", lambda _: diverging)
+    monkeypatch.setattr(stackcast.pipeline.cli.commands, "load_run_config", lambda _: diverging)
     champion = (champion_home / CHAMPION).read_bytes()
 
     result = cli("train", "-c", path)
@@ -91,14 +91,14 @@ def test_a_price_spike_that_would_overflow_returns_is_refused_before_training(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """close 1e300 after 1e-300: both finite and positive, their ratio is inf in float64."""
-    import pipeline.backtest
-    import pipeline.forecasting
+    import stackcast.pipeline.workflows.backtest
+    import stackcast.pipeline.workflows.training
 
     def tripwire(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started")
 
-    monkeypatch.setattr(pipeline.forecasting, "run_fold", tripwire)
-    monkeypatch.setattr(pipeline.backtest, "run_fold", tripwire)
+    monkeypatch.setattr(stackcast.pipeline.workflows.training, "run_fold", tripwire)
+    monkeypatch.setattr(stackcast.pipeline.workflows.backtest, "run_fold", tripwire)
     dates = pd.bdate_range("2020-01-01", periods=300)
     close = np.full(300, 100.0)
     close[150], close[151] = 1e-300, 1e300
@@ -140,8 +140,8 @@ def test_damaged_stored_prices_are_refused_then_healed(
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_the_panel_refuses_non_finite_inputs() -> None:
     """Last line of defence, in features: a NaN input never reaches the network."""
-    from features.config import FeatureConfig
-    from features.panel import build_panel
+    from stackcast.features.config import FeatureConfig
+    from stackcast.features.panel import build_panel
 
     frame = pd.DataFrame(
         {"date": pd.bdate_range("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}
@@ -154,7 +154,7 @@ def test_the_panel_refuses_non_finite_inputs() -> None:
 
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_a_panel_refusal_reaches_the_user_as_bad_data(trained: Trained, tmp_path: Path) -> None:
-    from pipeline.forecasting import build
+    from stackcast.pipeline.workflows.training import build
 
     frame = pd.DataFrame(
         {"date": pd.bdate_range("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}

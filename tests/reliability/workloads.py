@@ -9,7 +9,7 @@ from pathlib import Path
 
 def publish_run(home: str, out: str, tag: str) -> None:
     """A staged run of three files published to ``out`` (replacing it if it exists)."""
-    from pipeline.runs import staged_run
+    from stackcast.pipeline.results.runs import staged_run
 
     with staged_run(Path(home), "test", out=Path(out)) as run:
         for name in ("a.txt", "b.txt", "summary.json"):
@@ -18,7 +18,7 @@ def publish_run(home: str, out: str, tag: str) -> None:
 
 def publish_version(home: str, name: str) -> None:
     """A model version with placeholder files, then promoted to champion."""
-    from pipeline import registry
+    from stackcast.pipeline.results import registry
 
     with registry.new_version(Path(home), name) as (version, staging):
         with zipfile.ZipFile(staging / "model.keras", "w") as archive:  # .keras files are zips
@@ -30,8 +30,7 @@ def publish_version(home: str, name: str) -> None:
 def append_ledger(home: str, day: str) -> None:
     """Publish 2 tickers x 2 horizons for ``day``."""
     import pandas as pd
-
-    from pipeline import ledger
+    from stackcast.pipeline.results import ledger
 
     origin = pd.Timestamp(day)
     rows = pd.DataFrame(

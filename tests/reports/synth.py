@@ -1,4 +1,4 @@
-"""Synthetic backtest outputs shaped like pipeline.backtest's, for the report tests."""
+"""Synthetic backtest outputs shaped like stackcast.pipeline.workflows.backtest's, for the report tests."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def history(epochs: int = 6, seed: int = 0, layers: tuple[str, ...] = ("rnn_0", 
 
 
 def audit(folds: int = 3) -> list[dict[str, Any]]:
-    """Leakage-audit rows like features.splits.Split.audit()."""
+    """Leakage-audit rows like stackcast.features.splits.Split.audit()."""
     rows = []
     for f in range(folds):
         rows.append(

@@ -1,7 +1,6 @@
 import numpy as np
 from sklearn.linear_model import Ridge
-
-from reports.baselines import RidgeBaseline, drift, random_walk
+from stackcast.reports.baselines import RidgeBaseline, drift, random_walk
 
 
 def test_random_walk_and_drift_shapes_and_values():

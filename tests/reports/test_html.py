@@ -1,21 +1,21 @@
-"""reports.html: one self-contained, escaped page with every section; the index of runs."""
+"""stackcast.reports.html: one self-contained, escaped page with every section; the index of runs."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-
-from reports.config import ReportConfig
-from reports.html import (
+from stackcast.reports.config import ReportConfig
+from stackcast.reports.html import (
     ReportData,
     index_entry,
     render_index,
     render_report,
     training_diagnostics,
 )
-from reports.metrics import evaluate
-from reports.trading import simulate
+from stackcast.reports.metrics import evaluate
+from stackcast.reports.trading import simulate
+
 from tests.reports import synth
 
 SECTIONS = ("headline", "forecasts", "errors", "trading", "training", "leakage", "metadata")

@@ -1,4 +1,4 @@
-"""reports.metrics against values worked out by hand."""
+"""stackcast.reports.metrics against values worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-
-from reports.config import ReportConfig
-from reports.metrics import (
+from stackcast.reports.config import ReportConfig
+from stackcast.reports.metrics import (
     binomial_p,
     diebold_mariano,
     error_by_fold,
@@ -22,6 +21,7 @@ from reports.metrics import (
     scale_lookup,
     verdict_sentence,
 )
+
 from tests.reports import synth
 
 

@@ -1,4 +1,4 @@
-"""reports.plots: PNG data URIs, tolerant of missing data, no figure leaks."""
+"""stackcast.reports.plots: PNG data URIs, tolerant of missing data, no figure leaks."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import base64
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from stackcast.reports import plots
+from stackcast.reports.metrics import error_by_fold
+from stackcast.reports.trading import simulate
 
-from reports import plots
-from reports.metrics import error_by_fold
-from reports.trading import simulate
 from tests.reports import synth
 
 PNG = b"\x89PNG\r\n\x1a\n"

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from reports import scoreboard
+from stackcast.reports import scoreboard
 
 
 def _prices() -> dict[str, pd.DataFrame]:

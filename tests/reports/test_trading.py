@@ -1,4 +1,4 @@
-"""reports.trading against a hand-worked example with costs."""
+"""stackcast.reports.trading against a hand-worked example with costs."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
-from reports.config import ReportConfig
-from reports.trading import (
+from stackcast.reports.config import ReportConfig
+from stackcast.reports.trading import (
     PORTFOLIO,
     drawdown,
     equity_curve,

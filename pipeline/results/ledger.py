@@ -5,7 +5,7 @@ rerun of the daily flow) replaces the earlier row instead of adding a duplicate.
 a file lock and rewrite the file atomically (temporary file in the same directory, fsync,
 ``os.replace``), so a crash leaves the previous ledger intact and concurrent writers never
 lose each other's rows. Scoring against realised prices is pure maths in
-``reports.scoreboard``.
+``stackcast.reports.scoreboard``.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from pipeline.atomic import atomic_write_parquet, file_lock
-from pipeline.errors import DataError
-from reports import scoreboard
+from stackcast.pipeline.atomic import atomic_write_parquet, file_lock
+from stackcast.pipeline.errors import DataError
+from stackcast.reports import scoreboard
 
 LEDGER_FILE = "ledger.parquet"
 KEY = ("ticker", "origin", "horizon", "model_name")
@@ -170,6 +169,6 @@ def score(ledger_df: pd.DataFrame, prices: Mapping[str, pd.DataFrame]) -> pd.Dat
 
     Returns:
         ``ledger_df`` plus ``close_origin``, ``close_target``, ``y_true`` and ``status``; see
-        ``reports.scoreboard.realise``. Summaries: ``scoreboard.summary``/``cumulative``.
+        ``stackcast.reports.scoreboard.realise``. Summaries: ``scoreboard.summary``/``cumulative``.
     """
     return scoreboard.realise(ledger_df, prices)

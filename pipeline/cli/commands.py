@@ -1,6 +1,6 @@
 """The heavy commands: backtest, demo, train, run and serve.
 
-They register on ``pipeline.cli.app``; each imports TensorFlow/Prefect only when it runs, so
+They register on ``stackcast.pipeline.cli.app.app``; each imports TensorFlow/Prefect only when it runs, so
 ``stackcast --help`` stays instant.
 """
 
@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-
-from pipeline.cli import ConfigOpt, app, load_run_config
-from pipeline.config import RunConfig, builtin_config
-from pipeline.errors import ConfigError
+from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
+from stackcast.pipeline.config import RunConfig, builtin_config
+from stackcast.pipeline.errors import ConfigError
 
 Tickers = Annotated[
     str | None, typer.Option("--tickers", "-t", help="Comma-separated tickers (default: config's).")
@@ -86,7 +85,7 @@ def _date(value: str | None, flag: str) -> _dt.date | None:
 
 def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     quiet_tensorflow()
-    from pipeline.backtest import run_backtest
+    from stackcast.pipeline.workflows.backtest import run_backtest
 
     say = printer(verbose)
     result = run_backtest(cfg, out=out, progress=say)
@@ -142,7 +141,7 @@ def train(
 ) -> None:
     """Train a new model version; it becomes champion if it beats the champion and random walk."""
     quiet_tensorflow()
-    from pipeline.forecasting import retrain
+    from stackcast.pipeline.workflows.training import retrain
 
     say = printer(verbose)
     result = retrain(configure(config, tickers, source), progress=say)
@@ -166,7 +165,7 @@ def run(
 ) -> None:
     """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
     quiet_tensorflow()
-    from pipeline.daily import run_daily
+    from stackcast.pipeline.workflows.daily import run_daily
 
     cfg = load_run_config(config)
     result = run_daily(cfg, as_of=_date(as_of, "--as-of"), progress=printer(verbose))
@@ -195,7 +194,7 @@ def serve(
 ) -> None:
     """Start Prefect, serve the scheduled deployments and the reports (Ctrl-C stops them)."""
     quiet_tensorflow()
-    from pipeline.serve import serve_command
+    from stackcast.pipeline.orchestration.serve import serve_command
 
     code = serve_command(str(config) if config else None, host, port=reports_port, ui_port=port)
     raise typer.Exit(code)

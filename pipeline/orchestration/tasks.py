@@ -1,4 +1,4 @@
-"""Prefect tasks and task runners behind the flows in ``pipeline.flows``.
+"""Prefect tasks and task runners behind the flows in ``stackcast.pipeline.orchestration.flows``.
 
 Per-ticker work fans out on the task runner: ``ingest-ticker`` and ``forecast-ticker``.
 Ingest retries network trouble with backoff (``INGEST_RETRIES`` retries,
@@ -31,10 +31,9 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
-
-from pipeline import daily
-from pipeline.config import RunConfig, RuntimeConfig
-from pipeline.errors import ConfigError, DataError, UserError
+from stackcast.pipeline.config import RunConfig, RuntimeConfig
+from stackcast.pipeline.errors import ConfigError, DataError, UserError
+from stackcast.pipeline.workflows import daily
 
 INGEST_RETRIES = 3
 INGEST_RETRY_DELAYS: Sequence[float] = (30.0, 120.0, 300.0)
@@ -142,7 +141,7 @@ def _progress(message: str) -> None:
 )
 def ingest_ticker(cfg: RunConfig, ticker: str) -> dict[str, Any]:
     """Fetch, validate and store one ticker's new bars; raise on failure (so it can retry)."""
-    from pipeline.ingest import ingest
+    from stackcast.pipeline.data.ingest import ingest
 
     (result,) = ingest(cfg, tickers=[ticker])
     log = _logger()
@@ -176,7 +175,7 @@ def forecast_ticker(
     cfg: RunConfig, directory: Path, ticker: str, as_of: date | None = None
 ) -> pd.DataFrame:
     """Forecast one ticker's latest stored origin (on or before ``as_of``) with a saved model."""
-    from pipeline.commands import quiet_tensorflow
+    from stackcast.pipeline.cli.commands import quiet_tensorflow
 
     quiet_tensorflow()
     frame = daily.stored_frame(cfg, ticker, as_of)
@@ -217,7 +216,7 @@ def publish_ledger(cfg: RunConfig, forecasts: pd.DataFrame, run_id: str) -> Any:
 @_step("score-ledger")
 def score_ledger(cfg: RunConfig, as_of: date | None) -> dict[str, pd.DataFrame]:
     """Score every published forecast whose target date has a stored close."""
-    from pipeline.prices import load_prices
+    from stackcast.pipeline.data.prices import load_prices
 
     frames, _ = load_prices(cfg, refresh=False, as_of=as_of)
     return daily.scoreboard(cfg, frames)
@@ -232,7 +231,7 @@ def write_daily_report(cfg: RunConfig, **kwargs: Any) -> tuple[str, Path]:
 @_step("load-prices")
 def load_stored(cfg: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Every configured ticker's stored prices (up to ``[data] end``), with warnings."""
-    from pipeline.prices import load_prices
+    from stackcast.pipeline.data.prices import load_prices
 
     return load_prices(cfg, refresh=False)
 
@@ -240,8 +239,8 @@ def load_stored(cfg: RunConfig) -> tuple[dict[str, pd.DataFrame], list[str]]:
 @_step("train-challenger")
 def train_challenger(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> tuple[Any, Any]:
     """Build the panel and train, validate and save a new version (not yet champion)."""
-    from pipeline.forecasting import build, train_version
-    from pipeline.runs import run_metadata
+    from stackcast.pipeline.results.runs import run_metadata
+    from stackcast.pipeline.workflows.training import build, train_version
 
     panel = build(cfg, frames)
     return panel, train_version(cfg, panel, {"run": run_metadata()}, _progress)
@@ -250,7 +249,7 @@ def train_challenger(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> tuple[A
 @_step("decide")
 def decide(cfg: RunConfig, panel: Any, challenger: Any) -> tuple[bool, str, dict[str, Any]]:
     """Whether the challenger beats the champion and the random walk on the validation block."""
-    from pipeline.forecasting import decide as decide_
+    from stackcast.pipeline.workflows.training import decide as decide_
 
     promoted, reason, numbers = decide_(cfg, panel, challenger)
     _logger().info("%s: %s", "promote" if promoted else "keep the champion", reason)
@@ -260,7 +259,7 @@ def decide(cfg: RunConfig, panel: Any, challenger: Any) -> tuple[bool, str, dict
 @_step("promote")
 def promote(cfg: RunConfig, version: str, reason: str, numbers: dict[str, Any]) -> None:
     """Make ``version`` the champion."""
-    from pipeline import registry
+    from stackcast.pipeline.results import registry
 
     registry.promote(cfg.home(), cfg.name, version, reason, numbers)
 
@@ -281,7 +280,7 @@ def write_validation_report(
 @_step("backtest")
 def backtest(cfg: RunConfig) -> Any:
     """Walk-forward backtest of the stored prices, with its report."""
-    from pipeline.backtest import run_backtest
+    from stackcast.pipeline.workflows.backtest import run_backtest
 
     return run_backtest(cfg, refresh=False, progress=_progress)
 
@@ -291,7 +290,7 @@ def backtest(cfg: RunConfig) -> Any:
 
 def prepared(cfg: RunConfig) -> RunConfig:
     """``cfg`` with STACKCAST_HOME pinned (task runs on other threads or workers see it)."""
-    from pipeline.commands import quiet_tensorflow
+    from stackcast.pipeline.cli.commands import quiet_tensorflow
 
     quiet_tensorflow()
     return cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": str(cfg.home())})})
@@ -336,11 +335,21 @@ def validation_report(
     Returns:
         ``(run_id, run directory, metrics)``.
     """
-    from pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
-    from pipeline.backtest import CONTRACT_COLUMNS, BacktestOutput, render, rw_scale
-    from pipeline.config import to_toml
-    from pipeline.runs import run_metadata, staged_run, update_index, write_summary
-    from reports.html import index_entry
+    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
+    from stackcast.pipeline.config import to_toml
+    from stackcast.pipeline.results.runs import (
+        run_metadata,
+        staged_run,
+        update_index,
+        write_summary,
+    )
+    from stackcast.pipeline.workflows.backtest import (
+        CONTRACT_COLUMNS,
+        BacktestOutput,
+        render,
+        rw_scale,
+    )
+    from stackcast.reports.html import index_entry
 
     fold = challenger.fold
     title = f"stackcast {cfg.name} {challenger.version}: validation block"

@@ -1,7 +1,7 @@
 """The daily forecast as plain steps: forecast -> publish -> score -> report.
 
 ``stackcast run`` calls ``run_daily`` directly (no Prefect server needed); the Prefect flow
-``pipeline.flows.daily_forecast_flow`` wraps the same steps in tasks so tickers fan out and
+``stackcast.pipeline.orchestration.flows.daily_forecast_flow`` wraps the same steps in tasks so tickers fan out and
 fail independently: ``champion_info``, ``stored_frame`` + ``forecast_ticker`` per ticker,
 ``combine``, ``publish``, ``scoreboard``, ``write_daily``.
 """
@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from pipeline import ledger, registry
-from pipeline.backtest import Progress, _say
-from pipeline.config import RunConfig
-from pipeline.errors import DataError, UserError
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import DataError, UserError
+from stackcast.pipeline.results import ledger, registry
+from stackcast.pipeline.workflows.backtest import Progress, _say
 
 
 @dataclass
@@ -45,7 +44,7 @@ def forecast_ticker(
     as_of: _dt.date | None = None,
 ) -> pd.DataFrame:
     """Forecast one ticker's latest origin (on or before ``as_of``) with a saved model."""
-    from pipeline.forecasting import build, forecast_rows, latest_origins
+    from stackcast.pipeline.workflows.training import build, forecast_rows, latest_origins
 
     panel = build(cfg, {ticker: frame})
     rows = latest_origins(panel, as_of)
@@ -60,7 +59,7 @@ def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> 
     Raises:
         DataError: Nothing stored for ``ticker``, or nothing on or before the cut.
     """
-    from pipeline.store import PriceStore
+    from stackcast.pipeline.data.store import PriceStore
 
     frame = PriceStore(cfg.home()).read(ticker)
     cut = as_of or cfg.data.end
@@ -103,7 +102,7 @@ def publish(cfg: RunConfig, forecasts: pd.DataFrame, run_id: str) -> ledger.Ledg
 
 def scoreboard(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Score every published forecast of this model against the stored closes."""
-    from reports import scoreboard as sb
+    from stackcast.reports import scoreboard as sb
 
     book = ledger.read(cfg.home())
     book = book[book["model_name"] == cfg.name]
@@ -127,9 +126,9 @@ def write_daily(
     run_id: str | None = None,
 ) -> tuple[str, Path]:
     """Publish the run directory (report, forecasts, score) and refresh the index."""
-    from pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
-    from pipeline.runs import staged_run, update_index, write_summary
-    from reports.daily import DailyData, render_daily
+    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
+    from stackcast.pipeline.results.runs import staged_run, update_index, write_summary
+    from stackcast.reports.daily import DailyData, render_daily
 
     home = cfg.home()
     with staged_run(home, "daily", run_id=run_id) as run:
@@ -205,7 +204,7 @@ def run_daily(
 
     One ticker that cannot be forecast is reported in ``failed`` and does not stop the rest.
     """
-    from pipeline.prices import load_prices
+    from stackcast.pipeline.data.prices import load_prices
 
     directory, model = champion_info(cfg)
     frames, warnings = load_prices(
@@ -224,7 +223,7 @@ def run_daily(
             "no ticker could be forecast: " + "; ".join(f"{t}: {w}" for t, w in failed.items())
         )
     forecasts = combine(parts)
-    from pipeline.runs import new_run_id
+    from stackcast.pipeline.results.runs import new_run_id
 
     run_id = new_run_id("daily")
     update = publish(cfg, forecasts, run_id)

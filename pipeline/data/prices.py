@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.config import RunConfig
-from pipeline.errors import DataError
-from pipeline.ingest import IngestResult, ingest
-from pipeline.store import PriceStore
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.data.ingest import IngestResult, ingest
+from stackcast.pipeline.data.store import PriceStore
 
 
 def load_prices(

@@ -15,14 +15,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from features.panel import Panel, build_panel
-from features.scaling import FoldScaler
-from features.splits import walk_forward
-from pipeline import registry
-from pipeline.backtest import FoldOutput, Progress, _say, long_frame, run_fold
-from pipeline.config import RunConfig
-from pipeline.errors import DataError, UserError
+from stackcast.features.panel import Panel, build_panel
+from stackcast.features.scaling import FoldScaler
+from stackcast.features.splits import walk_forward
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import DataError, UserError
+from stackcast.pipeline.results import registry
+from stackcast.pipeline.workflows.backtest import FoldOutput, Progress, _say, long_frame, run_fold
 
 FAR_WORSE = 1.5  # a first model this many times worse than random walk is never promoted
 
@@ -60,7 +59,7 @@ def train_version(
     cfg: RunConfig, panel: Panel, meta_extra: dict[str, Any], progress: Progress | None = None
 ) -> TrainedVersion:
     """Train, validate and save a new version (not yet champion)."""
-    from models.persistence import save_model
+    from stackcast.models.persistence import save_model
 
     known = np.unique(panel.dates[panel.target_ok])
     try:
@@ -176,8 +175,8 @@ def forecast_rows(
     directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Forecast the given origins with a saved version; one row per origin and horizon."""
-    from models.persistence import ModelMismatchError, load_model
-    from models.predict import predict
+    from stackcast.models.persistence import ModelMismatchError, load_model
+    from stackcast.models.predict import predict
 
     try:
         model, meta = load_model(directory, expected_features=list(panel.feature_names))
@@ -226,8 +225,8 @@ def retrain(
     A failed training (``TrainingFailed``) raises before anything is saved, so the champion
     is untouched.
     """
-    from pipeline.prices import load_prices
-    from pipeline.runs import run_metadata
+    from stackcast.pipeline.data.prices import load_prices
+    from stackcast.pipeline.results.runs import run_metadata
 
     frames, warnings = load_prices(cfg, refresh=refresh, progress=progress)
     panel = build(cfg, frames)

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import DataConfig
-from pipeline.errors import DataError
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.errors import DataError
 
 REQUIRED = ("date", "close")
 OPTIONAL = ("open", "high", "low", "volume")

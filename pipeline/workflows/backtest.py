@@ -16,13 +16,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from features.panel import Panel
-from features.scaling import FoldScaler
-from features.splits import Split, validation_split, walk_forward
-from pipeline.config import RunConfig
-from pipeline.errors import DataError, TrainingFailed
-from reports.baselines import RidgeBaseline, drift
+from stackcast.features.panel import Panel
+from stackcast.features.scaling import FoldScaler
+from stackcast.features.splits import Split, validation_split, walk_forward
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import DataError, TrainingFailed
+from stackcast.reports.baselines import RidgeBaseline, drift
 
 log = logging.getLogger(__name__)
 
@@ -195,8 +194,8 @@ def run_fold(
 
     Returns the fold's output and the trained model (the next fold's warm start).
     """
-    from models import build_model, train
-    from models.predict import predict
+    from stackcast.models import build_model, train
+    from stackcast.models.predict import predict
 
     fc, tc = cfg.features, cfg.train
     started = time.perf_counter()
@@ -229,7 +228,7 @@ def run_fold(
     epochs = tc.warm_epochs if warm else tc.epochs
     fold_tc = tc.model_copy(update={"epochs": epochs, "seed": seed})
     if not warm:
-        from models.training import resolve_dtype_policy
+        from stackcast.models.training import resolve_dtype_policy
 
         model = build_model(
             cfg.model,
@@ -244,7 +243,7 @@ def run_fold(
     def epoch_line(message: str) -> None:
         _say(progress, f"  fold {split.fold + 1}: {message}")
 
-    from models.training import TrainingError
+    from stackcast.models.training import TrainingError
 
     try:
         result = train(model, train_b, val_b, fold_tc, log=epoch_line)
@@ -360,10 +359,10 @@ def render(
     kind: str = "backtest",
 ) -> tuple[dict[str, Any], str]:
     """Metrics and the report HTML for a computed backtest (pure but for the clock)."""
-    from pipeline.config import to_toml
-    from reports.html import ReportData, render_report
-    from reports.metrics import evaluate
-    from reports.trading import simulate
+    from stackcast.pipeline.config import to_toml
+    from stackcast.reports.html import ReportData, render_report
+    from stackcast.reports.metrics import evaluate
+    from stackcast.reports.trading import simulate
 
     metrics = evaluate(
         output.predictions,
@@ -428,12 +427,17 @@ def run_backtest(
     Writes ``forecasts.parquet``, ``metrics.json``, ``history.json``, ``config.toml`` and
     ``report.html`` to ``out`` or a new ``STACKCAST_HOME/runs/<run_id>``.
     """
-    from pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
-    from pipeline.config import to_toml
-    from pipeline.forecasting import build
-    from pipeline.prices import load_prices
-    from pipeline.runs import run_metadata, staged_run, update_index, write_summary
-    from reports.html import index_entry
+    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet, atomic_write_text
+    from stackcast.pipeline.config import to_toml
+    from stackcast.pipeline.data.prices import load_prices
+    from stackcast.pipeline.results.runs import (
+        run_metadata,
+        staged_run,
+        update_index,
+        write_summary,
+    )
+    from stackcast.pipeline.workflows.training import build
+    from stackcast.reports.html import index_entry
 
     frames, warnings = load_prices(cfg, refresh=refresh, progress=progress)
     panel = build(cfg, frames)

@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pipeline.config import RunConfig, check_ticker
-from pipeline.errors import ConfigError, DataError, UserError
-from pipeline.sources import Loaded, Source, load_source, parse_source, source_tickers
-from pipeline.store import PriceStore
+from stackcast.pipeline.config import RunConfig, check_ticker
+from stackcast.pipeline.errors import ConfigError, DataError, UserError
+from stackcast.pipeline.data.sources import Loaded, Source, load_source, parse_source, source_tickers
+from stackcast.pipeline.data.store import PriceStore
 
 
 @dataclass(frozen=True)

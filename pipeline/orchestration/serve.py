@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.config import RunConfig, load_config
-from pipeline.errors import UserError
-from pipeline.reportserver import (
+from stackcast.pipeline.config import RunConfig, load_config
+from stackcast.pipeline.errors import UserError
+from stackcast.pipeline.results.reportserver import (
     REPORTS_URL_ENV,
     ReportServer,
     stop_report_server,
@@ -68,15 +68,17 @@ def flow_parameters(cfg: RunConfig) -> dict[str, Any]:
 
 
 def deployments_for(cfg: RunConfig) -> list[DeploymentSpec]:
-    """The stackcast deployments for ``cfg`` (imports ``pipeline.flows`` lazily)."""
+    """The stackcast deployments for ``cfg`` (imports ``stackcast.pipeline.orchestration.flows`` lazily)."""
     from prefect.schedules import Cron
 
     try:
-        from pipeline import flows
+        from stackcast.pipeline.orchestration import flows
     except ModuleNotFoundError as exc:
-        if exc.name != "pipeline.flows":
+        if exc.name != "stackcast.pipeline.orchestration.flows":
             raise
-        raise UserError("pipeline/flows.py is missing: there are no flows to serve") from None
+        raise UserError(
+            "the flows module (stackcast.pipeline.orchestration.flows) is missing: there are no flows to serve"
+        ) from None
 
     tz = cfg.schedule.timezone
     params = flow_parameters(cfg)
@@ -521,9 +523,9 @@ def serve_command(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m pipeline.serve``: the same as ``stackcast serve``."""
+    """``python -m stackcast.pipeline.orchestration.serve``: the same as ``stackcast serve``."""
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.serve",
+        prog="python -m stackcast.pipeline.orchestration.serve",
         description="Start Prefect, serve the stackcast deployments and the reports.",
     )
     parser.add_argument("--config", help="TOML config file (default configs/default.toml)")
@@ -547,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     # Run the importable module's main, so classes such as DeploymentSpec are the same
-    # objects that other modules import from pipeline.serve (not copies in __main__).
-    from pipeline.serve import main as _main
+    # objects that other modules import from stackcast.pipeline.orchestration.serve (not copies in __main__).
+    from stackcast.pipeline.orchestration.serve import main as _main
 
     sys.exit(_main())

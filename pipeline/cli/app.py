@@ -21,14 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from stackcast.pipeline.errors import UserError
 from typer.core import TyperGroup
 
-from pipeline import __version__
-from pipeline.errors import UserError
+from stackcast import __version__
 
 if TYPE_CHECKING:
-    from pipeline.config import RunConfig
-    from pipeline.ingest import IngestResult
+    from stackcast.pipeline.config import RunConfig
+    from stackcast.pipeline.data.ingest import IngestResult
 
 EXIT_OK, EXIT_UNEXPECTED, EXIT_USAGE = 0, 1, 2
 
@@ -155,7 +155,7 @@ ConfigOpt = Annotated[
 
 def load_run_config(path: Path | None) -> RunConfig:
     """The run configuration from ``--config`` (``ConfigError`` -> exit 2)."""
-    from pipeline.config import load_config
+    from stackcast.pipeline.config import load_config
 
     return load_config(path)
 
@@ -222,7 +222,7 @@ def ingest(
     line and exit 2 when every failure was bad input or data (unknown ticker, invalid rows,
     source unreachable after retries), exit 1 otherwise (e.g. the store could not be written).
     """
-    from pipeline.ingest import ingest as run_ingest
+    from stackcast.pipeline.data.ingest import ingest as run_ingest
 
     cfg = load_run_config(config)
     results = run_ingest(cfg, tickers=tickers, source=source, start=start, end=end)
@@ -239,14 +239,6 @@ def ingest(
         detail = "; ".join(f"{r.ticker}: {r.message}" for r in failed)
         error_line(f"{len(failed)} of {len(results)} tickers failed: {detail}")
     raise typer.Exit(EXIT_USAGE if all(r.user_error for r in failed) else EXIT_UNEXPECTED)
-
-
-def _register_commands() -> None:
-    """Attach the heavy commands (backtest, demo, train, run, serve) defined elsewhere."""
-    import pipeline.commands  # noqa: F401
-
-
-_register_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -30,8 +30,8 @@ from typing import Any
 import pandas as pd
 from curl_cffi import requests as curl_requests
 
-from pipeline.config import DataConfig
-from pipeline.errors import SourceError, SourceUnavailable
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.errors import SourceError, SourceUnavailable
 
 MAX_DELAY = 60.0  # seconds: cap on one backoff sleep, Retry-After included
 _last = threading.local()

@@ -29,9 +29,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import atomic_write_text, file_lock
+from stackcast.pipeline.atomic import atomic_write_text, file_lock
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 STAGING_PREFIX = ".staging-"
 _STAGING_RE = re.compile(
     r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
@@ -250,7 +250,7 @@ def read_summaries(home: Path) -> list[dict[str, Any]]:
 
 def update_index(home: Path) -> Path:
     """Rebuild ``STACKCAST_HOME/index.html`` from the run summaries (under a lock)."""
-    from reports.html import render_index
+    from stackcast.reports.html import render_index
 
     home.mkdir(parents=True, exist_ok=True)
     path = home / "index.html"

@@ -20,9 +20,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.config import CONFIG_DIR, DataConfig, check_ticker
-from pipeline.errors import ConfigError, DataError, SourceError
-from pipeline.validate import validate_prices
+from stackcast.pipeline.config import CONFIG_DIR, DataConfig, check_ticker
+from stackcast.pipeline.errors import ConfigError, DataError, SourceError
+from stackcast.pipeline.data.validate import validate_prices
 
 SAMPLE_DIR = CONFIG_DIR.parent / "data" / "sample"
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -279,7 +279,7 @@ def load_source(
     if src.kind != "yahoo":
         return _load_files(names, start, end, cfg, src)
 
-    from pipeline import yahoo
+    from stackcast.pipeline.data import yahoo
 
     extra = {} if sleep is None else {"sleep": sleep}
     raw = yahoo.fetch_yahoo(names, start, end, cfg, session=session, **extra)

@@ -3,7 +3,7 @@
 Every flow takes the whole ``RunConfig`` as its ``cfg`` parameter (a pydantic model, so the
 Prefect UI renders it as a form with the config's values as defaults and the fields'
 descriptions as help), and is built from small tasks over the plain steps of
-``pipeline.ingest``, ``pipeline.forecasting``, ``pipeline.backtest`` and ``pipeline.daily``.
+``stackcast.pipeline.data.ingest``, ``stackcast.pipeline.workflows.training``, ``stackcast.pipeline.workflows.backtest`` and ``stackcast.pipeline.workflows.daily``.
 
 Task layout:
 
@@ -24,7 +24,7 @@ warning (it is forecast or trained from the stored bars). A flow FAILS when noth
 comes out: no champion, no ticker forecast, no prices at all, training diverged. Failed flows
 still publish their summary artifact, with the error.
 
-Task layout and runners: ``pipeline.tasks``; artifact content: ``pipeline.artifacts``.
+Task layout and runners: ``stackcast.pipeline.orchestration.tasks``; artifact content: ``stackcast.pipeline.orchestration.artifacts``.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.states import State
-
-from pipeline import daily
-from pipeline.artifacts import (
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.orchestration.artifacts import (
     LEDGER_TABLE,
     cell,
     daily_summary,
@@ -51,10 +51,7 @@ from pipeline.artifacts import (
     table_rows,
     warnings_md,
 )
-from pipeline.config import RunConfig
-from pipeline.errors import DataError
-from pipeline.runs import new_run_id
-from pipeline.tasks import (
+from stackcast.pipeline.orchestration.tasks import (
     backtest,
     bare_message,
     decide,
@@ -73,6 +70,8 @@ from pipeline.tasks import (
     write_daily_report,
     write_validation_report,
 )
+from stackcast.pipeline.results.runs import new_run_id
+from stackcast.pipeline.workflows import daily
 
 # ----------------------------------------------------------------------------- flows
 
@@ -85,8 +84,8 @@ def ingest_flow(cfg: RunConfig) -> dict[str, Any]:
         cfg: The stackcast configuration; ``[data]`` names the source and the tickers
             (a sample or file source without configured tickers ingests all it holds).
     """
-    from pipeline.ingest import resolve_tickers
-    from pipeline.sources import parse_source
+    from stackcast.pipeline.data.ingest import resolve_tickers
+    from stackcast.pipeline.data.sources import parse_source
 
     cfg = prepared(cfg)
     with summary_on_failure("ingest", "Ingest"):

@@ -4,7 +4,7 @@ Keys are stable (``<flow>-summary``, ``<flow>-report`` and one table per flow:
 ``daily-forecast-ledger``, ``backtest-metrics``, ``weekly-retrain-validation`` /
 ``train-validation``, ``ingest-tickers``), so the UI's Artifacts page keeps each key's history.
 Link artifacts point at the report server that ``stackcast serve`` runs
-(``pipeline.reportserver.link_for``); flows run elsewhere skip them.
+(``stackcast.pipeline.results.reportserver.link_for``); flows run elsewhere skip them.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 from prefect.states import Completed, State
-
-from pipeline.config import RunConfig
-from pipeline.errors import UserError
-from pipeline.reportserver import link_for
-from pipeline.tasks import TABLE_ROWS
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import UserError
+from stackcast.pipeline.orchestration.tasks import TABLE_ROWS
+from stackcast.pipeline.results.reportserver import link_for
 
 # ----------------------------------------------------------------------------- artifacts
 

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.atomic import atomic_write_json, file_lock
-from pipeline.errors import UserError
-from pipeline.runs import staging_dir
+from stackcast.pipeline.atomic import atomic_write_json, file_lock
+from stackcast.pipeline.errors import UserError
+from stackcast.pipeline.results.runs import staging_dir
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 
