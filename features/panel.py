@@ -49,6 +49,7 @@ class Panel:
             than ``min_history`` rows of history.
         off_calendar: Ticker -> bars dropped because their date is not on the calendar.
         window, horizons, mask_value, min_history: Copied from the ``FeatureConfig``.
+        bar_calendar: The ``FeatureConfig.calendar`` the rows are aligned to.
     """
 
     tickers: tuple[str, ...]
@@ -70,6 +71,7 @@ class Panel:
     horizons: int = 5
     mask_value: float = -10.0
     min_history: int = 20
+    bar_calendar: str = "B"
 
     @property
     def n_rows(self) -> int:
@@ -271,4 +273,26 @@ def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureC
         horizons=H,
         mask_value=cfg.mask_value,
         min_history=cfg.min_history,
+        bar_calendar=cfg.calendar,
     )
+
+
+def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
+    """Calendar date ``h`` bars after each origin row, shape ``[len(rows), H]``.
+
+    Inside a ticker's history this is the calendar's own date; past its last bar the date is
+    extrapolated with the calendar's frequency (business days for "B" and "data").
+    """
+    horizons = panel.horizons
+    out = np.empty((len(rows), horizons), dtype="datetime64[D]")
+    block_end = panel.offsets[panel.ticker_id[rows] + 1]
+    offset = pd.offsets.Day(1) if panel.bar_calendar == "D" else pd.offsets.BDay(1)
+    for h in range(1, horizons + 1):
+        idx = rows + h
+        inside = idx < block_end
+        out[inside, h - 1] = panel.dates[idx[inside]]
+        for k in np.flatnonzero(~inside):
+            last = int(block_end[k]) - 1
+            extra = int(idx[k] - last)
+            out[k, h - 1] = (pd.Timestamp(panel.dates[last]) + extra * offset).to_datetime64()
+    return out

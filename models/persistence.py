@@ -1,27 +1,27 @@
-"""Save and load a model directory: ``model.keras`` + ``meta.json``, atomically.
+"""Save and load a model directory: ``model.keras`` + ``meta.json``.
 
 The saved model carries architecture and weights only: the optimizer (and its gradient-norm
 accumulators) is left out, because a loaded model is used to forecast, and ``train`` compiles
 afresh anyway. Loading is always ``safe_mode=True`` (no lambdas, no pickles); stackcast's own
 layer (``MaskedAttentionPooling``) is registered for it.
 
-Writes go to temporary names in the target directory, then ``os.replace`` (the documented
-exception to "pipeline does all I/O": the model files are written here).
+The files are written straight into the directory given (the one file I/O ``models`` does,
+and only when asked): callers that publish a version write it into a staging directory and
+rename that into place (``stackcast.pipeline.results``), so a crash never leaves a torn one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 import stackcast.models.network  # noqa: F401  (registers MaskedAttentionPooling for safe-mode loading)
+
+from stackcast.jsonable import json_default
+from stackcast.versions import library_versions
 
 MODEL_FILE = "model.keras"
 META_FILE = "meta.json"
@@ -40,16 +40,6 @@ class DamagedModelError(ModelMismatchError):
     """
 
 
-def library_versions() -> dict[str, str]:
-    """Versions stamped into ``meta.json``: keras, its backend, numpy, python."""
-    return {
-        "keras": keras.__version__,
-        "backend": keras.backend.backend(),
-        "numpy": np.__version__,
-        "python": platform.python_version(),
-    }
-
-
 def _inference_copy(model: keras.Model) -> keras.Model:
     """The same architecture and weights, uncompiled (no optimizer state)."""
     if not model.compiled:
@@ -57,20 +47,6 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     clone = keras.models.clone_model(model)
     clone.set_weights(model.get_weights())
     return clone
-
-
-def _replace_atomically(directory: Path, name: str, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, directory / name)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def save_model(model: keras.Model, directory: str | Path, meta: dict[str, Any]) -> Path:
@@ -88,39 +64,13 @@ def save_model(model: keras.Model, directory: str | Path, meta: dict[str, Any]) 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     meta = dict(meta)
-    meta["versions"] = library_versions()
-    text = json.dumps(meta, indent=2, sort_keys=True, default=_json_default, allow_nan=False)
-    copy = _inference_copy(model)
-
-    def write_model(tmp: str) -> None:
-        # Keras insists on the .keras suffix: save beside, then move over the temp name.
-        target = tmp + ".keras"
-        try:
-            copy.save(target)
-            os.replace(target, tmp)
-        finally:
-            if os.path.exists(target):
-                os.unlink(target)
-
-    def write_meta(tmp: str) -> None:
-        Path(tmp).write_text(text + "\n", encoding="utf-8")
-
-    # Model first, meta last: a meta.json always describes the model.keras beside it.
-    _replace_atomically(directory, MODEL_FILE, write_model)
-    _replace_atomically(directory, META_FILE, write_meta)
+    meta["versions"] = {**library_versions(), "backend": keras.backend.backend()}
+    text = json.dumps(meta, indent=2, sort_keys=True, default=json_default, allow_nan=False)
+    # Keras insists on the .keras suffix. Model first, meta last: a meta.json always
+    # describes the model.keras beside it.
+    _inference_copy(model).save(directory / MODEL_FILE)
+    (directory / META_FILE).write_text(text + "\n", encoding="utf-8")
     return directory
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"meta value of type {type(obj).__name__} is not JSON-serializable")
 
 
 def _diff(expected: Any, actual: Any, path: str) -> list[str]:

@@ -10,7 +10,6 @@ the next write of that target deletes once it is an hour old.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import glob
 import json
 import os
@@ -21,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stackcast.pipeline.errors import LockTimeout
+
+from stackcast.jsonable import json_default
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -98,24 +99,6 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "
     return atomic_write_bytes(path, text.encode(encoding))
 
 
-def _json_default(obj: Any) -> Any:
-    """Encode the values stackcast's JSON files commonly hold (numpy, dates, paths)."""
-    if isinstance(obj, _dt.date | _dt.datetime):
-        return obj.isoformat()
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if isinstance(obj, set | frozenset | tuple):
-        return list(obj)
-    # numpy scalars and arrays, pandas Timestamps, without importing either here.
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-
 def atomic_write_json(
     path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2, sort_keys: bool = False
 ) -> Path:
@@ -123,7 +106,7 @@ def atomic_write_json(
 
     Dates and datetimes become ISO strings, paths strings, numpy values plain numbers/lists.
     """
-    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=_json_default)
+    text = json.dumps(obj, indent=indent, sort_keys=sort_keys, default=json_default)
     return atomic_write_text(path, text + "\n")
 
 

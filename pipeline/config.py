@@ -240,6 +240,13 @@ def _validated(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
         raise ConfigError(_format_error(exc, where)) from None
 
 
+def config_from_dict(data: Any, where: str) -> RunConfig:
+    """A ``RunConfig`` from already-parsed data (a model's saved config); errors name ``where``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: no configuration saved")
+    return _validated(RunConfig, data, where)
+
+
 def parse_config(text: str, where: str = "<config>") -> RunConfig:
     """Parse TOML text into a ``RunConfig``; errors name the key and ``where``."""
     try:

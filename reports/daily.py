@@ -115,3 +115,12 @@ def render_daily(data: DailyData) -> str:
             plot=running_plot(data.running),
         )
     )
+
+
+def daily_verdict(row: Any) -> str:
+    """The index's sentence for a daily run from its horizon-1 score row."""
+    better = "beats" if row["mae"] < row["rw_mae"] else "does not beat"
+    return (
+        f"published 1-step forecasts {better} the random walk so far "
+        f"(MAE {100 * row['mae']:.3f}% vs {100 * row['rw_mae']:.3f}%, n = {row['n']})"
+    )

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from stackcast.reports import plots
 from stackcast.reports.config import ReportConfig
-from stackcast.reports.metrics import BASELINES, format_p
+from stackcast.reports.metrics import format_p
 from stackcast.reports.trading import LABELS, TradingResult
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -34,7 +34,6 @@ AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("first_test_origin", "first test origin"),
     ("test_end", "test end"),
 )
-PREDICTOR_NAMES = {"model": "model", **{b: b.replace("_", " ") for b in BASELINES}}
 
 
 @dataclass
@@ -117,7 +116,7 @@ def _pval(p: Any) -> str:
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"),
+        loader=jinja2.PackageLoader("stackcast.reports", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -151,7 +150,7 @@ def _headline_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "horizon": h,
                     "first": i == 0,
                     "span": len(present),
-                    "predictor": PREDICTOR_NAMES.get(name, name),
+                    "predictor": name.replace("_", " "),
                     "is_model": name == "model",
                     "best": r["mae"] is not None and r["mae"] == best,
                     **r,

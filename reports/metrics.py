@@ -30,13 +30,13 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
-from stackcast.reports.baselines import BASELINES
+from stackcast.models.baselines import BASELINES
 from stackcast.reports.config import ReportConfig
 
 MODEL = "model"
@@ -81,9 +81,17 @@ def scale_lookup(scale: Scale) -> dict[tuple[str, int], float]:
     return out
 
 
-def predictor_columns(predictions: pd.DataFrame) -> dict[str, str]:
-    """Predictor name -> column for the model and every baseline present (not all NaN)."""
-    names = {MODEL: "y_pred"} | {b: b for b in BASELINES}
+def predictor_columns(
+    predictions: pd.DataFrame, baselines: Sequence[str] | None = None
+) -> dict[str, str]:
+    """Predictor name -> column for the model and every baseline present (not all NaN).
+
+    ``baselines`` names the baseline columns; by default ``predictions.attrs["baselines"]``
+    (set by the walk-forward engine), else the standard three.
+    """
+    if baselines is None:
+        baselines = predictions.attrs.get("baselines", BASELINES)
+    names = {MODEL: "y_pred"} | {b: b for b in baselines}
     return {
         name: col
         for name, col in names.items()

@@ -1,20 +1,20 @@
 """The heavy commands: backtest, demo, train, run and serve.
 
-They register on ``stackcast.pipeline.cli.app.app``; each imports TensorFlow/Prefect only when it runs, so
+They register on ``stackcast.pipeline.cli.app.app`` and run the workflow bodies in this process
+(``Steps`` printing progress); each imports TensorFlow/Prefect only when it runs, so
 ``stackcast --help`` stays instant.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import logging
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
 from stackcast.pipeline.config import RunConfig, builtin_config
+from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError
 
 Tickers = Annotated[
@@ -25,19 +25,6 @@ Source = Annotated[
     typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
-
-
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's start-up chatter (oneDNN banners, retracing notes) off the terminal.
-
-    oneDNN's custom ops are also switched off by default: CPU results are then bitwise
-    reproducible, and the recurrent layers stackcast uses do not gain from them.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    logging.getLogger("absl").setLevel(logging.ERROR)
 
 
 def configure(config: Path | None, tickers: str | None, source: str | None) -> RunConfig:
@@ -86,13 +73,14 @@ def _date(value: str | None, flag: str) -> _dt.date | None:
 def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     quiet_tensorflow()
     from stackcast.pipeline.workflows.backtest import run_backtest
+    from stackcast.pipeline.workflows.steps import Steps
 
     say = printer(verbose)
-    result = run_backtest(cfg, out=out, progress=say)
+    result, run_dir = run_backtest(cfg, out=out, steps=Steps(say))
     print_warnings(result.warnings, say)
     for v in result.metrics.get("verdicts", []):
         typer.echo(v["sentence"])
-    typer.echo(f"report: {result.report}")
+    typer.echo(f"report: {run_dir / 'report.html'}")
 
 
 @app.command()
@@ -141,17 +129,20 @@ def train(
 ) -> None:
     """Train a new model version; it becomes champion if it beats the champion and random walk."""
     quiet_tensorflow()
+    from stackcast.pipeline.workflows.steps import Steps
     from stackcast.pipeline.workflows.training import retrain
 
     say = printer(verbose)
-    result = retrain(configure(config, tickers, source), progress=say)
+    result = retrain(configure(config, tickers, source), steps=Steps(say))
     print_warnings(result.warnings, say)
     c = result.challenger
+    v = c.model.validation
     typer.echo(
-        f"trained {c.name} {c.version}: validation MAE {c.validation['y_pred']:.5f} "
-        f"(random walk {c.validation['random_walk']:.5f})"
+        f"trained {c.name} {c.version}: validation MAE {v['y_pred']:.5f} "
+        f"(random walk {v['random_walk']:.5f})"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
 
 
 @app.command()
@@ -165,10 +156,11 @@ def run(
 ) -> None:
     """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
     quiet_tensorflow()
-    from stackcast.pipeline.workflows.daily import run_daily
+    from stackcast.pipeline.workflows.daily import daily_forecast
+    from stackcast.pipeline.workflows.steps import Steps
 
     cfg = load_run_config(config)
-    result = run_daily(cfg, as_of=_date(as_of, "--as-of"), progress=printer(verbose))
+    result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(printer(verbose)))
     for t in sorted(result.forecasts["ticker"].unique()):
         f = result.forecasts[
             (result.forecasts["ticker"] == t) & (result.forecasts["horizon"] == 1)
@@ -179,7 +171,7 @@ def run(
         )
     for t, why in result.failed.items():
         typer.echo(f"warning: {t}: not forecast: {why}", err=True)
-    typer.echo(f"ledger: {result.added} new rows, {result.replaced} replaced")
+    typer.echo(f"ledger: {result.update.added} new rows, {result.update.replaced} replaced")
     typer.echo(f"report: {result.report}")
     if result.failed:
         raise typer.Exit(1)

@@ -12,9 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from stackcast.pipeline.config import RunConfig, check_ticker
-from stackcast.pipeline.errors import ConfigError, DataError, UserError
-from stackcast.pipeline.data.sources import Loaded, Source, load_source, parse_source, source_tickers
+from stackcast.pipeline.data.sources import (
+    Loaded,
+    Source,
+    load_source,
+    parse_source,
+    source_tickers,
+)
 from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import ConfigError, DataError, UserError
 
 
 @dataclass(frozen=True)

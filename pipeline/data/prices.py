@@ -1,63 +1,87 @@
-"""Prices for a run: bring the store up to date from the source, then read it back."""
+"""Prices for a run: one ticker's ingest step, stored frames cut at a date, a caller's frame.
+
+A workflow ingests ticker by ticker (``ingest_ticker``, a step that may retry), then reads
+what is stored (``stored_frames``), so a ticker whose ingest failed but which is already
+stored is still used, with a warning. A price frame passed in through the Python API goes
+through the same validation as a file (``frames_from_table``) and touches no store.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
-
-from stackcast.pipeline.config import RunConfig
-from stackcast.pipeline.errors import DataError
-from stackcast.pipeline.data.ingest import IngestResult, ingest
+from stackcast.pipeline.config import RunConfig, check_ticker
+from stackcast.pipeline.data.ingest import ingest
+from stackcast.pipeline.data.sources import validated_frame
 from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.errors import DataError
 
 
-def load_prices(
-    cfg: RunConfig,
-    *,
-    refresh: bool = True,
-    as_of: _dt.date | None = None,
-    progress: Callable[[str], None] | None = None,
-    session: Any = None,
-) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Ingest ``cfg.data.tickers`` from ``cfg.data.source`` and read them from the store.
-
-    A ticker that fails to ingest but is already stored is used as stored (with a warning); one
-    that is neither is left out with a warning. ``as_of`` (else ``[data] end``) cuts every series
-    at that date, so a replayed day sees exactly the bars it would have seen.
+def ingest_ticker(cfg: RunConfig, ticker: str) -> dict[str, Any]:
+    """Fetch, validate and store one ticker's new bars; raise its error on failure.
 
     Returns:
-        ``(frames by ticker, warnings)``.
+        A JSON-able summary: ``ticker, status, action, rows_added, rows, first, last,
+        message, warnings``.
+    """
+    (result,) = ingest(cfg, tickers=[ticker])
+    if not result.ok:
+        if isinstance(result.error, Exception):
+            raise result.error
+        raise DataError(f"{ticker}: {result.message}")
+    return {
+        "ticker": ticker,
+        "status": "ok",
+        "action": result.action,
+        "rows_added": result.rows_added,
+        "rows": result.rows,
+        "first": str(result.first) if result.first else None,
+        "last": str(result.last) if result.last else None,
+        "message": result.message,
+        "warnings": list(result.warnings),
+    }
+
+
+def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> pd.DataFrame:
+    """One ticker's stored prices, cut at ``as_of`` (else at ``[data] end``).
+
+    Raises:
+        DataError: Nothing stored for ``ticker``, or nothing on or before the cut.
+    """
+    frame = PriceStore(cfg.home()).read(ticker)
+    cut = as_of or cfg.data.end
+    if cut is not None:
+        frame = frame[frame["date"] <= pd.Timestamp(cut)]
+        if not len(frame):
+            raise DataError(f"{ticker}: no stored prices on or before {cut}")
+    return frame.reset_index(drop=True)
+
+
+def stored_frames(
+    cfg: RunConfig, as_of: _dt.date | None = None
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Every configured ticker's stored prices, cut at ``as_of`` (else ``[data] end``).
+
+    Returns:
+        ``(frames by ticker, warnings)``: a ticker with nothing stored is left out with a
+        warning.
 
     Raises:
         DataError: No ticker has any stored prices.
     """
     store = PriceStore(cfg.home())
-    warnings: list[str] = []
-    if refresh:
-
-        def said(result: IngestResult) -> None:
-            if progress is not None:
-                note = f"+{result.rows_added} rows" if result.ok else result.message
-                progress(f"ingest {result.ticker}: {note}")
-
-        for result in ingest(cfg, store=store, progress=said):
-            warnings.extend(f"{result.ticker}: {w}" for w in result.warnings)
-            if not result.ok:
-                warnings.append(f"{result.ticker}: ingest failed: {result.message}")
-    cut = as_of or cfg.data.end
     frames: dict[str, pd.DataFrame] = {}
+    warnings: list[str] = []
     for ticker in cfg.data.tickers:
         if not store.exists(ticker):
             warnings.append(f"{ticker}: no stored prices; left out")
             continue
-        frame = store.read(ticker)
-        if cut is not None:
-            frame = frame[frame["date"] <= pd.Timestamp(cut)]
-        if len(frame):
-            frames[ticker] = frame.reset_index(drop=True)
+        try:
+            frames[ticker] = stored_frame(cfg, ticker, as_of)
+        except DataError:
+            continue
     if not frames:
         raise DataError(
             "no prices for any of "
@@ -66,3 +90,32 @@ def load_prices(
             + "; run `stackcast ingest` first"
         )
     return frames, warnings
+
+
+def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Validate a caller's long price frame (``date, ticker, close``, optional OHLV).
+
+    Every ticker goes through the same checks as a price file and is clipped to
+    ``[data] start/end``.
+
+    Raises:
+        DataError: A missing column or any invalid row (the first one found).
+    """
+    if not isinstance(prices, pd.DataFrame):
+        raise DataError(f"prices must be a pandas DataFrame, got {type(prices).__name__}")
+    table = prices.rename(columns=str.lower)
+    missing = [c for c in ("date", "ticker", "close") if c not in table.columns]
+    if missing:
+        raise DataError(f"prices: missing column(s) {', '.join(missing)}")
+    table = table.reset_index(drop=True)
+    table.index = table.index + 1  # row numbers as a user counts them
+    frames: dict[str, pd.DataFrame] = {}
+    for raw_ticker, raw in table.groupby("ticker", sort=True):
+        ticker = check_ticker(str(raw_ticker))
+        got = validated_frame(ticker, raw, cfg.data.start, cfg.data.end, cfg.data, "prices")
+        if isinstance(got, DataError):
+            raise got
+        frames[ticker] = got.frame
+    if not frames:
+        raise DataError("prices: the frame has no rows")
+    return frames

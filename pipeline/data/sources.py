@@ -19,10 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
 from stackcast.pipeline.config import CONFIG_DIR, DataConfig, check_ticker
-from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 from stackcast.pipeline.data.validate import validate_prices
+from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 SAMPLE_DIR = CONFIG_DIR.parent / "data" / "sample"
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -184,15 +183,16 @@ def _clip(frame: pd.DataFrame, start: _dt.date | None, end: _dt.date | None) -> 
     return frame[keep].reset_index(drop=True)
 
 
-def _finish(
+def validated_frame(
     ticker: str,
     raw: pd.DataFrame,
     start: _dt.date | None,
     end: _dt.date | None,
     cfg: DataConfig,
     origin: str,
-    row_name: str,
+    row_name: str = "row",
 ) -> Loaded | DataError:
+    """Validate one ticker's raw rows and clip them to ``[start, end]``; the error, not raised."""
     try:
         frame, warnings = validate_prices(raw, ticker, cfg, origin=origin, row_name=row_name)
     except DataError as exc:
@@ -228,7 +228,7 @@ def _load_files(
             if raw is None:
                 out[t] = _fail(t, f"sample file {t}.csv holds no {t} rows")
                 continue
-            out[t] = _finish(t, raw, start, end, cfg, f"sample {t}.csv", table.row_name)
+            out[t] = validated_frame(t, raw, start, end, cfg, f"sample {t}.csv", table.row_name)
         return out
     assert src.path is not None
     table = _table(src.path)  # a file that cannot be read fails every ticker: raise
@@ -237,7 +237,7 @@ def _load_files(
         if raw is None:
             out[t] = _fail(t, f"not in {src.path.name} (available: {_available(table.tickers)})")
         else:
-            out[t] = _finish(t, raw, start, end, cfg, src.path.name, table.row_name)
+            out[t] = validated_frame(t, raw, start, end, cfg, src.path.name, table.row_name)
     return out
 
 
@@ -286,7 +286,7 @@ def load_source(
     out: dict[str, Loaded | DataError] = {}
     for t, got in raw.items():
         out[t] = (
-            got if isinstance(got, DataError) else _finish(t, got, start, end, cfg, "Yahoo", "bar")
+            got if isinstance(got, DataError) else validated_frame(t, got, start, end, cfg, "Yahoo", "bar")
         )
     return out
 

@@ -21,11 +21,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-
 from stackcast.pipeline.atomic import atomic_write_parquet, file_lock
 from stackcast.pipeline.config import check_ticker, resolve_home
-from stackcast.pipeline.errors import ConfigError, DataError
 from stackcast.pipeline.data.sources import Loaded
+from stackcast.pipeline.errors import ConfigError, DataError
 
 RTOL = 1e-6
 META_KEY = "stackcast"

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from stackcast.pipeline.config import DataConfig
 from stackcast.pipeline.errors import DataError
 

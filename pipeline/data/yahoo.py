@@ -29,7 +29,6 @@ from typing import Any
 
 import pandas as pd
 from curl_cffi import requests as curl_requests
-
 from stackcast.pipeline.config import DataConfig
 from stackcast.pipeline.errors import SourceError, SourceUnavailable
 

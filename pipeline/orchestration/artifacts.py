@@ -25,8 +25,9 @@ from prefect.artifacts import (
 from prefect.states import Completed, State
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
-from stackcast.pipeline.orchestration.tasks import TABLE_ROWS
 from stackcast.pipeline.results.reportserver import link_for
+
+TABLE_ROWS = 500  # most rows in one table artifact
 
 # ----------------------------------------------------------------------------- artifacts
 

@@ -25,29 +25,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from stackcast.pipeline.atomic import atomic_write_text, file_lock
 
+from stackcast.versions import library_versions
+
 REPO = Path(__file__).resolve().parents[2]
 STAGING_PREFIX = ".staging-"
 _STAGING_RE = re.compile(
     r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
-)
-_PACKAGES = (
-    "stackcast",
-    "keras",
-    "tensorflow-cpu",
-    "tensorflow",
-    "jax",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "prefect",
-    "yfinance",
-    "matplotlib",
 )
 
 
@@ -186,17 +174,6 @@ def git_commit() -> str | None:
     return (head + ("+dirty" if dirty else "")) or None
 
 
-def library_versions() -> dict[str, str]:
-    """Installed versions of the libraries a result depends on."""
-    versions = {"python": platform.python_version()}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return versions
-
-
 def device_description() -> str:
     """The Keras backend and the accelerator it sees (``cpu`` when none)."""
     import keras
@@ -223,6 +200,56 @@ def run_metadata() -> dict[str, Any]:
         "device": device_description(),
         "platform": platform.platform(),
     }
+
+
+def now_iso() -> str:
+    """The current UTC time as an ISO string to the second (a run's ``created``)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+RunFile = str | dict[str, Any] | list[Any] | Any
+
+
+def publish_run(
+    home: Path,
+    run_id: str,
+    files: dict[str, RunFile],
+    summary: dict[str, Any],
+    *,
+    out: Path | None = None,
+) -> Path:
+    """Write a run's files and summary, publish the directory atomically, refresh the index.
+
+    The one writer of every kind of run (backtest, train, daily, ...).
+
+    Args:
+        home: STACKCAST_HOME.
+        run_id: The run's id (``new_run_id``), also its default directory name.
+        files: File name -> content: ``str`` (text), ``dict``/``list`` (JSON) or a DataFrame
+            (Parquet).
+        summary: What the index shows for the run (``summary.json``).
+        out: Final directory (``--out``); default ``home/runs/<run_id>``. The index is
+            refreshed only for runs under ``home/runs``.
+
+    Returns:
+        The published directory.
+    """
+    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet
+
+    kind = summary.get("kind", "run")
+    with staged_run(home, kind, out, run_id=run_id) as run:
+        for name, content in files.items():
+            path = run.staging / name
+            if isinstance(content, str):
+                atomic_write_text(path, content)
+            elif isinstance(content, dict | list):
+                atomic_write_json(path, content)
+            else:
+                atomic_write_parquet(content, path)
+        write_summary(run, summary)
+    if out is None or run.final.parent == (home / "runs").resolve():
+        update_index(home)
+    return run.final
 
 
 def write_summary(run: RunDir, summary: dict[str, Any]) -> None:

@@ -1,40 +1,40 @@
-"""Champion training, the challenger decision and the daily forecast.
+"""The train/retrain workflow: fit a version, decide champion or not, publish the decision.
 
-Training a version is a one-fold backtest whose test block is the latest block of origins
-with known outcomes (the validation block): the model, scaler and baselines are fit on the
+Fitting a version is a one-fold backtest whose test block is the latest block of origins with
+known outcomes (the validation block): the model, its scaler and the baselines are fit on the
 past of that block exactly as in a backtest fold, and the block's errors decide whether a
-challenger replaces the champion.
+challenger replaces the champion. ``fit_version`` is the Python API's ``stackcast.train``;
+``retrain`` (CLI ``stackcast train``, the ``train`` and ``weekly-retrain`` flows) also saves
+the version, scores the champion on the same block, promotes, and writes a validation run.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.features.panel import Panel, build_panel
-from stackcast.features.scaling import FoldScaler
-from stackcast.features.splits import walk_forward
+from stackcast.features.panel import Panel
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import DataError, UserError
 from stackcast.pipeline.results import registry
-from stackcast.pipeline.workflows.backtest import FoldOutput, Progress, _say, long_frame, run_fold
+from stackcast.pipeline.results.runs import run_metadata, staging_dir
+from stackcast.pipeline.workflows.backtest import BacktestResult, make_splits, run_engine, score
+from stackcast.pipeline.workflows.common import (
+    build,
+    forecast_origins,
+    latest_origins,
+    load_version,
+    obtain_prices,
+    panel_warnings,
+)
+from stackcast.pipeline.workflows.steps import Steps
 
 FAR_WORSE = 1.5  # a first model this many times worse than random walk is never promoted
-
-
-@dataclass
-class TrainedVersion:
-    """A freshly trained, saved model version and its validation numbers."""
-
-    name: str
-    version: str
-    directory: Path
-    validation: dict[str, float]
-    fold: FoldOutput
+PREDICTORS = ("y_pred", "random_walk", "drift", "ridge")
 
 
 def validation_mae(frame: pd.DataFrame, column: str) -> float:
@@ -43,74 +43,113 @@ def validation_mae(frame: pd.DataFrame, column: str) -> float:
     return float(np.mean(np.abs(known[column] - known["y_true"])))
 
 
-def build(cfg: RunConfig, frames: dict[str, pd.DataFrame]) -> Panel:
-    """Build the feature panel and refuse one with nothing usable in it."""
-    try:
-        panel = build_panel(frames, cfg.features)
-    except ValueError as exc:
-        raise DataError(f"cannot build model inputs: {exc}") from None
-    if not panel.tickers:
-        reasons = "; ".join(f"{t}: {r}" for t, r in panel.skipped.items())
-        raise DataError(f"no ticker has enough history ({reasons})")
-    return panel
+@dataclass
+class TrainedModel:
+    """A fitted model version: its forecaster, validation block and metadata.
+
+    ``forecast(prices)`` gives the next H forecasts per ticker; ``save(directory)`` writes
+    ``model.keras`` and ``meta.json`` (``stackcast.load_model`` reads it back).
+    """
+
+    config: RunConfig
+    forecaster: Any
+    meta: dict[str, Any]
+    validation: dict[str, float] = field(default_factory=dict)
+    result: BacktestResult | None = None
+
+    def forecast(self, prices: pd.DataFrame, as_of: _dt.date | None = None) -> pd.DataFrame:
+        """Forecasts from each ticker's latest origin (on or before ``as_of``) in ``prices``."""
+        from stackcast.pipeline.data.prices import frames_from_table
+
+        panel = build(self.config, frames_from_table(self.config, prices))
+        rows = latest_origins(panel, as_of)
+        if len(rows) == 0:
+            raise DataError(f"no usable origin on or before {as_of or 'the last bar'}")
+        return forecast_origins(self.forecaster, self.meta, panel, rows, self.config.name)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the model directory (replaced only once complete)."""
+        final = Path(directory).resolve()
+        with staging_dir(final.parent, final.name) as staging:
+            self.forecaster.save(staging, self.meta)
+            if final.exists():
+                raise UserError(f"{final} exists: choose a new directory for the model")
+            staging.rename(final)
+        return final
 
 
-def train_version(
-    cfg: RunConfig, panel: Panel, meta_extra: dict[str, Any], progress: Progress | None = None
-) -> TrainedVersion:
-    """Train, validate and save a new version (not yet champion)."""
-    from stackcast.models.persistence import save_model
-
+def fit_version(
+    cfg: RunConfig,
+    prices: pd.DataFrame | None = None,
+    *,
+    steps: Steps | None = None,
+    panel: Panel | None = None,
+) -> TrainedModel:
+    """Fit a model on the latest data, validated on the latest block with known outcomes."""
+    steps = steps or Steps()
+    warnings: list[str] = []
+    frames: dict[str, pd.DataFrame] = {}
+    if panel is None:
+        frames, warnings, _ = obtain_prices(cfg, steps, prices, refresh=False)
+        panel = build(cfg, frames)
     known = np.unique(panel.dates[panel.target_ok])
-    try:
-        split = walk_forward(
-            known,
-            folds=1,
-            test_size=cfg.backtest.test_size,
-            embargo=cfg.embargo,
-            horizons=cfg.features.horizons,
-            mode=cfg.backtest.mode,
-            train_size=cfg.backtest.train_size if cfg.backtest.mode == "rolling" else None,
-            min_train=min(cfg.backtest.train_size, 100),
-        )[-1]
-    except ValueError as exc:
-        raise DataError(f"not enough history to train: {exc}") from None
-    fold, model = run_fold(cfg, panel, split, None, progress)
-    validation = {
-        name: validation_mae(fold.predictions, name)
-        for name in ("y_pred", "random_walk", "drift", "ridge")
+    split = make_splits(cfg, known, folds=1)[-1:]
+    run = run_engine(cfg, panel, split, steps)
+    fold = run.folds[0]
+    validation = {name: validation_mae(fold.predictions, name) for name in PREDICTORS}
+    meta = {
+        "name": cfg.name,
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "config": cfg.model_dump(mode="json"),
+        "features": list(panel.feature_names),
+        "tickers": list(panel.tickers),
+        "data_range": {t: [v["first"], v["last"]] for t, v in panel.summary().items()},
+        "split": fold.split.audit(),
+        "validation_mae": validation,
+        "history": {k: v for k, v in fold.history.items() if not k.startswith("grad")},
     }
+    metrics, trading = score(cfg, run)
+    result = BacktestResult(
+        cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train"
+    )
+    return TrainedModel(cfg, run.model, meta, validation, result)
+
+
+@dataclass
+class TrainedVersion:
+    """A saved model version (not yet champion) and its validation numbers."""
+
+    name: str
+    version: str
+    directory: Path
+    model: TrainedModel
+
+
+def save_version(cfg: RunConfig, model: TrainedModel) -> TrainedVersion:
+    """Save ``model`` as the next version of ``cfg.name`` in the registry."""
     home = cfg.home()
     with registry.new_version(home, cfg.name) as (version, staging):
-        meta = {
-            "name": cfg.name,
-            "version": version,
-            "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            "config": cfg.model_dump(mode="json"),
-            "features": list(panel.feature_names),
-            "tickers": list(panel.tickers),
-            "scaler": fold.scaler.to_json(),
-            "interval_offsets": None if fold.offsets is None else fold.offsets.tolist(),
-            "data_range": {t: [v["first"], v["last"]] for t, v in panel.summary().items()},
-            "split": split.audit(),
-            "validation_mae": validation,
-            "history": {k: v for k, v in fold.history.items() if not k.startswith("grad")},
-            **meta_extra,
-        }
-        save_model(model, staging, meta)
-    _say(
-        progress,
-        f"saved {cfg.name} {version}: validation MAE model "
-        f"{validation['y_pred']:.5f} vs random walk {validation['random_walk']:.5f}",
+        model.meta.update(version=version, run=run_metadata())
+        model.forecaster.save(staging, model.meta)
+    directory = registry.model_root(home, cfg.name) / version
+    return TrainedVersion(cfg.name, version, directory, model)
+
+
+def train_challenger(cfg: RunConfig, panel: Panel, steps: Steps) -> TrainedVersion:
+    """Fit, validate and save a new version; says its validation numbers."""
+    version = save_version(cfg, fit_version(cfg, steps=steps, panel=panel))
+    v = version.model.validation
+    steps.say(
+        f"saved {cfg.name} {version.version}: validation MAE model {v['y_pred']:.5f} vs "
+        f"random walk {v['random_walk']:.5f}"
     )
-    return TrainedVersion(
-        cfg.name, version, registry.model_root(home, cfg.name) / version, validation, fold
-    )
+    return version
 
 
 def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray) -> float:
     """Validation MAE of a saved version on the given origin rows (its own scaler)."""
-    frame = forecast_rows(directory, cfg, panel, rows)[0]
+    forecaster, meta = load_version(directory, cfg, panel)
+    frame = forecast_origins(forecaster, meta, panel, rows, cfg.name)
     frame["y_true"] = panel.Y[rows].reshape(-1)
     return validation_mae(frame, "y_pred")
 
@@ -119,120 +158,90 @@ def decide(
     cfg: RunConfig, panel: Panel, challenger: TrainedVersion
 ) -> tuple[bool, str, dict[str, Any]]:
     """Whether the challenger replaces the champion, why, and the numbers behind it."""
-    home = cfg.home()
+    validation = challenger.model.validation
     numbers: dict[str, Any] = {
         "challenger": challenger.version,
-        **{f"challenger_{k}": v for k, v in challenger.validation.items()},
+        **{f"challenger_{k}": v for k, v in validation.items()},
     }
-    mae, rw = challenger.validation["y_pred"], challenger.validation["random_walk"]
+    mae, rw = validation["y_pred"], validation["random_walk"]
     if not np.isfinite(mae) or mae > FAR_WORSE * rw:
-        return (
-            False,
-            (f"challenger MAE {mae:.5g} is not usable (random walk {rw:.5f}); nothing promoted"),
-            numbers,
-        )
-    record = registry.champion(home, cfg.name)
+        reason = f"challenger MAE {mae:.5g} is not usable (random walk {rw:.5f}); nothing promoted"
+        return False, reason, numbers
+    record = registry.champion(cfg.home(), cfg.name)
     if record is None:
         return True, "no champion yet", numbers
-    champ_dir = registry.model_root(home, cfg.name) / record["version"]
-    rows = challenger.fold.split.rows(panel).test
+    champ_dir = registry.model_root(cfg.home(), cfg.name) / record["version"]
+    assert challenger.model.result is not None
+    rows = challenger.model.result.run.folds[0].split.rows(panel).test
     try:
         champ_mae = score_version(champ_dir, cfg, panel, rows)
     except (UserError, ValueError, OSError) as exc:
         return True, f"champion {record['version']} cannot be scored ({exc})", numbers
     numbers |= {"champion": record["version"], "champion_mae": champ_mae}
     if mae < champ_mae and mae < rw:
-        return (
-            True,
-            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
-            numbers,
-        )
-    return (
-        False,
-        (
-            f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
-            f"and random walk {rw:.5f}"
-        ),
-        numbers,
+        return True, f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}", numbers
+    reason = (
+        f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
+        f"and random walk {rw:.5f}"
     )
-
-
-def latest_origins(panel: Panel, as_of: _dt.date | None = None) -> np.ndarray:
-    """The last usable origin row of each ticker (on or before ``as_of``)."""
-    rows = []
-    for k in range(len(panel.tickers)):
-        lo, hi = int(panel.offsets[k]), int(panel.offsets[k + 1])
-        ok = panel.origin_ok[lo:hi]
-        if as_of is not None:
-            ok = ok & (panel.dates[lo:hi] <= np.datetime64(as_of, "D"))
-        idx = np.flatnonzero(ok)
-        if len(idx):
-            rows.append(lo + int(idx[-1]))
-    return np.asarray(rows, dtype=np.int64)
-
-
-def forecast_rows(
-    directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Forecast the given origins with a saved version; one row per origin and horizon."""
-    from stackcast.models.persistence import ModelMismatchError, load_model
-    from stackcast.models.predict import predict
-
-    try:
-        model, meta = load_model(directory, expected_features=list(panel.feature_names))
-    except ModelMismatchError as exc:
-        raise UserError(f"model {directory.name} does not fit these inputs: {exc}") from None
-    except FileNotFoundError as exc:
-        raise UserError(f"model {directory.name} is incomplete ({exc}); train again") from None
-    scaler = FoldScaler.from_json(meta["scaler"]).for_tickers(panel.tickers)
-    tc = cfg.train
-    Xs = scaler.transform_inputs(panel.X, panel.ticker_id)
-    batches = panel.batches(rows, tc.batch_size, X=Xs)
-    mean, lo, hi = predict(model, batches, tc.mc_samples, tc.interval, seed=tc.seed)
-    if meta.get("interval_offsets") is not None:
-        offsets = np.asarray(meta["interval_offsets"], dtype=float)
-        lo, hi = mean + offsets[0], mean + offsets[1]
-    tid = panel.ticker_id[rows]
-    y_pred = scaler.inverse_targets(mean, tid)
-    nan = np.full_like(mean, np.nan)
-    lo_r = scaler.inverse_targets(lo, tid) if tc.mc_samples else nan
-    hi_r = scaler.inverse_targets(hi, tid) if tc.mc_samples else nan
-    columns = {"y_pred": y_pred, "lo": lo_r, "hi": hi_r}
-    frame = long_frame(panel, rows, -1, columns, cfg.features.calendar)
-    frame = frame.drop(columns=["y_true", "fold"])
-    frame["price_pred"] = frame["origin_close"] * np.exp(frame["y_pred"])
-    frame["model_name"] = meta.get("name", cfg.name)
-    frame["model_version"] = meta.get("version", directory.name)
-    return frame, meta
+    return False, reason, numbers
 
 
 @dataclass
 class RetrainResult:
-    """A weekly retrain: the challenger, whether it became champion, and why."""
+    """A retrain: the challenger, whether it became champion and why, its validation run."""
 
     challenger: TrainedVersion
     promoted: bool
     reason: str
     numbers: dict[str, Any]
     warnings: list[str]
+    run_dir: Path
+    ingest_failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The validation block's metrics (model vs baselines)."""
+        result = self.challenger.model.result
+        return result.metrics if result is not None else {}
 
 
-def retrain(
-    cfg: RunConfig, *, progress: Progress | None = None, refresh: bool = True
-) -> RetrainResult:
+def retrain(cfg: RunConfig, *, steps: Steps | None = None, refresh: bool = True) -> RetrainResult:
     """Train a challenger on the latest data; promote it only if it beats the champion and RW.
 
-    A failed training (``TrainingFailed``) raises before anything is saved, so the champion
-    is untouched.
+    A failed training raises before anything is saved, so the champion is untouched. Every
+    retrain writes a validation run (``runs/<id>-train-...``) with the decision.
     """
-    from stackcast.pipeline.data.prices import load_prices
-    from stackcast.pipeline.results.runs import run_metadata
-
-    frames, warnings = load_prices(cfg, refresh=refresh, progress=progress)
+    steps = steps or Steps()
+    frames, warnings, ingest_failed = obtain_prices(cfg, steps, refresh=refresh)
     panel = build(cfg, frames)
-    challenger = train_version(cfg, panel, {"run": run_metadata()}, progress)
-    promoted, reason, numbers = decide(cfg, panel, challenger)
+    challenger = steps.call("train-challenger", train_challenger, cfg, panel, steps)
+    result = challenger.model.result
+    assert result is not None
+    result.frames = frames
+    warnings += result.warnings
+    promoted, reason, numbers = steps.call("decide", decide, cfg, panel, challenger)
     if promoted:
-        registry.promote(cfg.home(), cfg.name, challenger.version, reason, numbers)
-    _say(progress, f"{'promoted' if promoted else 'kept champion'}: {reason}")
-    return RetrainResult(challenger, promoted, reason, numbers, warnings + challenger.fold.warnings)
+        steps.call("promote", registry.promote, cfg.home(), cfg.name, challenger.version, reason, numbers)
+    steps.say(f"{'promoted' if promoted else 'kept champion'}: {reason}")
+    val = challenger.model.validation
+    if not val["y_pred"] < val["random_walk"]:
+        warnings.append(
+            f"model does not beat random walk on the validation block "
+            f"(MAE {val['y_pred']:.5f} vs {val['random_walk']:.5f})"
+        )
+    result.warnings = warnings
+    result.config = cfg.model_copy(
+        update={"report": cfg.report.model_copy(
+            update={"title": f"stackcast {cfg.name} {challenger.version}: validation block"}
+        )}
+    )  # fmt: skip
+    decision = {"promoted": promoted, "reason": reason, **numbers}
+    verb = "promoted" if promoted else "kept the champion"
+    run_dir = steps.call(
+        "write-validation-report",
+        result.save,
+        extra={"decision": decision},
+        title=f"{cfg.name} {challenger.version}: {verb}",
+    )
+    return RetrainResult(challenger, promoted, reason, numbers, warnings, run_dir, ingest_failed)

@@ -67,7 +67,7 @@ def assert_rendered(png: Path) -> None:
 @pytest.mark.timeout(180)
 def test_daily_forecast_deployment_end_to_end(home: Path, tmp_path: Path) -> None:
     """Champion trained -> serve -> cron deployment -> UI-style run -> artifacts -> report."""
-    from stackcast.pipeline.cli.commands import quiet_tensorflow
+    from stackcast.pipeline.environment import quiet_tensorflow
 
     quiet_tensorflow()
     from stackcast.pipeline.workflows.training import retrain

@@ -41,7 +41,7 @@ def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained(tiny_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    from stackcast.pipeline.cli.commands import quiet_tensorflow
+    from stackcast.pipeline.environment import quiet_tensorflow
 
     quiet_tensorflow()
     from stackcast.pipeline.config import parse_config

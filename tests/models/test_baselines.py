@@ -1,10 +1,9 @@
 import numpy as np
 from sklearn.linear_model import Ridge
-from stackcast.reports.baselines import RidgeBaseline, drift, random_walk
+from stackcast.models.baselines import RidgeBaseline, drift
 
 
-def test_random_walk_and_drift_shapes_and_values():
-    assert random_walk(3, 2).tolist() == [[0.0, 0.0]] * 3
+def test_drift_values():
     out = drift(np.array([0.01, -0.02]), 3)
     np.testing.assert_allclose(out, [[0.01, 0.02, 0.03], [-0.02, -0.04, -0.06]])
 

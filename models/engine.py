@@ -1,0 +1,192 @@
+"""The walk-forward engine: any forecasters over any splits, one long forecasts frame.
+
+Per fold, each forecaster is fit on the fold's past (its scaler, validation and calibration
+stay inside the training range) and forecasts the fold's test origins. The first forecaster
+is *the model*: its forecasts are the frame's ``y_pred``, ``lo`` and ``hi``; every other one
+adds a column named after it. The same instance carries over from fold to fold, so a
+forecaster that warm-starts (the RNN) does. Pure: no files, no network.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from stackcast.features.panel import Panel, target_dates
+from stackcast.features.splits import FoldRows, Split
+from stackcast.models.base import FoldError, Forecaster, Prediction, Progress
+from stackcast.models.training import TrainingError
+
+log = logging.getLogger(__name__)
+
+CONTRACT_COLUMNS = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_true", "fold"]
+INTERVAL_COLUMNS = ["lo", "hi"]
+
+
+@dataclass
+class FoldResult:
+    """One fold: its split, forecasts (long frame), the model's fit history and warnings."""
+
+    split: Split
+    predictions: pd.DataFrame
+    history: dict[str, Any]
+    warnings: list[str]
+    seconds: float
+
+
+@dataclass
+class BacktestRun:
+    """Every fold's forecasts and fits, before anything is scored or written.
+
+    Attributes:
+        predictions: All folds' long frames, concatenated.
+        folds: Per-fold results, oldest first.
+        scale: In-sample random-walk MAE per (ticker, horizon) of the first fold's training
+            range (the MASE denominator).
+        baselines: Names of the baseline columns in ``predictions``.
+        model: The model forecaster as fit on the last fold.
+    """
+
+    predictions: pd.DataFrame
+    folds: list[FoldResult]
+    scale: pd.DataFrame
+    baselines: tuple[str, ...]
+    model: Forecaster
+    warnings: list[str] = field(default_factory=list)
+
+
+def say(progress: Progress | None, message: str) -> None:
+    """Log ``message`` and pass it to ``progress``."""
+    log.info(message)
+    if progress is not None:
+        progress(message)
+
+
+def forecast_frame(
+    panel: Panel, rows: np.ndarray, fold: int, columns: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """One row per (origin, horizon): the contract's columns plus one column per predictor."""
+    n, horizons = len(rows), panel.horizons
+    frame = pd.DataFrame(
+        {
+            "ticker": np.repeat(
+                np.asarray(panel.tickers, dtype=object)[panel.ticker_id[rows]], horizons
+            ),
+            "origin": np.repeat(panel.dates[rows], horizons).astype("datetime64[ns]"),
+            "horizon": np.tile(np.arange(1, horizons + 1), n),
+            "target_date": target_dates(panel, rows).reshape(-1).astype("datetime64[ns]"),
+            "y_true": panel.Y[rows].reshape(-1),
+            "fold": fold,
+            "origin_close": np.repeat(panel.close[rows], horizons),
+        }
+    )
+    for name, values in columns.items():
+        frame[name] = np.asarray(values, dtype=float).reshape(-1)
+    return frame
+
+
+def model_columns(prediction: Prediction) -> dict[str, np.ndarray]:
+    """The model's forecast as the frame's ``y_pred``, ``lo`` and ``hi`` columns."""
+    return {"y_pred": prediction.mean, "lo": prediction.lo, "hi": prediction.hi}
+
+
+def rw_scale(panel: Panel, rows: np.ndarray) -> pd.DataFrame:
+    """In-sample random-walk MAE per ticker and horizon (the MASE denominator)."""
+    frames = []
+    for tid in np.unique(panel.ticker_id[rows]):
+        r = rows[panel.ticker_id[rows] == tid]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "ticker": panel.tickers[tid],
+                    "horizon": np.arange(1, panel.horizons + 1),
+                    "scale": np.nanmean(np.abs(panel.Y[r]), axis=0),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def fold_rows(panel: Panel, split: Split) -> FoldRows:
+    """The fold's rows; training origins keep those with at least one known horizon.
+
+    A horizon that lands on an unobserved bar has a NaN target, masked in the loss; the origin
+    still trains on its other horizons.
+    """
+    rows = split.rows(panel, require_targets=False)
+    train = rows.train[np.isfinite(panel.Y[rows.train]).any(axis=1)]
+    if len(train) < 2 or len(rows.test) == 0:
+        raise FoldError(
+            f"fold {split.fold + 1}: {len(train)} training and {len(rows.test)} test origins"
+        )
+    return replace(rows, train=train)
+
+
+def run_fold(
+    panel: Panel,
+    split: Split,
+    model: Forecaster,
+    baselines: Sequence[Forecaster] = (),
+    progress: Progress | None = None,
+) -> FoldResult:
+    """Fit every forecaster on the fold's past and forecast its test origins."""
+    started = time.perf_counter()
+    rows = fold_rows(panel, split)
+    number = split.fold + 1
+
+    def epoch_line(message: str) -> None:
+        say(progress, f"  fold {number}: {message}")
+
+    try:
+        info = model.fit(panel, rows, fold=split.fold, progress=epoch_line)
+    except TrainingError as exc:
+        raise TrainingError(f"fold {number}: {exc}", epoch=exc.epoch, batch=exc.batch) from None
+    columns = model_columns(model.predict(panel, rows.test))
+    for baseline in baselines:
+        baseline.fit(panel, rows, fold=split.fold)
+        columns[baseline.name] = baseline.predict(panel, rows.test).mean
+    frame = forecast_frame(panel, rows.test, split.fold, columns)
+    warnings = [f"fold {number}: {w}" for w in info.warnings]
+    return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
+
+
+def backtest(
+    panel: Panel,
+    splits: Sequence[Split],
+    model: Forecaster,
+    baselines: Sequence[Forecaster] = (),
+    progress: Progress | None = None,
+) -> BacktestRun:
+    """Run every fold in order (the model warm-starts from the previous fold where it can)."""
+    say(
+        progress,
+        f"{len(splits)} fold(s) over {len(panel.tickers)} ticker(s) ({', '.join(panel.tickers)})",
+    )
+    folds: list[FoldResult] = []
+    for split in splits:
+        a, number = split.audit(), split.fold + 1
+        say(
+            progress,
+            f"fold {number}/{len(splits)}: train {a['train_start']}..{a['train_end']}, "
+            f"test {a['test_start']}..{a['test_end']}",
+        )
+        out = run_fold(panel, split, model, baselines, progress)
+        folds.append(out)
+        epochs = out.history.get("epochs_run")
+        done = f" ({_epochs(epochs)})" if epochs is not None else ""
+        say(progress, f"fold {number}/{len(splits)} done in {out.seconds:.1f} s{done}")
+    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    scale = rw_scale(panel, folds[0].split.rows(panel).train)
+    warnings = [w for f in folds for w in f.warnings]
+    names = tuple(b.name for b in baselines)
+    predictions.attrs["baselines"] = list(names)
+    return BacktestRun(predictions, folds, scale, names, model, warnings)

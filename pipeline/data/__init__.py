@@ -1,0 +1,1 @@
+"""Data in: sources (files, the bundled sample, Yahoo), validation, the price store, ingest."""

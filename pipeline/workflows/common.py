@@ -1,0 +1,152 @@
+"""Pieces every workflow shares: getting prices, building the panel, forecasting with a saved
+version, and turning the core's errors into the CLI's.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from stackcast.features.panel import Panel, build_panel
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.data.prices import frames_from_table, ingest_ticker, stored_frames
+from stackcast.pipeline.errors import DataError, TrainingFailed, UserError
+from stackcast.pipeline.workflows.steps import Steps
+
+
+def bare_message(ticker: str, message: str) -> str:
+    """``message`` without a leading ``"<ticker>: "``."""
+    return message.removeprefix(f"{ticker}: ")
+
+
+def ingest_warnings(ingested: Mapping[str, Any], failed: Mapping[str, str]) -> list[str]:
+    """Validation warnings of the ingested tickers and one line per failed ingest."""
+    out = [f"{t}: {w}" for t, r in ingested.items() for w in r["warnings"]]
+    out += [
+        f"{t}: ingest failed ({bare_message(t, why)}); using the stored prices"
+        for t, why in failed.items()
+    ]
+    return out
+
+
+def ingest_all(
+    steps: Steps, cfg: RunConfig, tickers: list[str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Ingest every ticker as its own step; ``(summaries, failures)`` by ticker."""
+    ingested, failed = steps.map("ingest-ticker", ingest_ticker, tickers, "ticker", cfg=cfg)
+    for t in tickers:
+        if t in ingested:
+            steps.say(f"ingest {t}: +{ingested[t]['rows_added']} rows")
+        else:
+            steps.say(f"ingest {t}: failed: {bare_message(t, failed[t])}")
+    return ingested, failed
+
+
+def obtain_prices(
+    cfg: RunConfig,
+    steps: Steps,
+    prices: pd.DataFrame | None = None,
+    *,
+    refresh: bool = True,
+) -> tuple[dict[str, pd.DataFrame], list[str], dict[str, str]]:
+    """The price frames of a run: the caller's ``prices``, else ingested and stored ones.
+
+    Returns:
+        ``(frames by ticker, warnings, ingest failures by ticker)``.
+    """
+    if prices is not None:
+        return frames_from_table(cfg, prices), [], {}
+    ingested: dict[str, Any] = {}
+    failed: dict[str, str] = {}
+    if refresh:
+        ingested, failed = ingest_all(steps, cfg, list(cfg.data.tickers))
+    frames, load_warnings = steps.call("load-prices", stored_frames, cfg)
+    warnings = ingest_warnings(ingested, failed)
+    warnings += [w for w in load_warnings if "no stored prices" in w]
+    return frames, warnings, failed
+
+
+def build(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> Panel:
+    """Build the feature panel and refuse one with nothing usable in it."""
+    try:
+        panel = build_panel(dict(frames), cfg.features)
+    except ValueError as exc:
+        raise DataError(f"cannot build model inputs: {exc}") from None
+    if not panel.tickers:
+        reasons = "; ".join(f"{t}: {r}" for t, r in panel.skipped.items())
+        raise DataError(f"no ticker has enough history ({reasons})")
+    return panel
+
+
+def panel_warnings(panel: Panel) -> list[str]:
+    """Inputs left out for lack of columns, and tickers skipped for lack of history."""
+    out = []
+    if panel.dropped_features:
+        out.append(
+            "inputs left out because the data lacks their columns: "
+            + ", ".join(panel.dropped_features)
+        )
+    out += [f"{t}: skipped: {why}" for t, why in panel.skipped.items()]
+    return out
+
+
+@contextmanager
+def core_errors() -> Iterator[None]:
+    """Turn the forecasting core's errors into the CLI's (exit 2, one ``error:`` line)."""
+    from stackcast.models.base import FoldError
+    from stackcast.models.training import TrainingError
+
+    try:
+        yield
+    except TrainingError as exc:
+        raise TrainingFailed(str(exc)) from None
+    except FoldError as exc:
+        raise DataError(str(exc)) from None
+
+
+def load_version(directory: Path, cfg: RunConfig, panel: Panel) -> tuple[Any, dict[str, Any]]:
+    """A saved version as an ``RNNForecaster`` for this panel's inputs; ``(forecaster, meta)``."""
+    from stackcast.models.persistence import ModelMismatchError
+    from stackcast.models.rnn import RNNForecaster
+
+    try:
+        return RNNForecaster.load(
+            directory, cfg.features, cfg.train, expected_features=list(panel.feature_names)
+        )
+    except ModelMismatchError as exc:
+        raise UserError(f"model {directory.name} does not fit these inputs: {exc}") from None
+    except FileNotFoundError as exc:
+        raise UserError(f"model {directory.name} is incomplete ({exc}); train again") from None
+
+
+def latest_origins(panel: Panel, as_of: _dt.date | None = None) -> np.ndarray:
+    """The last usable origin row of each ticker (on or before ``as_of``)."""
+    rows = []
+    for k in range(len(panel.tickers)):
+        lo, hi = int(panel.offsets[k]), int(panel.offsets[k + 1])
+        ok = panel.origin_ok[lo:hi]
+        if as_of is not None:
+            ok = ok & (panel.dates[lo:hi] <= np.datetime64(as_of, "D"))
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            rows.append(lo + int(idx[-1]))
+    return np.asarray(rows, dtype=np.int64)
+
+
+def forecast_origins(
+    forecaster: Any, meta: Mapping[str, Any], panel: Panel, rows: np.ndarray, name: str
+) -> pd.DataFrame:
+    """Forecasts of a fitted model at ``rows``: one row per origin and horizon, with prices."""
+    from stackcast.models.engine import forecast_frame, model_columns
+
+    columns = model_columns(forecaster.predict(panel, rows))
+    frame = forecast_frame(panel, rows, -1, columns).drop(columns=["y_true", "fold"])
+    frame["price_pred"] = frame["origin_close"] * np.exp(frame["y_pred"])
+    frame["model_name"] = meta.get("name", name)
+    frame["model_version"] = meta.get("version", "")
+    return frame
