@@ -22,6 +22,7 @@ start of every flow).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -95,12 +96,11 @@ def retry_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
 def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:
     """``fn`` that first quiets TensorFlow (a Dask worker process starts bare)."""
 
+    @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> T:
         quiet_tensorflow()
         return fn(*args, **kwargs)
 
-    run.__name__ = run.__qualname__ = getattr(fn, "__name__", "step")
-    run.__doc__ = fn.__doc__
     return run
 
 

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from stackcast.features.panel import build_panel
 from stackcast.pipeline.config import parse_config
-from stackcast.pipeline.workflows.backtest import CONTRACT_COLUMNS, backtest_panel, run_backtest
+from stackcast.pipeline.workflows.backtest import CONTRACT_COLUMNS, backtest, run_backtest
+from stackcast.pipeline.workflows.steps import Steps
 from stackcast.reports.metrics import evaluate
 
 TINY = """
@@ -58,8 +58,7 @@ def ar1(n: int, phi: float, seed: int) -> np.ndarray:
 
 def run(frame: pd.DataFrame, text: str = TINY):
     cfg = parse_config(text)
-    panel = build_panel({"AAA": frame}, cfg.features)
-    return cfg, backtest_panel(cfg, panel)
+    return cfg, backtest(cfg, frame).run
 
 
 def test_model_beats_random_walk_on_ar1_signal():
@@ -113,10 +112,10 @@ def test_run_backtest_writes_the_contract(tmp_path, home):
     cfg = parse_config(text.replace("train_size = 900", "train_size = 600"))
     lines: list[str] = []
     out = tmp_path / "out"
-    result = run_backtest(cfg, out=out, progress=lines.append)
-    assert result.run_dir == out.resolve()
+    _, run_dir = run_backtest(cfg, out=out, steps=Steps(lines.append))
+    assert run_dir == out.resolve()
     forecasts = pd.read_parquet(out / "forecasts.parquet")
-    assert list(forecasts.columns) == CONTRACT_COLUMNS
+    assert list(forecasts.columns) == [*CONTRACT_COLUMNS, "lo", "hi"]
     assert set(forecasts["horizon"]) == {1, 2}
     assert (forecasts["ticker"] == "ACME").all()
     metrics = json.loads((out / "metrics.json").read_text())
@@ -136,10 +135,10 @@ def test_default_run_dir_is_indexed(home, tmp_path):
         'tickers = ["AAA"]', 'tickers = ["ACME"]'
     )
     cfg = parse_config(text.replace("epochs = 12", "epochs = 2"))
-    result = run_backtest(cfg)
-    assert result.run_dir.parent == (home / "runs").resolve()
+    _, run_dir = run_backtest(cfg)
+    assert run_dir.parent == (home / "runs").resolve()
     index = (home / "index.html").read_text()
-    assert result.run_id in index
+    assert run_dir.name in index
 
 
 @pytest.mark.parametrize("n", [30])

@@ -183,10 +183,10 @@ def test_daily_forecast_bad_ticker_and_rerun(
     assert set(book["run_id"]) == {again.result()["run_id"]}
 
     # the plain `stackcast run` path gives the same forecasts (and replaces them again)
-    from stackcast.pipeline.workflows.daily import run_daily
+    from stackcast.pipeline.workflows.daily import daily_forecast
 
-    plain = run_daily(tiny_config(), refresh=False)
-    assert (plain.added, plain.replaced) == (0, 4)
+    plain = daily_forecast(tiny_config(), refresh=False)
+    assert (plain.update.added, plain.update.replaced) == (0, 4)
     merged = book.merge(plain.forecasts, on=["ticker", "origin", "horizon"])
     assert len(merged) == 4
     assert (merged["y_pred_x"] == merged["y_pred_y"]).all()

@@ -3,7 +3,7 @@
 Every case must end with exit 2, exactly one ``error: ...`` line on stderr that names the
 problem, no traceback anywhere, and STACKCAST_HOME unchanged (sha256 of every file before and
 after; zero-byte lock files aside). Cases that reach ``train``/``backtest``/``run`` must fail
-before any training: ``run_fold`` is replaced by a tripwire.
+before any training: the engine's ``run_fold`` is replaced by a tripwire.
 """
 
 from __future__ import annotations
@@ -94,14 +94,12 @@ def stocked_home(home: Path, seeded: Path) -> Path:
 @pytest.fixture
 def no_training(monkeypatch: pytest.MonkeyPatch) -> None:
     """A tripwire: any case that reaches model training fails the test (exit 1, not 2)."""
-    import stackcast.pipeline.workflows.backtest
-    import stackcast.pipeline.workflows.training
+    import stackcast.models.engine
 
     def tripwire(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started on bad input")
 
-    monkeypatch.setattr(stackcast.pipeline.workflows.backtest, "run_fold", tripwire)
-    monkeypatch.setattr(stackcast.pipeline.workflows.training, "run_fold", tripwire)
+    monkeypatch.setattr(stackcast.models.engine, "run_fold", tripwire)
 
 
 Case = Callable[[Files], list[str | Path]]
