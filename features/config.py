@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 InputName = Literal["log_return", "range", "volume_z", "observed"]
+
+# Every config section of every package: frozen, unknown keys refused, no NaN or inf, and
+# strict types (``epochs = true`` or ``window = "16"`` are errors, not 1 and 16). Lists and
+# dates keep pydantic's lax parsing (TOML arrays become tuples, ISO strings dates).
+SECTION_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class FeatureConfig(BaseModel):
@@ -16,7 +20,7 @@ class FeatureConfig(BaseModel):
     Attributes mirror the ``[features]`` TOML section; every field has a default.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
     window: int = Field(
         60, ge=2, le=1000, description="Bars per input window, ending at the origin."
@@ -25,6 +29,7 @@ class FeatureConfig(BaseModel):
     inputs: tuple[InputName, ...] = Field(
         ("log_return", "range", "volume_z", "observed"),
         min_length=1,
+        strict=False,
         description="Per-step inputs; those a source lacks columns for are left out (warned).",
     )
     volume_window: int = Field(
@@ -50,8 +55,6 @@ class FeatureConfig(BaseModel):
     @field_validator("mask_value")
     @classmethod
     def _mask(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value}")
         if abs(value) > 1e6:
             raise ValueError("must be within -1e6 .. 1e6 (padded steps are float32)")
         return value

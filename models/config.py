@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+from stackcast.features.config import SECTION_CONFIG
 
 Cell = Literal["lstm", "gru"]
 MAX_SEED = 2**31 - 1 - 1000  # fold k trains with seed + k; both must fit a 32-bit RNG seed
@@ -16,7 +17,7 @@ MAX_SEED = 2**31 - 1 - 1000  # fold k trains with seed + k; both must fit a 32-b
 class LayerConfig(BaseModel):
     """One recurrent layer: its cell, width and (optionally) a different backward cell."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
     cell: Cell = Field("lstm", description="Recurrent cell: lstm or gru.")
     units: int = Field(64, gt=0, le=4096, description="Units per direction.")
@@ -29,14 +30,24 @@ class LayerConfig(BaseModel):
         "sigmoid", description="Gate activation; non-default disables cuDNN."
     )
 
+    @model_validator(mode="after")
+    def _backward_needs_two_directions(self) -> LayerConfig:
+        if self.backward_cell is not None and not self.bidirectional:
+            raise ValueError(
+                f"backward_cell={self.backward_cell!r} needs bidirectional=true "
+                "(a unidirectional layer has no backward direction)"
+            )
+        return self
+
 
 class ModelConfig(BaseModel):
     """Architecture of the stacked recurrent regressor (see DESIGN.md, ``[model]``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
     layers: tuple[LayerConfig, ...] = Field(
         (LayerConfig(cell="lstm", units=64), LayerConfig(cell="lstm", units=32)),
+        strict=False,
         description="Recurrent layers, bottom to top; return_sequences is set by position.",
     )
     merge_mode: Literal["concat", "sum", "ave", "mul"] = Field(
@@ -67,7 +78,7 @@ class ModelConfig(BaseModel):
 class TrainConfig(BaseModel):
     """How a model is fit (see ``models.train``)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
     epochs: int = Field(20, ge=1, le=10_000, description="Maximum epochs.")
     batch_size: int = Field(256, ge=1, le=65_536, description="Samples per batch.")

@@ -15,8 +15,6 @@ from keras import ops
 from stackcast.models.config import LayerConfig, ModelConfig
 
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
-_MERGE_MODES = ("concat", "sum", "ave", "mul")
-_HEADS = ("last", "attention")
 # Score given to masked steps before the softmax. exp(-1e9 - max) underflows to exactly 0 in
 # float32, so masked steps get exactly zero weight (as with -inf), while a row that is masked
 # everywhere (never produced by the feature windows) degrades to uniform weights, not NaN.
@@ -89,38 +87,10 @@ def _initializer(name: str, seed: int | None) -> keras.initializers.Initializer:
     return init
 
 
-def validate_model_config(config: ModelConfig | dict[str, Any]) -> ModelConfig:
-    """Return ``config`` as a ``ModelConfig`` after the checks pydantic cannot express.
-
-    Raises:
-        ValueError: zero layers, unknown cell, units <= 0, a backward cell on a
-            unidirectional layer, an unknown merge mode or head.
-    """
-    if isinstance(config, dict):
-        config = ModelConfig.model_validate(config)
-    layers = tuple(config.layers)
-    if not layers:
-        raise ValueError("model config needs at least one recurrent layer (layers is empty)")
-    for i, lc in enumerate(layers):
-        if lc.cell not in _CELLS:
-            raise ValueError(f"layers[{i}]: unknown cell {lc.cell!r}; use one of {list(_CELLS)}")
-        if lc.backward_cell is not None and lc.backward_cell not in _CELLS:
-            raise ValueError(
-                f"layers[{i}]: unknown backward_cell {lc.backward_cell!r}; "
-                f"use one of {list(_CELLS)}"
-            )
-        if int(lc.units) <= 0:
-            raise ValueError(f"layers[{i}]: units must be > 0, got {lc.units}")
-        if lc.backward_cell is not None and not lc.bidirectional:
-            raise ValueError(
-                f"layers[{i}]: backward_cell={lc.backward_cell!r} needs bidirectional=true "
-                "(a unidirectional layer has no backward direction)"
-            )
-    if config.merge_mode not in _MERGE_MODES:
-        raise ValueError(f"unknown merge_mode {config.merge_mode!r}; use one of {_MERGE_MODES}")
-    if config.head not in _HEADS:
-        raise ValueError(f"unknown head {config.head!r}; use one of {_HEADS}")
-    return config
+def _validated(config: ModelConfig | dict[str, Any]) -> ModelConfig:
+    """``config`` checked by its own constraints (a ``model_construct`` copy is re-checked)."""
+    data = config if isinstance(config, dict) else config.model_dump()
+    return ModelConfig.model_validate(data)
 
 
 def _recurrent(
@@ -187,9 +157,9 @@ def build_model(
         ``[batch, horizons]``.
 
     Raises:
-        ValueError: invalid config or sizes (see ``validate_model_config``).
+        ValueError: invalid config (pydantic's ``ValidationError``) or sizes.
     """
-    config = validate_model_config(config)
+    config = _validated(config)
     if int(n_features) < 1:
         raise ValueError(f"n_features must be >= 1, got {n_features}")
     if window is not None and int(window) < 1:

@@ -90,7 +90,9 @@ class RNNForecaster(Forecaster):
             val_mask = np.zeros(len(rows.train), bool)
         tr, va = rows.train[fit_mask], rows.train[val_mask]
         self.seed = tc.seed + fold
-        train_b = panel.batches(tr, tc.batch_size, X=Xs, targets=Ys[tr], shuffle=True, seed=self.seed)
+        train_b = panel.batches(
+            tr, tc.batch_size, X=Xs, targets=Ys[tr], shuffle=True, seed=self.seed
+        )
         val_b = panel.batches(va, tc.batch_size, X=Xs, targets=Ys[va]) if len(va) else None
 
         warm = self.network is not None and tc.warm_start

@@ -85,6 +85,10 @@ def load_model(directory: str | Path, config: RunConfig | str | Path | None = No
         forecaster, meta = RNNForecaster.load(directory)
     except (FileNotFoundError, ModelMismatchError) as exc:
         raise UserError(f"cannot load the model in {directory}: {exc}") from None
-    cfg = _config(config) if config is not None else config_from_dict(meta.get("config"), str(directory))
+    cfg = (
+        _config(config)
+        if config is not None
+        else config_from_dict(meta.get("config"), str(directory))
+    )
     forecaster.features, forecaster.train_config = cfg.features, cfg.train
     return TrainedModel(cfg, forecaster, meta, dict(meta.get("validation_mae", {})))

@@ -7,24 +7,21 @@ models are the Prefect flows' parameters, so the UI renders them as forms.
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import tomllib
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+import tomli_w
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
-    model_validator,
 )
-from stackcast.features.config import FeatureConfig
+from stackcast.features.config import SECTION_CONFIG, FeatureConfig
 from stackcast.models.config import ModelConfig, TrainConfig
 from stackcast.pipeline.errors import ConfigError
 from stackcast.reports.config import ReportConfig
@@ -48,7 +45,7 @@ def check_ticker(ticker: str) -> str:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
 
 class DataConfig(_Section):
@@ -57,9 +54,13 @@ class DataConfig(_Section):
     source: str = Field(
         "yahoo", description="yahoo, sample, or a path to a .csv/.parquet file in long format."
     )
-    tickers: tuple[str, ...] = Field(("SPY", "QQQ", "AAPL", "MSFT", "NVDA"), min_length=1)
-    start: date | None = Field(None, description="First date to fetch (default: all history).")
-    end: date | None = Field(None, description="Last date to fetch (default: today).")
+    tickers: tuple[str, ...] = Field(
+        ("SPY", "QQQ", "AAPL", "MSFT", "NVDA"), min_length=1, strict=False
+    )
+    start: date | None = Field(
+        None, strict=False, description="First date to fetch (default: all history)."
+    )
+    end: date | None = Field(None, strict=False, description="Last date to fetch (default: today).")
     max_jump: float = Field(
         0.75, gt=0.0, description="Absolute one-day log return flagged as absurd."
     )
@@ -150,13 +151,6 @@ class RunConfig(_Section):
     runtime: RuntimeConfig = RuntimeConfig()
     paths: PathsConfig = PathsConfig()
 
-    @model_validator(mode="after")
-    def _sane(self) -> RunConfig:
-        bad = next(_non_finite(self, ""), None)
-        if bad is not None:
-            raise ValueError(f"key '{bad[0]}': must be a finite number, got {bad[1]}")
-        return self
-
     @property
     def embargo(self) -> int:
         """The effective embargo in bars: the configured one, never below H."""
@@ -172,61 +166,46 @@ class RunConfig(_Section):
         return self.model_copy(update={"data": _validated(DataConfig, merged, "<command line>")})
 
 
-def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
-    """``(key, value)`` of every NaN or infinite float inside a (nested) config model."""
-    if isinstance(value, BaseModel):
-        for name in type(value).model_fields:
-            yield from _non_finite(getattr(value, name), f"{path}.{name}" if path else name)
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            yield from _non_finite(item, f"{path}.{i}")
-    elif isinstance(value, float) and not math.isfinite(value):
-        yield path, value
-
-
-def _type_problem(raw: Any, value: Any, path: str) -> str | None:
-    """The first TOML value of the wrong type that pydantic's lax mode would convert.
-
-    ``epochs = true`` or ``window = "16"`` validate as 1 and 16; a config file must say what it
-    means. Returns None if every value has its field's type.
-    """
-    if isinstance(raw, dict) and isinstance(value, BaseModel):
-        for key, item in raw.items():
-            if key in type(value).model_fields:
-                found = _type_problem(item, getattr(value, key), f"{path}.{key}" if path else key)
-                if found:
-                    return found
-    elif isinstance(raw, list) and isinstance(value, list | tuple) and len(raw) == len(value):
-        for i, (item, got) in enumerate(zip(raw, value, strict=True)):
-            found = _type_problem(item, got, f"{path}.{i}")
-            if found:
-                return found
-    elif isinstance(raw, bool) and not isinstance(value, bool):
-        return f"key '{path}': expected a {_kind(value)}, got the boolean {str(raw).lower()}"
-    elif isinstance(raw, str) and isinstance(value, bool | int | float):
-        return f"key '{path}': expected a {_kind(value)}, got the string {raw!r}"
-    return None
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean (true or false)"
-    return "number" if isinstance(value, int | float) else type(value).__name__
-
-
 def resolve_home(home: str | None = None) -> Path:
     """STACKCAST_HOME: the argument, else the environment variable, else ``~/.stackcast``."""
     raw = home or os.environ.get("STACKCAST_HOME") or "~/.stackcast"
     return Path(raw).expanduser().resolve()
 
 
+_EXPECTED = {
+    "int_type": "a number",
+    "float_type": "a number",
+    "bool_type": "a boolean (true or false)",
+    "string_type": "a string",
+}
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"the {type(value).__name__} {value!r}"
+
+
+def _message(err: Any) -> str:
+    """Pydantic's error in the words of a config file (what was expected, what was found)."""
+    kind, value = err["type"], err.get("input")
+    if kind == "int_type" and isinstance(value, float):
+        return f"expected a whole number, got {value!r}"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_got(value)}"
+    if kind == "finite_number":
+        return f"must be a finite number, got {value}"
+    return err["msg"].removeprefix("Value error, ")
+
+
 def _format_error(exc: ValidationError, where: str) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
+    if err["type"] == "extra_forbidden":
         return f"{where}: unknown key '{loc}'"
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = _message(err)
     more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     if not loc:  # a check across sections names its keys itself
         return f"{where}: {msg}{more}"
@@ -253,11 +232,7 @@ def parse_config(text: str, where: str = "<config>") -> RunConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-    cfg = _validated(RunConfig, data, where)
-    problem = _type_problem(data, cfg, "")
-    if problem:
-        raise ConfigError(f"{where}: {problem}")
-    return cfg
+    return _validated(RunConfig, data, where)
 
 
 def load_config(path: str | Path | None = None) -> RunConfig:
@@ -287,29 +262,15 @@ def builtin_config(name: str) -> Path:
     return CONFIG_DIR / f"{name}.toml"
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{escaped}"'
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+def _without_none(value: Any) -> Any:
+    """``value`` with every None dropped from its dicts (TOML has no null)."""
     if isinstance(value, dict):
-        items = ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None)
-        return "{ " + items + " }"
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value]
+    return value
 
 
 def to_toml(cfg: RunConfig) -> str:
     """Write a ``RunConfig`` as TOML that ``parse_config`` reads back to an equal config."""
-    data = cfg.model_dump(mode="python")
-    lines = [f"name = {_toml_value(data.pop('name'))}"]
-    for section, values in data.items():
-        lines.append(f"\n[{section}]")
-        lines.extend(f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None)
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps(_without_none(cfg.model_dump(mode="python")))

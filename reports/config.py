@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+from stackcast.features.config import SECTION_CONFIG
 
 
 class ReportConfig(BaseModel):
     """What the report computes and shows."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = SECTION_CONFIG
 
     cost_bps: float = Field(
         5.0, ge=0.0, le=1000.0, description="Transaction cost per unit turnover, bps."

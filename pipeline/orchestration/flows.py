@@ -147,9 +147,7 @@ def _retrain(cfg: RunConfig, prefix: str, title: str) -> State[Any]:
             f"Decision: {result.reason}.\n\n"
             + markdown_table(decision_rows(numbers), ["", "validation MAE"])
             + f"\n## Validation block ({split['test_start']} .. {split['test_end']}), "
-            "per horizon\n\n"
-            + metrics_md(rows)
-            + warnings_md(result.warnings)
+            "per horizon\n\n" + metrics_md(rows) + warnings_md(result.warnings)
         )
         report = result.run_dir / "report.html"
         link = publish_artifacts(

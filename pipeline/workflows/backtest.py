@@ -229,7 +229,9 @@ def backtest(
     run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
     metrics, trading = score(cfg, run)
     warnings += run.warnings
-    return BacktestResult(cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed)
+    return BacktestResult(
+        cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed
+    )
 
 
 def run_backtest(

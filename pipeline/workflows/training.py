@@ -179,7 +179,11 @@ def decide(
         return True, f"champion {record['version']} cannot be scored ({exc})", numbers
     numbers |= {"champion": record["version"], "champion_mae": champ_mae}
     if mae < champ_mae and mae < rw:
-        return True, f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}", numbers
+        return (
+            True,
+            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
+            numbers,
+        )
     reason = (
         f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
         f"and random walk {rw:.5f}"
@@ -222,7 +226,9 @@ def retrain(cfg: RunConfig, *, steps: Steps | None = None, refresh: bool = True)
     warnings += result.warnings
     promoted, reason, numbers = steps.call("decide", decide, cfg, panel, challenger)
     if promoted:
-        steps.call("promote", registry.promote, cfg.home(), cfg.name, challenger.version, reason, numbers)
+        steps.call(
+            "promote", registry.promote, cfg.home(), cfg.name, challenger.version, reason, numbers
+        )
     steps.say(f"{'promoted' if promoted else 'kept champion'}: {reason}")
     val = challenger.model.validation
     if not val["y_pred"] < val["random_walk"]:

@@ -133,20 +133,35 @@ def test_same_seed_same_weights_and_directions_differ() -> None:
     [
         (ModelConfig.model_construct(layers=()), "at least one recurrent layer"),
         (
-            ModelConfig(layers=(L(units=4, bidirectional=False, backward_cell="gru"),)),
-            r"layers\[0\]: backward_cell='gru' needs bidirectional",
+            ModelConfig.model_construct(
+                **{
+                    **ModelConfig().__dict__,
+                    "layers": (
+                        L.model_construct(
+                            **{**L().__dict__, "bidirectional": False, "backward_cell": "gru"}
+                        ),
+                    ),
+                }
+            ),
+            r"backward_cell='gru' needs bidirectional",
         ),
         (
             ModelConfig.model_construct(
-                **{**ModelConfig().__dict__, "layers": (L.model_construct(cell="rnn", units=4),)}
+                **{
+                    **ModelConfig().__dict__,
+                    "layers": (L.model_construct(**{**L().__dict__, "cell": "rnn", "units": 4}),),
+                }
             ),
-            "unknown cell 'rnn'",
+            "Input should be 'lstm' or 'gru'",
         ),
         (
             ModelConfig.model_construct(
-                **{**ModelConfig().__dict__, "layers": (L.model_construct(cell="gru", units=0),)}
+                **{
+                    **ModelConfig().__dict__,
+                    "layers": (L.model_construct(**{**L().__dict__, "cell": "gru", "units": 0}),),
+                }
             ),
-            r"units must be > 0",
+            r"greater than 0",
         ),
     ],
 )
