@@ -147,11 +147,12 @@ def run_fold(
     except TrainingError as exc:
         raise TrainingError(f"fold {number}: {exc}", epoch=exc.epoch, batch=exc.batch) from None
     columns = model_columns(model.predict(panel, rows.test))
+    warnings = [f"fold {number}: {w}" for w in info.warnings]
     for baseline in baselines:
-        baseline.fit(panel, rows, fold=split.fold)
+        fitted = baseline.fit(panel, rows, fold=split.fold)
+        warnings += [f"fold {number}: {baseline.name}: {w}" for w in fitted.warnings]
         columns[baseline.name] = baseline.predict(panel, rows.test).mean
     frame = forecast_frame(panel, rows.test, split.fold, columns)
-    warnings = [f"fold {number}: {w}" for w in info.warnings]
     return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
 
 
