@@ -93,7 +93,7 @@ def _child_train(config: str) -> dict[str, Any]:
     return {
         "version": result.challenger.version,
         "promoted": result.promoted,
-        "validation_mae": result.challenger.validation,
+        "validation_mae": result.challenger.model.validation,
     }
 
 
@@ -111,13 +111,13 @@ def _timed_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[flo
 
 # Functions whose cumulative time the profile reports, by (file suffix, function name).
 PROFILED = {
-    "run_daily": ("pipeline/daily.py", "run_daily"),
-    "load_prices (ingest + read)": ("pipeline/prices.py", "load_prices"),
-    "forecast_ticker (all tickers)": ("pipeline/daily.py", "forecast_ticker"),
+    "daily_forecast": ("pipeline/workflows/daily.py", "daily_forecast"),
+    "ingest_ticker (all tickers)": ("pipeline/data/prices.py", "ingest_ticker"),
+    "forecast_ticker (all tickers)": ("pipeline/workflows/daily.py", "forecast_ticker"),
     "stackcast.models.persistence.load_model": ("models/persistence.py", "load_model"),
     "stackcast.models.predict.predict": ("models/predict.py", "predict"),
     "publish + scoreboard + write_daily": (
-        "pipeline/daily.py",
+        "pipeline/workflows/daily.py",
         ("publish", "scoreboard", "write_daily"),
     ),
     "import tensorflow": ("tensorflow/__init__.py", "<module>"),
@@ -208,7 +208,7 @@ def run(
                 "-o",
                 str(out),
                 "-m",
-                "pipeline",
+                "stackcast",
                 "run",
                 "--config",
                 str(config),
