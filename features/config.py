@@ -11,6 +11,17 @@ InputName = Literal["log_return", "range", "volume_z", "observed"]
 # Every config section of every package: frozen, unknown keys refused, no NaN or inf, and
 # strict types (``epochs = true`` or ``window = "16"`` are errors, not 1 and 16). Lists and
 # dates keep pydantic's lax parsing (TOML arrays become tuples, ISO strings dates).
+# Names of the business-day era: "B" was Mon-Fri, "D" every day, "data" the source's dates.
+LEGACY_CALENDARS = {"B": "24/5", "D": "24/7", "data": "observed"}
+
+
+def calendar_spec(value: str) -> str:
+    """A calendar spec checked and made canonical (``ValueError`` names the valid forms)."""
+    from stackcast.features.calendars import canonical_spec
+
+    return canonical_spec(LEGACY_CALENDARS.get(value, value))
+
+
 SECTION_CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
@@ -38,9 +49,10 @@ class FeatureConfig(BaseModel):
     min_history: int = Field(
         20, ge=1, description="Shortest history (bars) kept; shorter origins are right-padded."
     )
-    calendar: Literal["B", "D", "data"] = Field(
-        "B",
-        description="Bar calendar: business days (B), every day (D), or the data's own dates.",
+    calendar: str = Field(
+        "XNYS",
+        description="Trading sessions: an exchange code (XNYS, XLON, ...), '24/7' for every "
+        "day, or 'observed' for the dates the source delivered; horizons count sessions.",
     )
     mask_value: float = Field(
         -10.0, description="Value of padded steps (masked in the model); finite, |v| <= 1e6."
@@ -58,6 +70,11 @@ class FeatureConfig(BaseModel):
         if abs(value) > 1e6:
             raise ValueError("must be within -1e6 .. 1e6 (padded steps are float32)")
         return value
+
+    @field_validator("calendar")
+    @classmethod
+    def _calendar(cls, value: str) -> str:
+        return calendar_spec(value)
 
     @model_validator(mode="after")
     def _check(self) -> FeatureConfig:

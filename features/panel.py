@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.features.config import FeatureConfig
+from stackcast.features.calendars import OBSERVED, TradingCalendar, as_days, trading_calendar
+from stackcast.features.config import FeatureConfig, calendar_spec
 from stackcast.features.returns import align_calendar, available_inputs, input_matrix, target_matrix
 from stackcast.features.windows import WindowBatches, window_lengths
 
@@ -47,9 +48,8 @@ class Panel:
         skipped: Ticker -> reason it is not in the panel (too short, no bars).
         dropped_origins: Ticker -> observed rows that are not origins because they have fewer
             than ``min_history`` rows of history.
-        off_calendar: Ticker -> bars dropped because their date is not on the calendar.
         window, horizons, mask_value, min_history: Copied from the ``FeatureConfig``.
-        bar_calendar: The ``FeatureConfig.calendar`` the rows are aligned to.
+        sessions: Ticker -> the trading calendar its rows are aligned to.
     """
 
     tickers: tuple[str, ...]
@@ -66,12 +66,11 @@ class Panel:
     target_end: np.ndarray
     skipped: dict[str, str] = field(default_factory=dict)
     dropped_origins: dict[str, int] = field(default_factory=dict)
-    off_calendar: dict[str, int] = field(default_factory=dict)
     window: int = 60
     horizons: int = 5
     mask_value: float = -10.0
     min_history: int = 20
-    bar_calendar: str = "B"
+    sessions: dict[str, TradingCalendar] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
@@ -160,7 +159,6 @@ class Panel:
                 "unobserved": int((~self.observed[lo:hi]).sum()),
                 "origins": int(self.origin_ok[lo:hi].sum()),
                 "dropped_origins": self.dropped_origins.get(t, 0),
-                "off_calendar": self.off_calendar.get(t, 0),
                 "first": str(self.dates[lo]),
                 "last": str(self.dates[hi - 1]),
             }
@@ -173,7 +171,11 @@ def _split_long(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(t): g for t, g in df.groupby("ticker", sort=True)}
 
 
-def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureConfig) -> Panel:
+def build_panel(
+    frames: Mapping[str, pd.DataFrame] | pd.DataFrame,
+    cfg: FeatureConfig,
+    calendars: Mapping[str, str] | None = None,
+) -> Panel:
     """Align, featurise and stack tickers into a ``Panel``.
 
     Per ticker: align to ``cfg.calendar`` (``align_calendar``), compute ``cfg.inputs``
@@ -186,7 +188,8 @@ def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureC
     Args:
         frames: Ticker -> price frame (``date``, ``close``, optional ``open, high, low,
             volume``), or one long frame with a ``ticker`` column.
-        cfg: The feature configuration.
+        cfg: The feature configuration (``calendar`` for every ticker...).
+        calendars: ...except these: ticker -> calendar spec.
 
     Raises:
         ValueError: On a malformed frame (see ``align_calendar``).
@@ -206,16 +209,16 @@ def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureC
     tickers: list[str] = []
     skipped: dict[str, str] = {}
     dropped_origins: dict[str, int] = {}
-    off_calendar: dict[str, int] = {}
+    sessions = _calendars(frames, names, cfg.calendar, calendars or {})
     for t in names:
-        aligned = align_calendar(frames[t], cfg.calendar)
-        off = int(aligned.attrs.get("off_calendar", 0))
-        if off:
-            off_calendar[t] = off
+        try:
+            aligned = align_calendar(frames[t], sessions[t])
+        except ValueError as exc:
+            raise ValueError(f"{t}: {exc}") from None
         n = len(aligned) - 1
         if n < cfg.min_history:
             skipped[t] = (
-                f"only {max(n, 0)} bars with a return on the {cfg.calendar!r} calendar "
+                f"only {max(n, 0)} bars with a return on the {sessions[t].spec} calendar "
                 f"(min_history is {cfg.min_history})"
             )
             continue
@@ -268,25 +271,41 @@ def build_panel(frames: Mapping[str, pd.DataFrame] | pd.DataFrame, cfg: FeatureC
         target_end=cat("target_end", np.zeros(0, dtype="datetime64[D]")),
         skipped=skipped,
         dropped_origins=dropped_origins,
-        off_calendar=off_calendar,
         window=W,
         horizons=H,
         mask_value=cfg.mask_value,
         min_history=cfg.min_history,
-        bar_calendar=cfg.calendar,
+        sessions={t: sessions[t] for t in tickers},
     )
 
 
-def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
-    """Calendar date ``h`` bars after each origin row, shape ``[len(rows), H]``.
+def _calendars(
+    frames: Mapping[str, pd.DataFrame],
+    names: list[str],
+    default: str,
+    overrides: Mapping[str, str],
+) -> dict[str, TradingCalendar]:
+    """Each ticker's calendar; ``observed`` is the union of every frame's dates."""
+    specs = {t: calendar_spec(overrides.get(t, default)) for t in names}
+    observed = None
+    if OBSERVED in specs.values():
+        days = [as_days(frames[t]["date"]) for t in names if len(frames[t])]
+        observed = np.unique(np.concatenate(days)) if days else None
+    out: dict[str, TradingCalendar] = {}
+    for t, spec in specs.items():
+        out[t] = trading_calendar(spec, observed)
+    return out
 
-    Inside a ticker's history this is the calendar's own date; past its last bar the date is
-    extrapolated with the calendar's frequency (business days for "B" and "data").
+
+def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
+    """Date of the session ``h`` sessions after each origin row, shape ``[len(rows), H]``.
+
+    Inside a ticker's history this is the row's own date (rows are sessions); past its last
+    bar it is the next session of the ticker's calendar.
     """
     horizons = panel.horizons
     out = np.empty((len(rows), horizons), dtype="datetime64[D]")
     block_end = panel.offsets[panel.ticker_id[rows] + 1]
-    offset = pd.offsets.Day(1) if panel.bar_calendar == "D" else pd.offsets.BDay(1)
     for h in range(1, horizons + 1):
         idx = rows + h
         inside = idx < block_end
@@ -294,5 +313,6 @@ def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
         for k in np.flatnonzero(~inside):
             last = int(block_end[k]) - 1
             extra = int(idx[k] - last)
-            out[k, h - 1] = (pd.Timestamp(panel.dates[last]) + extra * offset).to_datetime64()
+            calendar = panel.sessions[panel.tickers[panel.ticker_id[last]]]
+            out[k, h - 1] = calendar.next_sessions(panel.dates[last], extra)[-1]
     return out

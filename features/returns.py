@@ -2,7 +2,8 @@
 
 Every function here is pure and causal where it matters: row ``t`` of an input matrix uses
 data dated at or before row ``t`` only. Missing bars never shift the calendar: a ticker is first
-aligned to its calendar (``align_calendar``) and the gaps become *unobserved* rows.
+aligned to the sessions of its trading calendar (``align_calendar``) and the sessions without
+a bar become *unobserved* rows.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from stackcast.features.calendars import TradingCalendar
 
-CALENDARS = ("B", "D", "data")
 #: Which price-frame columns each input needs (``observed`` needs nothing).
 INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
     "log_return": ("close",),
@@ -23,32 +24,27 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
-def align_calendar(df: pd.DataFrame, calendar: str) -> pd.DataFrame:
-    """Align one ticker's bars to a calendar, turning missing bars into unobserved rows.
+def align_calendar(df: pd.DataFrame, calendar: TradingCalendar) -> pd.DataFrame:
+    """Align one ticker's bars to its trading sessions, turning missing bars into unobserved rows.
 
-    The calendar runs from the ticker's first to its last on-calendar bar: ``"B"`` business
-    days (Mon-Fri), ``"D"`` every day, ``"data"`` the frame's own dates. A calendar day without
-    a bar becomes a row with ``observed=False``, ``close`` forward-filled and the other price
-    columns NaN, so later rows keep their true dates (the calendar is never shifted). Bars dated
-    off the calendar (a Saturday bar with ``"B"``) are dropped; because returns are taken
-    close-to-close, the next on-calendar return still spans them. Their count is stored in
-    ``result.attrs["off_calendar"]``.
+    The grid is every session of ``calendar`` from the ticker's first to its last bar. A
+    session without a bar (a halt, a gap in the source) becomes a row with ``observed=False``,
+    ``close`` forward-filled and the other price columns NaN, so later rows keep their true
+    dates and "h rows later" is always "h sessions later". Non-sessions are not rows.
 
     Args:
         df: One ticker's bars: ``date`` and ``close`` required; ``open, high, low, volume``
             optional; other columns (``ticker``) are ignored.
-        calendar: ``"B"``, ``"D"`` or ``"data"``.
+        calendar: The ticker's trading calendar.
 
     Returns:
         A new frame with a fresh index: ``date`` (datetime64[ns]), ``observed`` (bool) and the
         price columns the input has.
 
     Raises:
-        ValueError: On an unknown calendar, missing ``date``/``close``, duplicate dates, or a
-            close that is not finite and positive.
+        ValueError: Missing ``date``/``close``, duplicate dates, a close that is not finite
+            and positive, or a bar dated on a non-session of ``calendar``.
     """
-    if calendar not in CALENDARS:
-        raise ValueError(f"unknown calendar {calendar!r}; use one of {CALENDARS}")
     for col in ("date", "close"):
         if col not in df.columns:
             raise ValueError(f"price frame has no {col!r} column")
@@ -66,33 +62,27 @@ def align_calendar(df: pd.DataFrame, calendar: str) -> pd.DataFrame:
     close = frame["close"].to_numpy()
     if not (np.isfinite(close).all() and (close > 0).all()):
         raise ValueError("close prices must be finite and positive")
-
-    off = 0
-    if calendar == "B":
-        on = frame.index.day_of_week < 5
-        off = int((~on).sum())
-        frame = frame[on]
     if frame.empty:
         out = pd.DataFrame({"date": pd.DatetimeIndex([], dtype="datetime64[ns]")})
         out["observed"] = np.zeros(0, dtype=bool)
         for c in cols:
             out[c] = np.zeros(0)
-        out.attrs["off_calendar"] = off
         return out
-    first, last = frame.index[0], frame.index[-1]
-    if calendar == "B":
-        grid = pd.bdate_range(first, last)
-    elif calendar == "D":
-        grid = pd.date_range(first, last, freq="D")
-    else:
-        grid = frame.index
+    days = frame.index.to_numpy().astype("datetime64[D]")
+    bad = calendar.non_sessions(days)
+    if len(bad):
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise ValueError(
+            f"bar dated {bad[0]} is not a session of the {calendar.spec} calendar{more}; "
+            "set [features] calendar (or [data] calendars for this ticker) to its exchange, "
+            "'24/7' or 'observed'"
+        )
+    grid = pd.DatetimeIndex(calendar.sessions(days[0], days[-1]).astype("datetime64[ns]"))
     out = frame.reindex(grid)
     out.insert(0, "observed", out.index.isin(frame.index))
     out["close"] = out["close"].ffill()
     out.index = out.index.astype("datetime64[ns]")
-    out = out.rename_axis("date").reset_index()
-    out.attrs["off_calendar"] = off
-    return out
+    return out.rename_axis("date").reset_index()
 
 
 def available_inputs(

@@ -21,7 +21,7 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
-from stackcast.features.config import SECTION_CONFIG, FeatureConfig
+from stackcast.features.config import SECTION_CONFIG, FeatureConfig, calendar_spec
 from stackcast.models.config import ModelConfig, TrainConfig
 from stackcast.pipeline.errors import ConfigError
 from stackcast.reports.config import ReportConfig
@@ -61,6 +61,12 @@ class DataConfig(_Section):
         None, strict=False, description="First date to fetch (default: all history)."
     )
     end: date | None = Field(None, strict=False, description="Last date to fetch (default: today).")
+    calendars: dict[str, str] = Field(
+        default_factory=dict,
+        strict=False,
+        description="Per-ticker calendar overrides, e.g. {BTC-USD = '24/7'}; others use "
+        "[features] calendar.",
+    )
     max_jump: float = Field(
         0.75, gt=0.0, description="Absolute one-day log return flagged as absurd."
     )
@@ -77,6 +83,14 @@ class DataConfig(_Section):
     def _tickers(cls, tickers: tuple[str, ...]) -> tuple[str, ...]:
         try:
             return tuple(dict.fromkeys(check_ticker(t) for t in tickers))
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("calendars")
+    @classmethod
+    def _calendars(cls, calendars: dict[str, str]) -> dict[str, str]:
+        try:
+            return {check_ticker(t): calendar_spec(c) for t, c in calendars.items()}
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
 

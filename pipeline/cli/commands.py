@@ -125,6 +125,14 @@ def train(
     config: ConfigOpt = None,
     tickers: Tickers = None,
     source: Source = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Train on stored prices up to this day only (YYYY-MM-DD), for `run --as-of`; "
+            "the champion is left as it is.",
+        ),
+    ] = None,
     verbose: Verbose = False,
 ) -> None:
     """Train a new model version; it becomes champion if it beats the champion and random walk."""
@@ -133,7 +141,8 @@ def train(
     from stackcast.pipeline.workflows.training import retrain
 
     say = printer(verbose)
-    result = retrain(configure(config, tickers, source), steps=Steps(say))
+    day = _date(as_of, "--as-of")
+    result = retrain(configure(config, tickers, source), steps=Steps(say), as_of=day)
     print_warnings(result.warnings, say)
     c = result.challenger
     v = c.model.validation

@@ -97,3 +97,33 @@ def promote(home: Path, name: str, version: str, reason: str, numbers: dict[str,
     }
     with file_lock(root / ".registry.lock", timeout=120):
         atomic_write_json(root / "champion.json", record)
+
+
+def version_as_of(home: Path, name: str, day: Any) -> tuple[str, Path]:
+    """The version a daily forecast as of ``day`` may use: the one that saw the most data
+    without seeing past ``day`` (latest ``seen_until <= day``; ties: the newest version).
+
+    Only versions meant for publication count: refit champions and ``train --as-of``
+    versions (``meta.json`` ``role`` ``champion`` or ``as-of``), never a losing challenger.
+
+    Raises:
+        NoChampion: No such version, with the command that makes one.
+    """
+    day = str(day)
+    best: tuple[str, int, str] | None = None
+    for version in versions(home, name):
+        try:
+            meta = json.loads((model_root(home, name) / version / "meta.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        seen = str(meta.get("seen_until") or "")
+        if meta.get("role") not in ("champion", "as-of") or not seen or seen > day:
+            continue
+        key = (seen, int(version[1:]), version)
+        best = key if best is None or key > best else best
+    if best is None:
+        raise NoChampion(
+            f"no version of model '{name}' has seen only prices up to {day}: run "
+            f"`stackcast train --as-of {day}` to train one"
+        )
+    return best[2], model_root(home, name) / best[2]

@@ -74,7 +74,7 @@ def obtain_prices(
 def build(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> Panel:
     """Build the feature panel and refuse one with nothing usable in it."""
     try:
-        panel = build_panel(dict(frames), cfg.features)
+        panel = build_panel(dict(frames), cfg.features, cfg.data.calendars)
     except ValueError as exc:
         raise DataError(f"cannot build model inputs: {exc}") from None
     if not panel.tickers:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.data.prices import stored_frame, stored_frames
@@ -51,17 +52,41 @@ class DailyResult:
         return self.run_dir / "report.html"
 
 
-def champion_info(cfg: RunConfig) -> tuple[Path, dict[str, Any]]:
-    """The champion's directory and a short description (``NoChampion`` says how to train)."""
+def champion_info(cfg: RunConfig, as_of: _dt.date | None = None) -> tuple[Path, dict[str, Any]]:
+    """The model a forecast uses, and a short description for reports and artifacts.
+
+    Today's forecast uses the champion; a forecast as of a past day uses the version that
+    saw the most prices without seeing past that day (``registry.version_as_of``).
+
+    Raises:
+        NoChampion: No such model, with the command that trains one.
+    """
     home = cfg.home()
-    version, directory = registry.champion_dir(home, cfg.name)
-    record = registry.champion(home, cfg.name) or {}
+    if as_of is None:
+        version, directory = registry.champion_dir(home, cfg.name)
+        record = registry.champion(home, cfg.name) or {}
+    else:
+        version, directory = registry.version_as_of(home, cfg.name, as_of)
+        record = {"reason": f"newest version that saw no price after {as_of}"}
+    meta = read_meta(directory)
     return directory, {
         "name": cfg.name,
         "version": version,
+        "seen_until": meta.get("seen_until"),
         "promoted_at": record.get("promoted_at"),
         "reason": record.get("reason"),
     }
+
+
+def read_meta(directory: Path) -> dict[str, Any]:
+    """A version's ``meta.json`` (empty when unreadable: loading it later says why)."""
+    import json
+
+    try:
+        meta = json.loads((directory / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 def forecast_ticker(
@@ -74,6 +99,13 @@ def forecast_ticker(
         raise DataError(f"{ticker}: no usable origin on or before {as_of or 'today'}")
     forecaster, meta = load_version(Path(directory), cfg, panel)
     meta = {"version": Path(directory).name, **meta}
+    origin, seen = panel.dates[rows[0]], meta.get("seen_until")
+    if seen is not None and np.datetime64(seen, "D") > origin:
+        raise DataError(
+            f"{ticker}: model {meta['version']} has seen prices up to {seen}, after this "
+            f"origin {origin}: forecasting it would use the future (`stackcast train --as-of "
+            f"{origin}` trains a model for it)"
+        )
     return forecast_origins(forecaster, meta, panel, rows, cfg.name)
 
 
@@ -166,8 +198,8 @@ def daily_forecast(
         refresh: Ingest new bars first (never with ``as_of``).
     """
     steps = steps or Steps()
-    directory, model = steps.call("find-champion", champion_info, cfg)
-    steps.say(f"champion: {model['name']} {model['version']}")
+    directory, model = steps.call("find-champion", champion_info, cfg, as_of)
+    steps.say(f"model: {model['name']} {model['version']}, seen until {model['seen_until']}")
     tickers = list(cfg.data.tickers)
     ingested: dict[str, Any] = {}
     ingest_failed: dict[str, str] = {}

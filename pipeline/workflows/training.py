@@ -19,12 +19,14 @@ import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel
 from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.data.prices import stored_frames
 from stackcast.pipeline.errors import DataError, UserError
 from stackcast.pipeline.results import registry
 from stackcast.pipeline.results.runs import run_metadata, staging_dir
 from stackcast.pipeline.workflows.backtest import BacktestResult, make_splits, run_engine, score
 from stackcast.pipeline.workflows.common import (
     build,
+    core_errors,
     forecast_origins,
     latest_origins,
     load_version,
@@ -95,10 +97,15 @@ def fit_version(
     known = np.unique(panel.dates[panel.target_ok])
     split = make_splits(cfg, known, folds=1)[-1:]
     run = run_engine(cfg, panel, split, steps)
+    from stackcast.models.engine import fold_rows
+
     fold = run.folds[0]
     validation = {name: validation_mae(fold.predictions, name) for name in PREDICTORS}
+    train_rows = fold_rows(panel, fold.split).train
     meta = {
         "name": cfg.name,
+        "role": "challenger",
+        "seen_until": str(panel.target_end[train_rows].max()),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "config": cfg.model_dump(mode="json"),
         "features": list(panel.feature_names),
@@ -115,9 +122,42 @@ def fit_version(
     return TrainedModel(cfg, run.model, meta, validation, result)
 
 
+def refit(cfg: RunConfig, panel: Panel, model: TrainedModel, steps: Steps) -> TrainedModel:
+    """``model`` refit on every origin with a known target, through the panel's last bar.
+
+    It trains from scratch for the epoch count early stopping chose on the validation block
+    (no early stopping now: nothing is held out) and keeps the interval calibration measured
+    out of sample by ``model``. Its ``seen_until`` is the last bar.
+    """
+    from stackcast.features.splits import FoldRows
+    from stackcast.models.rnn import RNNForecaster
+
+    assert model.result is not None
+    epochs = int(model.result.run.folds[0].history.get("best_epoch") or cfg.train.epochs)
+    known = np.isfinite(panel.Y).any(axis=1) & panel.origin_ok
+    rows = FoldRows(
+        train=np.flatnonzero(known),
+        test=np.zeros(0, dtype=np.int64),
+        fit_rows=panel.observed & np.isfinite(panel.Y).all(axis=1),
+    )
+    tc = cfg.train.model_copy(update={"epochs": epochs, "validation_fraction": 0.0})
+    forecaster = RNNForecaster(cfg.features, cfg.model, tc)
+    steps.say(f"refit on {len(rows.train)} origins through {panel.dates.max()}, {epochs} epochs")
+    with core_errors():
+        info = forecaster.fit(panel, rows, progress=steps.say)
+    forecaster.offsets = model.forecaster.offsets
+    forecaster.train_config = cfg.train
+    meta = {
+        **model.meta,
+        "seen_until": str(panel.dates[panel.observed].max()),
+        "refit": {"epochs": epochs, "origins": len(rows.train), "warnings": info.warnings},
+    }
+    return TrainedModel(cfg, forecaster, meta, model.validation, model.result)
+
+
 @dataclass
 class TrainedVersion:
-    """A saved model version (not yet champion) and its validation numbers."""
+    """A saved model version and its validation numbers."""
 
     name: str
     version: str
@@ -125,25 +165,14 @@ class TrainedVersion:
     model: TrainedModel
 
 
-def save_version(cfg: RunConfig, model: TrainedModel) -> TrainedVersion:
-    """Save ``model`` as the next version of ``cfg.name`` in the registry."""
+def save_version(cfg: RunConfig, model: TrainedModel, role: str) -> TrainedVersion:
+    """Save ``model`` as the next version of ``cfg.name`` (``role``: champion, as-of, challenger)."""
     home = cfg.home()
     with registry.new_version(home, cfg.name) as (version, staging):
-        model.meta.update(version=version, run=run_metadata())
+        model.meta.update(version=version, role=role, run=run_metadata())
         model.forecaster.save(staging, model.meta)
     directory = registry.model_root(home, cfg.name) / version
     return TrainedVersion(cfg.name, version, directory, model)
-
-
-def train_challenger(cfg: RunConfig, panel: Panel, steps: Steps) -> TrainedVersion:
-    """Fit, validate and save a new version; says its validation numbers."""
-    version = save_version(cfg, fit_version(cfg, steps=steps, panel=panel))
-    v = version.model.validation
-    steps.say(
-        f"saved {cfg.name} {version.version}: validation MAE model {v['y_pred']:.5f} vs "
-        f"random walk {v['random_walk']:.5f}"
-    )
-    return version
 
 
 def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray) -> float:
@@ -155,14 +184,16 @@ def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarra
 
 
 def decide(
-    cfg: RunConfig, panel: Panel, challenger: TrainedVersion
+    cfg: RunConfig, panel: Panel, challenger: TrainedModel
 ) -> tuple[bool, str, dict[str, Any]]:
-    """Whether the challenger replaces the champion, why, and the numbers behind it."""
-    validation = challenger.model.validation
-    numbers: dict[str, Any] = {
-        "challenger": challenger.version,
-        **{f"challenger_{k}": v for k, v in validation.items()},
-    }
+    """Whether the challenger replaces the champion, why, and the numbers behind it.
+
+    Both are scored on the challenger's validation block. A refit champion has seen prices up
+    to its ``seen_until``: it is scored only on the block's origins after that, so the
+    comparison stays out of sample for both.
+    """
+    validation = challenger.validation
+    numbers: dict[str, Any] = {f"challenger_{k}": v for k, v in validation.items()}
     mae, rw = validation["y_pred"], validation["random_walk"]
     if not np.isfinite(mae) or mae > FAR_WORSE * rw:
         reason = f"challenger MAE {mae:.5g} is not usable (random walk {rw:.5f}); nothing promoted"
@@ -170,25 +201,37 @@ def decide(
     record = registry.champion(cfg.home(), cfg.name)
     if record is None:
         return True, "no champion yet", numbers
-    champ_dir = registry.model_root(cfg.home(), cfg.name) / record["version"]
-    assert challenger.model.result is not None
-    rows = challenger.model.result.run.folds[0].split.rows(panel).test
+    version = record["version"]
+    champ_dir = registry.model_root(cfg.home(), cfg.name) / version
+    assert challenger.result is not None
+    rows = challenger.result.run.folds[0].split.rows(panel).test
+    seen = _seen_until(champ_dir)
+    if seen is not None:
+        rows = rows[panel.dates[rows] > np.datetime64(seen, "D")]
+    if len(rows) == 0:
+        return True, f"champion {version} saw the whole validation block (up to {seen})", numbers
     try:
         champ_mae = score_version(champ_dir, cfg, panel, rows)
     except (UserError, ValueError, OSError) as exc:
-        return True, f"champion {record['version']} cannot be scored ({exc})", numbers
-    numbers |= {"champion": record["version"], "champion_mae": champ_mae}
+        return True, f"champion {version} cannot be scored ({exc})", numbers
+    numbers |= {"champion": version, "champion_mae": champ_mae}
     if mae < champ_mae and mae < rw:
-        return (
-            True,
-            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
-            numbers,
-        )
+        return True, f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}", numbers
     reason = (
         f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
         f"and random walk {rw:.5f}"
     )
     return False, reason, numbers
+
+
+def _seen_until(directory: Path) -> str | None:
+    """A saved version's ``seen_until`` (None for a version saved before it was recorded)."""
+    import json
+
+    try:
+        return json.loads((directory / "meta.json").read_text(encoding="utf-8")).get("seen_until")
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass
@@ -210,44 +253,67 @@ class RetrainResult:
         return result.metrics if result is not None else {}
 
 
-def retrain(cfg: RunConfig, *, steps: Steps | None = None, refresh: bool = True) -> RetrainResult:
+def retrain(
+    cfg: RunConfig,
+    *,
+    steps: Steps | None = None,
+    refresh: bool = True,
+    as_of: _dt.date | None = None,
+) -> RetrainResult:
     """Train a challenger on the latest data; promote it only if it beats the champion and RW.
 
-    A failed training raises before anything is saved, so the champion is untouched. Every
-    retrain writes a validation run (``runs/<id>-train-...``) with the decision.
+    A promoted challenger is refit through the last stored bar before it is published. With
+    ``as_of`` the prices are cut at that date (no ingest) and the refit version is saved for
+    ``run --as-of`` (role ``as-of``), leaving the champion as it is. A failed training raises
+    before anything is saved. Every retrain writes a validation run with the decision.
     """
     steps = steps or Steps()
-    frames, warnings, ingest_failed = obtain_prices(cfg, steps, refresh=refresh)
+    if as_of is None:
+        frames, warnings, ingest_failed = obtain_prices(cfg, steps, refresh=refresh)
+    else:
+        frames, warnings = steps.call("load-prices", stored_frames, cfg, as_of)
+        ingest_failed = {}
     panel = build(cfg, frames)
-    challenger = steps.call("train-challenger", train_challenger, cfg, panel, steps)
-    result = challenger.model.result
+    challenger = steps.call("train-challenger", fit_version, cfg, steps=steps, panel=panel)
+    result = challenger.result
     assert result is not None
     result.frames = frames
     warnings += result.warnings
     promoted, reason, numbers = steps.call("decide", decide, cfg, panel, challenger)
+    if as_of is not None:
+        promoted, reason = False, f"trained as of {as_of} for replays; champion unchanged"
+    model, role = challenger, "challenger"
+    if promoted or as_of is not None:
+        model = steps.call("refit-champion", refit, cfg, panel, challenger, steps)
+        role = "champion" if promoted else "as-of"
+    version = steps.call("save-version", save_version, cfg, model, role)
+    numbers = {"challenger": version.version, **numbers}
+    v = challenger.validation
+    steps.say(
+        f"saved {cfg.name} {version.version} ({role}, seen until {model.meta['seen_until']}): "
+        f"validation MAE model {v['y_pred']:.5f} vs random walk {v['random_walk']:.5f}"
+    )
     if promoted:
         steps.call(
-            "promote", registry.promote, cfg.home(), cfg.name, challenger.version, reason, numbers
+            "promote", registry.promote, cfg.home(), cfg.name, version.version, reason, numbers
         )
     steps.say(f"{'promoted' if promoted else 'kept champion'}: {reason}")
-    val = challenger.model.validation
-    if not val["y_pred"] < val["random_walk"]:
+    if not v["y_pred"] < v["random_walk"]:
         warnings.append(
             f"model does not beat random walk on the validation block "
-            f"(MAE {val['y_pred']:.5f} vs {val['random_walk']:.5f})"
+            f"(MAE {v['y_pred']:.5f} vs {v['random_walk']:.5f})"
         )
     result.warnings = warnings
+    title = f"stackcast {cfg.name} {version.version}: validation block"
     result.config = cfg.model_copy(
-        update={"report": cfg.report.model_copy(
-            update={"title": f"stackcast {cfg.name} {challenger.version}: validation block"}
-        )}
-    )  # fmt: skip
+        update={"report": cfg.report.model_copy(update={"title": title})}
+    )
     decision = {"promoted": promoted, "reason": reason, **numbers}
-    verb = "promoted" if promoted else "kept the champion"
+    verb = "promoted" if promoted else ("saved as of " + str(as_of) if as_of else "kept the champion")
     run_dir = steps.call(
         "write-validation-report",
         result.save,
-        extra={"decision": decision},
-        title=f"{cfg.name} {challenger.version}: {verb}",
+        extra={"decision": decision, "seen_until": model.meta["seen_until"]},
+        title=f"{cfg.name} {version.version}: {verb}",
     )
-    return RetrainResult(challenger, promoted, reason, numbers, warnings, run_dir, ingest_failed)
+    return RetrainResult(version, promoted, reason, numbers, warnings, run_dir, ingest_failed)
