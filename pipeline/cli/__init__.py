@@ -6,6 +6,7 @@ the heavy commands on it. Importing this package (as the console script and
 """
 
 from stackcast.pipeline.cli import commands as _commands  # noqa: F401  (registers commands)
+from stackcast.pipeline.cli import inspect as _inspect  # noqa: F401  (registers commands)
 from stackcast.pipeline.cli.app import app, main
 
 __all__ = ["app", "main"]
