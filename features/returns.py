@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
-from stackcast.features.calendars import TradingCalendar
+from stackcast.features.calendars import TradingCalendar, trading_calendar
+from stackcast.features.config import calendar_spec
 
 #: Which price-frame columns each input needs (``observed`` needs nothing).
 INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -24,7 +25,7 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
-def align_calendar(df: pd.DataFrame, calendar: TradingCalendar) -> pd.DataFrame:
+def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.DataFrame:
     """Align one ticker's bars to its trading sessions, turning missing bars into unobserved rows.
 
     The grid is every session of ``calendar`` from the ticker's first to its last bar. A
@@ -35,7 +36,8 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar) -> pd.DataFrame:
     Args:
         df: One ticker's bars: ``date`` and ``close`` required; ``open, high, low, volume``
             optional; other columns (``ticker``) are ignored.
-        calendar: The ticker's trading calendar.
+        calendar: The ticker's trading calendar, or a calendar spec (``"observed"`` then
+            means this frame's own dates).
 
     Returns:
         A new frame with a fresh index: ``date`` (datetime64[ns]), ``observed`` (bool) and the
@@ -69,6 +71,8 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar) -> pd.DataFrame:
             out[c] = np.zeros(0)
         return out
     days = frame.index.to_numpy().astype("datetime64[D]")
+    if isinstance(calendar, str):
+        calendar = trading_calendar(calendar_spec(calendar), days)
     bad = calendar.non_sessions(days)
     if len(bad):
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""

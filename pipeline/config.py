@@ -208,7 +208,8 @@ def _message(err: Any) -> str:
     if kind == "int_type" and isinstance(value, float):
         return f"expected a whole number, got {value!r}"
     if kind in _EXPECTED:
-        return f"expected {_EXPECTED[kind]}, got {_got(value)}"
+        whole = " (an integer)" if kind == "int_type" else ""
+        return f"expected {_EXPECTED[kind]}, got {_got(value)}{whole}"
     if kind == "finite_number":
         return f"must be a finite number, got {value}"
     return err["msg"].removeprefix("Value error, ")

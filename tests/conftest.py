@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import stackcast.pipeline as pipeline  # noqa: F401  (loads curl_cffi before any test imports TensorFlow)
 
@@ -14,6 +16,15 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
+
+
+def sessions(start: str, periods: int, calendar: str = "XNYS") -> pd.DatetimeIndex:
+    """The first ``periods`` trading sessions of ``calendar`` from ``start`` on."""
+    from stackcast.features.calendars import trading_calendar
+
+    cal = trading_calendar(calendar)
+    days = cal.next_sessions(np.datetime64(start, "D") - np.timedelta64(1, "D"), periods)
+    return pd.DatetimeIndex(days.astype("datetime64[ns]"))
 
 
 @pytest.fixture(autouse=True)

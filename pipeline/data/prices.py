@@ -74,14 +74,16 @@ def stored_frames(
     store = PriceStore(cfg.home())
     frames: dict[str, pd.DataFrame] = {}
     warnings: list[str] = []
+    cut = as_of or cfg.data.end
     for ticker in cfg.data.tickers:
         if not store.exists(ticker):
             warnings.append(f"{ticker}: no stored prices; left out")
             continue
-        try:
-            frames[ticker] = stored_frame(cfg, ticker, as_of)
-        except DataError:
-            continue
+        frame = store.read(ticker)  # a damaged file is an error, never skipped
+        if cut is not None:
+            frame = frame[frame["date"] <= pd.Timestamp(cut)]
+        if len(frame):
+            frames[ticker] = frame.reset_index(drop=True)
     if not frames:
         raise DataError(
             "no prices for any of "

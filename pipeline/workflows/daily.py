@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import RunConfig
-from stackcast.pipeline.data.prices import stored_frame, stored_frames
+from stackcast.pipeline.data.prices import stored_frame
 from stackcast.pipeline.errors import DataError
 from stackcast.pipeline.results import ledger, registry
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run
@@ -118,7 +118,12 @@ def scoreboard(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.Da
     """Score every published forecast of this model against the stored closes."""
     from stackcast.reports import scoreboard as sb
 
-    frames, _ = stored_frames(cfg, as_of)
+    frames = {}
+    for ticker in cfg.data.tickers:
+        try:
+            frames[ticker] = stored_frame(cfg, ticker, as_of)
+        except DataError:  # nothing stored, or damaged: its forecasts wait to be scored
+            continue
     book = ledger.read(cfg.home())
     realised = ledger.score(book[book["model_name"] == cfg.name], frames)
     return {

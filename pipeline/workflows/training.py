@@ -95,7 +95,7 @@ def fit_version(
         frames, warnings, _ = obtain_prices(cfg, steps, prices, refresh=False)
         panel = build(cfg, frames)
     known = np.unique(panel.dates[panel.target_ok])
-    split = make_splits(cfg, known, folds=1)[-1:]
+    split = make_splits(cfg, known, folds=1, what="to train")[-1:]
     run = run_engine(cfg, panel, split, steps)
     from stackcast.models.engine import fold_rows
 
@@ -216,7 +216,11 @@ def decide(
         return True, f"champion {version} cannot be scored ({exc})", numbers
     numbers |= {"champion": version, "champion_mae": champ_mae}
     if mae < champ_mae and mae < rw:
-        return True, f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}", numbers
+        return (
+            True,
+            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
+            numbers,
+        )
     reason = (
         f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
         f"and random walk {rw:.5f}"
@@ -309,7 +313,9 @@ def retrain(
         update={"report": cfg.report.model_copy(update={"title": title})}
     )
     decision = {"promoted": promoted, "reason": reason, **numbers}
-    verb = "promoted" if promoted else ("saved as of " + str(as_of) if as_of else "kept the champion")
+    verb = (
+        "promoted" if promoted else ("saved as of " + str(as_of) if as_of else "kept the champion")
+    )
     run_dir = steps.call(
         "write-validation-report",
         result.save,

@@ -20,10 +20,18 @@ def random_frame(
 ) -> pd.DataFrame:
     """A valid random price frame of about ``n`` bars with random missing bars.
 
+    ``freq="B"`` means XNYS sessions (the default calendar); another pandas frequency is used
+    as it is.
+
     The first and last bars are always present.
     """
     rng = np.random.default_rng(seed)
-    dates = pd.date_range(start, periods=n, freq=freq)
+    if freq == "B":  # trading days: sessions of the default calendar
+        from tests.conftest import sessions
+
+        dates = sessions(start, n)
+    else:
+        dates = pd.date_range(start, periods=n, freq=freq)
     keep = rng.random(n) >= gap_rate
     keep[0] = keep[-1] = True
     dates = dates[keep]

@@ -23,7 +23,7 @@ def test_panel_layout_first_row_dropped_and_origins() -> None:
     assert p.feature_names == ("log_return", "range", "volume_z", "observed")
     assert p.dropped_features == () and p.skipped == {}
     for k, t in enumerate(p.tickers):
-        a = align_calendar(frames[t], "B")
+        a = align_calendar(frames[t], p.sessions[t])
         lo, hi = p.offsets[k], p.offsets[k + 1]
         assert hi - lo == len(a) - 1  # first aligned bar (no return) is dropped
         assert p.dates[lo] == np.datetime64(a["date"].iloc[1], "D")

@@ -59,17 +59,25 @@ def test_missing_business_day_is_unobserved_and_calendar_not_shifted() -> None:
     assert np.isnan(Y[-1]).all() and np.isnan(Y[-2, 1])
 
 
-def test_calendars_d_and_data_and_off_calendar_bars() -> None:
+def test_calendars_24_7_observed_and_bars_on_non_sessions() -> None:
     df = _frame(["2024-01-05", "2024-01-06", "2024-01-08"], [10.0, 10.5, 11.0])  # Fri, Sat, Mon
-    b = align_calendar(df, "B")
-    assert b.attrs["off_calendar"] == 1
-    assert b["observed"].tolist() == [True, True]
-    lr = input_matrix(b, ("log_return",), 5)[:, 0]
-    assert lr[1] == pytest.approx(np.log(11 / 10))  # spans the dropped Saturday
-    d = align_calendar(df, "D")
+    with pytest.raises(ValueError, match="bar dated 2024-01-06 is not a session of the XNYS"):
+        align_calendar(df, "XNYS")
+    d = align_calendar(df, "24/7")
     assert len(d) == 4 and d["observed"].tolist() == [True, True, False, True]
-    own = align_calendar(df, "data")
+    own = align_calendar(df, "observed")
     assert len(own) == 3 and own["observed"].all()
+    lr = input_matrix(own, ("log_return",), 5)[:, 0]
+    assert lr[2] == pytest.approx(np.log(11 / 10.5))
+
+
+def test_holidays_are_not_rows_and_halts_are_unobserved() -> None:
+    """XNYS: 2008-07-04 is no row; a session without a bar (a halt) is an unobserved row."""
+    df = _frame(["2008-07-02", "2008-07-03", "2008-07-08"], [10.0, 11.0, 12.0])
+    a = align_calendar(df, "XNYS")
+    dates = [str(d.date()) for d in a["date"]]
+    assert dates == ["2008-07-02", "2008-07-03", "2008-07-07", "2008-07-08"]
+    assert a["observed"].tolist() == [True, True, False, True]
 
 
 def test_align_rejects_bad_frames() -> None:

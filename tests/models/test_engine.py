@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from stackcast.features.config import FeatureConfig
 from stackcast.features.panel import build_panel
 from stackcast.features.splits import walk_forward
@@ -14,6 +13,8 @@ from stackcast.models.base import FitInfo, Forecaster, Prediction, make_forecast
 from stackcast.models.baselines import Drift, RandomWalk, Ridge
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.metrics import evaluate
+
+from tests.conftest import sessions
 
 FC = FeatureConfig(window=10, horizons=3, min_history=5, inputs=("log_return", "observed"))
 
@@ -34,7 +35,7 @@ class LastReturn(Forecaster):
 
 def panel_and_splits():
     rng = np.random.default_rng(0)
-    dates = pd.bdate_range("2015-01-01", periods=400)
+    dates = sessions("2015-01-01", periods=400)
     frames = {
         t: pd.DataFrame({"date": dates, "close": 50 * np.exp(np.cumsum(rng.normal(0, 0.01, 400)))})
         for t in ("AAA", "BBB")

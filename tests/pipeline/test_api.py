@@ -45,7 +45,7 @@ def test_readme_from_python_example_runs(tmp_path: Path, home: Path, monkeypatch
     (tmp_path / "data").symlink_to(REPO / "data")
     namespace: dict[str, object] = {}
     for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+        exec(compile(block, "README.md", "exec"), namespace)
     assert (tmp_path / "out/backtest/report.html").is_file()
     assert (tmp_path / "out/model/model.keras").is_file()
     assert files_under(home) == []  # given prices, nothing is read or written in the home

@@ -12,6 +12,8 @@ from stackcast.pipeline.workflows.backtest import CONTRACT_COLUMNS, backtest, ru
 from stackcast.pipeline.workflows.steps import Steps
 from stackcast.reports.metrics import evaluate
 
+from tests.conftest import sessions
+
 TINY = """
 name = "tiny"
 [data]
@@ -42,7 +44,7 @@ train_size = 900
 
 
 def series(returns: np.ndarray, ticker: str = "AAA", start: str = "2010-01-04") -> pd.DataFrame:
-    dates = pd.bdate_range(start, periods=len(returns) + 1)
+    dates = sessions(start, periods=len(returns) + 1)
     close = 100 * np.exp(np.concatenate([[0.0], np.cumsum(returns)]))
     return pd.DataFrame({"date": dates, "ticker": ticker, "close": close})
 

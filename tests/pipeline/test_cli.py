@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import stackcast
 import stackcast.pipeline as pipeline
 import stackcast.pipeline.data.ingest
 from stackcast.pipeline.cli.app import app, main
@@ -64,7 +65,7 @@ def test_help_and_version() -> None:
     assert result.exit_code == 0
     assert "ingest" in result.stdout and "Exit codes" in result.stdout
     result = run("--version")
-    assert (result.exit_code, result.stdout.strip()) == (0, f"stackcast {pipeline.__version__}")
+    assert (result.exit_code, result.stdout.strip()) == (0, f"stackcast {stackcast.__version__}")
     result = run()
     assert result.exit_code == 0 and "Usage: stackcast" in result.stdout
     result = run("ingest", "--help")
@@ -180,7 +181,7 @@ def test_real_console_success_and_version(home: Path) -> None:
     assert "1047" in proc.stdout
     assert (home / "prices" / "GOOG.parquet").is_file()
     proc = cli_subprocess("--version", console=True)
-    assert (proc.returncode, proc.stdout.strip()) == (0, f"stackcast {pipeline.__version__}")
+    assert (proc.returncode, proc.stdout.strip()) == (0, f"stackcast {stackcast.__version__}")
 
 
 def test_importing_the_cli_stays_light() -> None:

@@ -12,6 +12,7 @@ from stackcast.pipeline.data.store import PriceStore
 from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 from tests import fakeyahoo
+from tests.conftest import sessions
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:yfinance")
@@ -40,7 +41,7 @@ def prices(n: int, seed: int = 0) -> pd.DataFrame:
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     return pd.DataFrame(
         {
-            "date": pd.bdate_range("2024-01-02", periods=n),
+            "date": sessions("2024-01-02", periods=n),
             "open": close,
             "high": close * 1.01,
             "low": close * 0.99,

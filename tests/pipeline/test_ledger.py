@@ -11,6 +11,8 @@ import pytest
 from stackcast.pipeline.errors import DataError, LockTimeout
 from stackcast.pipeline.results import ledger
 
+from tests.conftest import sessions
+
 
 def _rows(
     origin: str = "2024-01-02",
@@ -117,7 +119,7 @@ def test_crash_before_replace_keeps_old_ledger(home: Path, monkeypatch: pytest.M
 
 
 def test_concurrent_appends_lose_no_rows(home: Path) -> None:
-    origins = [str(d.date()) for d in pd.bdate_range("2024-01-01", periods=8)]
+    origins = [str(d.date()) for d in sessions("2024-01-01", periods=8)]
     errors: list[BaseException] = []
 
     def worker(origin: str) -> None:
@@ -162,9 +164,7 @@ def test_lock_timeout(home: Path) -> None:
 def test_score_fills_y_true(home: Path) -> None:
     ledger.append(home, _rows(origin="2024-01-02", horizons=2))
     prices = {
-        "AAA": pd.DataFrame(
-            {"date": pd.bdate_range("2024-01-02", periods=2), "close": [100.0, 104.0]}
-        )
+        "AAA": pd.DataFrame({"date": sessions("2024-01-02", periods=2), "close": [100.0, 104.0]})
     }
     scored = ledger.score(ledger.read(home), prices)
     aaa = scored[scored["ticker"] == "AAA"].set_index("horizon")

@@ -13,6 +13,8 @@ from stackcast.pipeline.data.sources import Loaded, load_frames
 from stackcast.pipeline.data.store import PriceStore, restatement
 from stackcast.pipeline.errors import ConfigError, DataError, LockTimeout, SourceError
 
+from tests.conftest import sessions
+
 pytestmark = pytest.mark.usefixtures("home")
 
 
@@ -252,7 +254,7 @@ def test_update_with_end_before_stored_bars_fetches_nothing(tmp_path):
 
     store = PriceStore(tmp_path)
     frame = pd.DataFrame(
-        {"date": pd.bdate_range("2020-01-01", periods=30), "ticker": "ABC", "close": 10.0}
+        {"date": sessions("2020-01-01", periods=30), "ticker": "ABC", "close": 10.0}
     )
 
     class Loaded:

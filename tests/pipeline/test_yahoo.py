@@ -15,6 +15,7 @@ from stackcast.pipeline.data.sources import Loaded, load_source
 from stackcast.pipeline.errors import SourceError
 
 from tests import fakeyahoo
+from tests.conftest import sessions
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:yfinance")
@@ -31,7 +32,7 @@ START, END = dt.date(2024, 1, 1), dt.date(2024, 3, 29)
 def prices(n: int = 60, start: str = "2024-01-02", seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    dates = pd.bdate_range(start, periods=n)
+    dates = sessions(start, periods=n)
     return pd.DataFrame(
         {
             "date": dates,

@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from typer.testing import CliRunner
 
+from tests.conftest import sessions
+
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
@@ -27,7 +29,7 @@ def synthetic_prices(
     tickers: tuple[str, ...] = ("AAA", "BBB"), n: int = 500, start: str = "2020-01-01"
 ) -> pd.DataFrame:
     """Long-format OHLCV random walks, one per ticker, on business days."""
-    dates = pd.bdate_range(start, periods=n)
+    dates = sessions(start, periods=n)
     parts = []
     for k, t in enumerate(tickers):
         rng = np.random.default_rng(k)

@@ -24,6 +24,7 @@ from stackcast.pipeline.data.store import PriceStore
 from stackcast.pipeline.errors import SourceError
 
 from tests import fakeyahoo
+from tests.conftest import sessions
 from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 from tests.reliability.helpers import assert_clean_error, cli, digest, snapshot
 
@@ -44,7 +45,7 @@ def bars(n: int, seed: int) -> pd.DataFrame:
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     return pd.DataFrame(
         {
-            "date": pd.bdate_range("2024-01-02", periods=n),
+            "date": sessions("2024-01-02", periods=n),
             "open": close,
             "high": close * 1.01,
             "low": close * 0.99,

@@ -18,6 +18,7 @@ from stackcast.pipeline.data.store import PriceStore
 from stackcast.pipeline.errors import DataError
 from stackcast.pipeline.results import ledger, registry
 
+from tests.conftest import sessions
 from tests.reliability.conftest import Trained
 from tests.reliability.helpers import assert_clean_error, check_home, cli, digest, tiny_config
 
@@ -97,7 +98,7 @@ def test_a_price_spike_that_would_overflow_returns_is_refused_before_training(
         raise AssertionError("training started")
 
     monkeypatch.setattr(stackcast.models.engine, "run_fold", tripwire)
-    dates = pd.bdate_range("2020-01-01", periods=300)
+    dates = sessions("2020-01-01", periods=300)
     close = np.full(300, 100.0)
     close[150], close[151] = 1e-300, 1e300
     csv = tmp_path / "AAA.csv"
@@ -116,6 +117,9 @@ def test_damaged_stored_prices_are_refused_then_healed(
     champion_home: Path, trained: Trained, tmp_path: Path
 ) -> None:
     """A store file changed behind stackcast's back (NaN close) never reaches a model."""
+    config = trained.config(tmp_path)
+    made = cli("train", "-c", config, "--as-of", "2021-06-30")  # a model for the replay
+    assert made.exit_code == 0, made.stderr
     path = champion_home / "prices" / "AAA.parquet"
     frame = pd.read_parquet(path)
     frame.loc[400, "close"] = np.nan
@@ -123,11 +127,14 @@ def test_damaged_stored_prices_are_refused_then_healed(
     with pytest.raises(DataError, match="damaged"):
         PriceStore(champion_home).read("AAA")
 
-    config = trained.config(tmp_path)
     result = cli("run", "-c", config, "--as-of", "2021-06-30")  # replays use the store as is
-    assert result.exit_code == 2, result.stderr
-    assert_clean_error(result.stdout, result.stderr, "AAA", "damaged", "ingest again")
-    assert not (champion_home / "ledger.parquet").exists()
+    assert result.exit_code == 1, result.stderr  # one ticker not forecast; the other is
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("warning: AAA")]
+    assert "damaged" in line and "ingest again" in line
+    assert set(ledger.read(champion_home)["ticker"]) == {"BBB"}
+    again = cli("train", "-c", config, "--as-of", "2021-06-30")  # training refuses it too
+    assert again.exit_code == 2, again.stderr
+    assert_clean_error(again.stdout, again.stderr, "AAA", "damaged", "ingest again")
 
     result = cli("ingest", "-c", config)  # the next ingest refetches the whole history
     assert result.exit_code == 0, result.stderr
@@ -142,11 +149,11 @@ def test_the_panel_refuses_non_finite_inputs() -> None:
     from stackcast.features.panel import build_panel
 
     frame = pd.DataFrame(
-        {"date": pd.bdate_range("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}
+        {"date": sessions("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}
     )
     frame.loc[30:31, "close"] = [1e-300, 1e300]  # finite prices, an infinite return
     cfg = FeatureConfig(window=16, horizons=2, min_history=8, inputs=("log_return",))
-    with pytest.raises(ValueError, match="AAA: non-finite input on 2020-02-13"):
+    with pytest.raises(ValueError, match="AAA: non-finite input on 2020-02-18"):
         build_panel({"AAA": frame}, cfg)
 
 
@@ -155,7 +162,7 @@ def test_a_panel_refusal_reaches_the_user_as_bad_data(trained: Trained, tmp_path
     from stackcast.pipeline.workflows.training import build
 
     frame = pd.DataFrame(
-        {"date": pd.bdate_range("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}
+        {"date": sessions("2020-01-01", periods=60), "close": np.linspace(10, 20, 60)}
     )
     frame.loc[30:31, "close"] = [1e-300, 1e300]
     with pytest.raises(DataError):
@@ -180,13 +187,15 @@ def test_rerunning_a_day_replaces_its_ledger_rows(
     cols = ["ticker", "origin", "horizon", "y_pred", "price_pred"]
     pd.testing.assert_frame_equal(book[cols], book2[cols])  # same day, same forecasts
 
+    made = cli("train", "-c", config, "--as-of", "2021-06-30")  # a model that saw no later price
+    assert made.exit_code == 0, made.stderr
     replay = cli("run", "-c", config, "--as-of", "2021-06-30")  # an earlier day, twice
     assert replay.exit_code == 0, replay.stderr
     replay2 = cli("run", "-c", config, "--as-of", "2021-06-30")
     assert replay2.exit_code == 0, replay2.stderr
     assert len(ledger.read(champion_home)) == 8
     assert check_home(champion_home) == []
-    runs = [p for p in (champion_home / "runs").iterdir() if not p.name.startswith(".")]
+    runs = [p for p in (champion_home / "runs").iterdir() if "-daily-" in p.name]
     assert len(runs) == 4
     assert all(json.loads((r / "metrics.json").read_text())["ledger"] for r in runs)
     assert digest(champion_home / CHAMPION) == digest(trained.home / CHAMPION)
