@@ -194,13 +194,21 @@ def test_daily_forecast_bad_ticker_and_rerun(
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: Path) -> None:
-    """``as_of`` forecasts a past day without ingesting; a later run scores it."""
+    """``as_of`` forecasts a past day without ingesting, with a model that saw no later
+    price; a later run (the champion) scores it."""
+    from stackcast.pipeline.workflows.training import retrain
+
     with_champion(trained, home)
+    with pytest.raises(registry.NoChampion, match="train --as-of 2008-10-01"):
+        flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1))
+    made = retrain(tiny_config(), as_of=_dt.date(2008, 10, 1))
+    assert made.challenger.model.meta["seen_until"] == "2008-10-01" and not made.promoted
     past = flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True)
     assert past.is_completed(), past.message
     assert past.result()["as_of"] == "2008-10-01"
     assert not any(name.startswith("ingest-") for name in task_states(past))
     assert set(ledger.read(home)["origin"]) == {pd.Timestamp("2008-10-01")}
+    assert past.result()["model"]["version"] == made.challenger.version
     assert "no published forecast has reached its target date" in (
         artifacts(past)["daily-forecast-summary"].data
     )
@@ -251,6 +259,7 @@ def test_ingest_flow_retries_network_errors_only(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from stackcast.pipeline.data import ingest as ingest_mod
+    from stackcast.pipeline.data import prices as prices_mod
 
     real = ingest_mod.ingest
     calls: dict[str, int] = {}
@@ -263,7 +272,7 @@ def test_ingest_flow_retries_network_errors_only(
             return [ingest_mod.IngestResult("MSFT", "error", message=str(exc), error=exc)]
         return real(cfg, tickers, **kw)
 
-    monkeypatch.setattr(ingest_mod, "ingest", flaky)
+    monkeypatch.setattr(prices_mod, "ingest", flaky)
     monkeypatch.setattr(tasks, "INGEST_RETRY_DELAYS", (0.0,))
     state = flows.ingest_flow(tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True)
     assert state.is_completed(), state.message
@@ -374,7 +383,7 @@ def test_table_rows_are_json_ready() -> None:
 
 def test_flow_parameters_render_as_forms() -> None:
     """Every deployment's parameter schema has the config model, with descriptions."""
-    from stackcast.pipeline.orchestration.serve import deployments_for, to_runner_deployments
+    from stackcast.pipeline.orchestration.deployments import deployments_for, to_runner_deployments
 
     deployments = to_runner_deployments(deployments_for(tiny_config()))
     by_name = {d.name: d for d in deployments}
