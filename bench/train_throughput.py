@@ -73,7 +73,7 @@ def seed_sequential(x: Any, y: Any) -> Trainer:
     """The seed-style model, fit on arrays; returns ``epochs -> per-epoch seconds``."""
     import keras
     from keras import layers
-    from stackcast.models.training import seed_everything
+    from stackcast.models.seeding import seed_everything
 
     seed_everything(0)
     model = keras.Sequential(
@@ -114,7 +114,8 @@ def stackcast(x: Any, y: Any, monitor: bool) -> Trainer:
     """The default stackcast model trained by ``models.train``."""
     from stackcast.models.config import ModelConfig, TrainConfig
     from stackcast.models.network import build_model
-    from stackcast.models.training import resolve_dtype_policy, train
+    from stackcast.models.precision import resolve_dtype_policy
+    from stackcast.models.training import train
 
     base = TrainConfig(batch_size=BATCH)
     model = build_model(
@@ -147,7 +148,8 @@ def run(
 
     configure_environment()
     import keras
-    from stackcast.models.training import gpu_available, seed_everything
+    from stackcast.models.precision import gpu_available
+    from stackcast.models.seeding import seed_everything
 
     # The first seed_everything of a process also seeds TensorFlow, which clears its kernel
     # caches (every traced function is re-instantiated): do it before anything is traced.

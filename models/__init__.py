@@ -3,8 +3,8 @@
 ``ModelConfig`` and ``TrainConfig`` import without Keras; everything else (``build_model``,
 ``train``, ``save_model``, ...) imports Keras on first use, so the command line
 starts fast. ``predict`` shares its module's name, so import it as
-``from stackcast.models.predict import predict`` (a package-level lazy alias would be shadowed by the
-submodule).
+``from stackcast.models.predict import predict`` (a package-level lazy alias would be shadowed
+by the submodule).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ _LAZY = {
     "cudnn_eligibility": "stackcast.models.cudnn",
     "MonitoredAdam": "stackcast.models.monitor",
     "train": "stackcast.models.training",
-    "TrainResult": "stackcast.models.training",
+    "TrainResult": "stackcast.models.train_result",
     "TrainingError": "stackcast.models.training",
-    "resolve_dtype_policy": "stackcast.models.training",
-    "seed_everything": "stackcast.models.training",
+    "resolve_dtype_policy": "stackcast.models.precision",
+    "seed_everything": "stackcast.models.seeding",
     "save_model": "stackcast.models.persistence",
     "load_model": "stackcast.models.persistence",
     "ModelMismatchError": "stackcast.models.persistence",

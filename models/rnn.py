@@ -21,8 +21,9 @@ from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
 from stackcast.models.config import TrainConfig
 from stackcast.models.network import build_model
 from stackcast.models.persistence import ModelMismatchError, load_model, save_model
+from stackcast.models.precision import resolve_dtype_policy
 from stackcast.models.predict import predict
-from stackcast.models.training import TrainingError, resolve_dtype_policy, train
+from stackcast.models.training import TrainingError, train
 
 if TYPE_CHECKING:
     import keras

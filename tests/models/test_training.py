@@ -7,15 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from stackcast.models.batches import ArrayBatches, detect_padding
 from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
 from stackcast.models.network import build_model
-from stackcast.models.training import (
-    ArrayBatches,
-    TrainingError,
-    detect_padding,
-    resolve_dtype_policy,
-    train,
-)
+from stackcast.models.precision import resolve_dtype_policy
+from stackcast.models.training import TrainingError, train
 
 from tests.models.helpers import (
     FEATURES,
