@@ -15,28 +15,40 @@ report server and its own Prefect server) and nothing else; an external server i
 
 The Prefect server runs in its own session so a terminal's Ctrl-C reaches only this process,
 which then stops the runner before the server; on Linux the server also gets SIGTERM if this
-process dies without cleaning up (``PR_SET_PDEATHSIG``).
+process dies without cleaning up (``PR_SET_PDEATHSIG``). Starting and polling that server
+lives in ``stackcast.pipeline.orchestration.prefect_server``, the deployment specs in
+``stackcast.pipeline.orchestration.deployments``; this module holds the command itself.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stackcast.pipeline.config import RunConfig, load_config
 from stackcast.pipeline.errors import UserError
+from stackcast.pipeline.orchestration.deployments import (
+    deployments_for,
+    load_deployments,
+    to_runner_deployments,
+)
+from stackcast.pipeline.orchestration.prefect_server import (
+    READY_TIMEOUT,
+    PrefectServer,
+    check_port_free,
+    client_host,
+    free_port,
+    health_ok,
+    start_prefect_server,
+    wait_for_health,
+)
 from stackcast.pipeline.results.reportserver import (
     REPORTS_URL_ENV,
     ReportServer,
@@ -45,213 +57,6 @@ from stackcast.pipeline.results.reportserver import (
 
 DEFAULT_UI_PORT = 4200
 DEFAULT_REPORTS_PORT = 4201
-READY_TIMEOUT = 120.0
-_WILDCARDS = {"", "0.0.0.0", "::"}
-
-
-@dataclass(frozen=True)
-class DeploymentSpec:
-    """One deployment to serve: a flow, a name, an optional schedule and default parameters."""
-
-    flow: Any
-    name: str
-    schedule: Any | None = None
-    parameters: dict[str, Any] | None = None
-    description: str | None = None
-    tags: tuple[str, ...] = ("stackcast",)
-
-
-def flow_parameters(cfg: RunConfig) -> dict[str, Any]:
-    """Default parameters of every deployment: the whole config, with the home filled in."""
-    paths = cfg.paths.model_copy(update={"home": str(cfg.home())})
-    return {"cfg": cfg.model_copy(update={"paths": paths}).model_dump(mode="json")}
-
-
-def deployments_for(cfg: RunConfig) -> list[DeploymentSpec]:
-    """The stackcast deployments for ``cfg`` (imports ``stackcast.pipeline.orchestration.flows`` lazily)."""
-    from prefect.schedules import Cron
-
-    try:
-        from stackcast.pipeline.orchestration import flows
-    except ModuleNotFoundError as exc:
-        if exc.name != "stackcast.pipeline.orchestration.flows":
-            raise
-        raise UserError(
-            "the flows module (stackcast.pipeline.orchestration.flows) is missing: there are no flows to serve"
-        ) from None
-
-    tz = cfg.schedule.timezone
-    params = flow_parameters(cfg)
-    return [
-        DeploymentSpec(
-            flows.daily_forecast_flow,
-            "daily-forecast",
-            Cron(cfg.schedule.daily_cron, timezone=tz),
-            params,
-            "Ingest new bars, forecast with the champion, append to the ledger, score, report.",
-        ),
-        DeploymentSpec(
-            flows.weekly_retrain_flow,
-            "weekly-retrain",
-            Cron(cfg.schedule.retrain_cron, timezone=tz),
-            params,
-            "Retrain a challenger, backtest it and promote it if it beats the champion.",
-        ),
-        DeploymentSpec(
-            flows.backtest_flow, "backtest", None, params, "Walk-forward backtest and report."
-        ),
-        DeploymentSpec(flows.ingest_flow, "ingest", None, params, "Fetch and store prices."),
-    ]
-
-
-def to_runner_deployments(specs: Sequence[Any]) -> list[Any]:
-    """Turn ``DeploymentSpec``s into Prefect ``RunnerDeployment``s (others pass through)."""
-    from prefect.deployments.runner import EntrypointType
-
-    out = []
-    for spec in specs:
-        if not isinstance(spec, DeploymentSpec):
-            out.append(spec)
-            continue
-        out.append(
-            spec.flow.to_deployment(
-                name=spec.name,
-                schedule=spec.schedule,
-                parameters=spec.parameters,
-                description=spec.description,
-                tags=list(spec.tags),
-                # "package.module.flow": independent of the directory serve starts in
-                entrypoint_type=EntrypointType.MODULE_PATH,
-            )
-        )
-    return out
-
-
-def _client_host(host: str) -> str:
-    return "127.0.0.1" if host in _WILDCARDS else host
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def health_ok(api_url: str, timeout: float = 2.0) -> bool:
-    """Whether ``{api_url}/health`` answers 200."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
-    try:
-        with opener.open(api_url.rstrip("/") + "/health", timeout=timeout) as resp:
-            return resp.status == 200
-    except (OSError, ValueError):
-        return False
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def wait_for_health(
-    api_url: str,
-    timeout: float = READY_TIMEOUT,
-    proc: subprocess.Popen[bytes] | None = None,
-    log_path: Path | None = None,
-) -> float:
-    """Poll the API's health endpoint until it answers; return the seconds waited.
-
-    Raises:
-        UserError: the server process exited, or ``timeout`` passed (with the log's tail).
-    """
-    start = time.monotonic()
-    while True:
-        where = f"\n--- {log_path} (last lines) ---\n{_tail(log_path)}" if log_path else ""
-        if proc is not None and proc.poll() is not None:
-            raise UserError(f"the Prefect server exited with code {proc.returncode}{where}")
-        if health_ok(api_url):
-            return time.monotonic() - start
-        if time.monotonic() - start > timeout:
-            raise UserError(
-                f"the Prefect server at {api_url} was not ready after {timeout:.0f} s{where}"
-            )
-        time.sleep(0.25)
-
-
-def _pdeathsig() -> Callable[[], None] | None:
-    """A pre-exec hook that makes the child get SIGTERM when this process dies (Linux)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    pr_set_pdeathsig = 1
-
-    def hook() -> None:
-        prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
-
-    return hook
-
-
-@dataclass
-class PrefectServer:
-    """A ``prefect server start`` subprocess started by ``serve``."""
-
-    proc: subprocess.Popen[bytes]
-    api_url: str
-    log_path: Path
-
-    @property
-    def ui_url(self) -> str:
-        """The UI's address."""
-        return self.api_url.removesuffix("/api")
-
-    def stop(self, timeout: float = 15.0) -> int | None:
-        """SIGTERM the server, SIGKILL it after ``timeout``; return its exit code."""
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    self.proc.kill()
-                self.proc.wait(timeout)
-        return self.proc.returncode
-
-
-def start_prefect_server(
-    host: str, port: int, prefect_home: Path, log_path: Path, env: dict[str, str] | None = None
-) -> PrefectServer:
-    """Start ``prefect server start --host HOST --port PORT`` (not waiting for it).
-
-    The server gets its own session (Ctrl-C in a terminal does not reach it), analytics
-    off, ``PREFECT_HOME=prefect_home`` and, unless set, ``PREFECT_UI_API_URL``; its output goes
-    to ``log_path``.
-    """
-    api_url = f"http://{_url_host(_client_host(host))}:{port}/api"
-    child_env = dict(os.environ if env is None else env)
-    child_env.pop("PREFECT_API_URL", None)
-    child_env["PREFECT_HOME"] = str(prefect_home)
-    child_env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
-    child_env.setdefault("PREFECT_UI_API_URL", api_url)
-    prefect_home.mkdir(parents=True, exist_ok=True)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            cmd,
-            env=child_env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_pdeathsig(),  # a single prctl call, safe after fork
-        )
-    return PrefectServer(proc, api_url, log_path)
 
 
 def _interrupt(signum: int, frame: object = None) -> None:
@@ -378,8 +183,8 @@ def serve(
                     api_url = external
                     out(f"Using the Prefect server at {api_url}")
                 else:
-                    ui_port = ui_port or _free_port(_client_host(host))
-                    _check_port_free(host, ui_port)
+                    ui_port = ui_port or free_port(client_host(host))
+                    check_port_free(host, ui_port)
                     prefect_home = Path(os.environ["PREFECT_HOME"])
                     server = start_prefect_server(
                         host, ui_port, prefect_home, prefect_home / "server.log"
@@ -408,32 +213,6 @@ def serve(
             if server is not None:
                 server.stop()
             out("Stopped.")
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
-def _check_port_free(host: str, port: int) -> None:
-    """Fail early when the Prefect port is taken (by an older server, say)."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            url = f"http://{_url_host(_client_host(host))}:{port}/api"
-            raise UserError(
-                f"port {port} is in use; if a Prefect server runs there, use it with "
-                f"PREFECT_API_URL={url}, or choose another --ui-port"
-            ) from None
 
 
 def _bind_reports(home: Path, host: str, port: int) -> ReportServer:
@@ -483,18 +262,6 @@ def _serve_deployments(
             asyncio.run(runner.start())
 
 
-def _load_deployments(ref: str, cfg: RunConfig) -> list[Any]:
-    """Call ``module:function`` with ``cfg`` to get the deployments to serve."""
-    module_name, _, attr = ref.partition(":")
-    if not module_name or not attr:
-        raise UserError(f"--deployments {ref!r}: use MODULE:FUNCTION")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise UserError(f"--deployments {ref!r}: {exc}") from None
-    return list(fn(cfg))
-
-
 def serve_command(
     config_path: str | None,
     host: str = "127.0.0.1",
@@ -517,7 +284,7 @@ def serve_command(
         UserError: bad config, taken port, server not ready (the CLI maps it to exit 2).
     """
     cfg = load_config(config_path)
-    specs = _load_deployments(deployments, cfg) if deployments else None
+    specs = load_deployments(deployments, cfg) if deployments else None
     serve(cfg, host=host, port=port, ui_port=ui_port, deployments=specs)
     return 0
 
@@ -548,8 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run the importable module's main, so classes such as DeploymentSpec are the same
-    # objects that other modules import from stackcast.pipeline.orchestration.serve (not copies in __main__).
+    # Run the importable module's main, so what it uses are the same objects that other
+    # modules import from stackcast.pipeline.orchestration.serve (not copies in __main__).
     from stackcast.pipeline.orchestration.serve import main as _main
 
     sys.exit(_main())

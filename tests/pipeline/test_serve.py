@@ -14,7 +14,7 @@ from prefect.schedules import Cron
 from stackcast.pipeline.config import RunConfig, load_config, parse_config
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.orchestration import serve as serve_mod
-from stackcast.pipeline.orchestration.serve import DeploymentSpec, flow_parameters
+from stackcast.pipeline.orchestration.deployments import DeploymentSpec, flow_parameters
 from stackcast.pipeline.results.reportserver import link_for
 
 from tests.prefect_support import (  # noqa: F401 (prefect_harness is a fixture)
