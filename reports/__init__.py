@@ -28,8 +28,8 @@ _LAZY = {
     "TradingResult": "stackcast.reports.trading",
     "ReportData": "stackcast.reports.html",
     "render_report": "stackcast.reports.html",
-    "render_index": "stackcast.reports.html",
-    "index_entry": "stackcast.reports.html",
+    "render_index": "stackcast.reports.run_index",
+    "index_entry": "stackcast.reports.run_index",
 }
 
 

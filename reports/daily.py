@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.reports.html import _env
+from stackcast.reports.templating import _env
 
 
 @dataclass

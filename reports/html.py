@@ -1,27 +1,23 @@
-"""Self-contained HTML: the run report and the index of runs.
+"""Self-contained HTML: the run report.
 
-Templates live in ``reports/templates`` and load through ``jinja2.PackageLoader`` with
-autoescaping on, so every string from a user (tickers, titles, config values, warnings) is
-escaped. Pages carry their CSS inline and their images as ``data:`` URIs; a Content Security
-Policy forbids loading anything else.
+``render_report(ReportData(...))`` renders every section of one run's page. Templates load
+through ``stackcast.reports.templating`` with autoescaping on, so every string from a user
+(tickers, titles, config values, warnings) is escaped. Pages carry their CSS inline and their
+images as ``data:`` URIs; a Content Security Policy forbids loading anything else. The index of
+runs is ``stackcast.reports.run_index``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from functools import cache
 from typing import Any
-from urllib.parse import quote
 
-import jinja2
-import numpy as np
 import pandas as pd
 from stackcast.reports import plots
 from stackcast.reports.config import ReportConfig
-from stackcast.reports.metrics import format_p
+from stackcast.reports.histories import training_diagnostics
+from stackcast.reports.templating import _env
 from stackcast.reports.trading import LABELS, TradingResult
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -86,47 +82,6 @@ class ReportData:
     plots: Mapping[str, str] | None = None
 
 
-# ----------------------------------------------------------------------------- formatting
-
-
-def _num(x: Any, digits: int = 3) -> str:
-    """A number with ``digits`` decimals; ``—`` for missing or non-finite."""
-    if x is None or isinstance(x, str):
-        return "—" if x is None else x
-    x = float(x)
-    return f"{x:,.{digits}f}" if math.isfinite(x) else "—"
-
-
-def _pct(x: Any, digits: int = 1) -> str:
-    """A fraction as a percentage (``0.123`` -> ``12.3%``)."""
-    if x is None or not math.isfinite(float(x)):
-        return "—"
-    return f"{100 * float(x):,.{digits}f}%"
-
-
-def _pp(x: Any, digits: int = 3) -> str:
-    """A log-return error in percentage points (``0.0123`` -> ``1.230``)."""
-    return "—" if x is None else _num(100 * float(x), digits)
-
-
-def _pval(p: Any) -> str:
-    return "—" if p is None else format_p(float(p))
-
-
-@cache
-def _env() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("stackcast.reports", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(num=_num, pct=_pct, pp=_pp, pval=_pval)
-    env.filters["urlpath"] = lambda s: quote(str(s), safe="")
-    return env
-
-
 # ----------------------------------------------------------------------------- report parts
 
 
@@ -172,64 +127,6 @@ def _ticker_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
         key = (r["ticker"], r["horizon"])
         rows.append({**r, "rw": rw.get(key, {}), "dm": dm.get(key, {})})
     return rows
-
-
-def training_diagnostics(
-    histories: Mapping[Any, Any] | Sequence[Any] | None,
-    explode_threshold: float | None = None,
-    vanish_threshold: float | None = None,
-) -> tuple[list[dict[str, Any]], list[str]]:
-    """Per-fold training summary rows and warnings read from the histories.
-
-    Returns:
-        ``(rows, warnings)``: rows ``{fold, epochs, final_loss, best_val_loss, best_epoch,
-        last_lr, max_grad, max_grad_layer}``; warnings for non-finite losses and gradient norms
-        above ``explode_threshold`` or (mean) below ``vanish_threshold``.
-    """
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    for fold, hist in plots.fold_histories(histories):
-        loss = plots.as_series(hist.get("loss", []))
-        val = plots.as_series(hist.get("val_loss", []))
-        lr = plots.as_series(hist.get("lr", []))
-        grads = plots.grad_layers(hist)
-        row: dict[str, Any] = {
-            "fold": fold,
-            "epochs": int(max(loss.size, val.size)),
-            "final_loss": float(loss[-1]) if loss.size else None,
-            "best_val_loss": None,
-            "best_epoch": None,
-            "last_lr": float(lr[-1]) if lr.size else None,
-            "max_grad": None,
-            "max_grad_layer": None,
-        }
-        if val.size and np.isfinite(val).any():
-            i = int(np.nanargmin(np.where(np.isfinite(val), val, np.nan)))
-            row.update(best_val_loss=float(val[i]), best_epoch=i + 1)
-        if not (np.isfinite(loss).all() and np.isfinite(val).all()):
-            notes.append(f"fold {fold}: non-finite loss during training")
-        for layer, g in grads.items():
-            peak = g.get("max", g.get("mean"))
-            finite = peak[np.isfinite(peak)]
-            top = float(finite.max()) if finite.size else math.inf
-            if row["max_grad"] is None or top > row["max_grad"]:
-                row.update(max_grad=top, max_grad_layer=layer)
-            if explode_threshold and (top > explode_threshold or finite.size < peak.size):
-                notes.append(
-                    f"fold {fold}: exploding gradients in {layer} "
-                    f"(max norm {top:.3g} > {explode_threshold:g})"
-                )
-            mean = g.get("mean", np.array([]))
-            mean = mean[np.isfinite(mean)]
-            if vanish_threshold and mean.size:
-                low = float(mean.min())
-                if low < vanish_threshold:
-                    notes.append(
-                        f"fold {fold}: vanishing gradients in {layer} "
-                        f"(mean norm {low:.3g} < {vanish_threshold:g})"
-                    )
-        rows.append(row)
-    return rows, notes
 
 
 def _audit_rows(audit: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -329,76 +226,3 @@ def render_report(data: ReportData) -> str:
         "data_range_columns": list(dict.fromkeys(k for r in data.data_ranges for k in r)),
     }
     return _env().get_template("report.html").render(**context)
-
-
-# ----------------------------------------------------------------------------- index
-
-
-def index_entry(
-    run_id: str,
-    created: str,
-    kind: str,
-    headline: Mapping[str, Any] | None,
-    *,
-    tickers: Sequence[str] | None = None,
-    title: str = "",
-) -> dict[str, Any]:
-    """One ``render_index`` row from a run's ``evaluate`` output.
-
-    Returns:
-        ``{run_id, created, kind, title, tickers, mae_model, mae_rw, verdict}`` where the MAEs
-        are at horizon 1 and ``verdict`` is the horizon-1 sentence.
-    """
-    headline = headline or {}
-
-    def mae_h1(block: Mapping[str, Any]) -> float | None:
-        return next((r["mae"] for r in block.get("by_horizon", []) if r["horizon"] == 1), None)
-
-    verdict = next((v["sentence"] for v in headline.get("verdicts", []) if v["horizon"] == 1), "")
-    return {
-        "run_id": run_id,
-        "created": created,
-        "kind": kind,
-        "title": title,
-        "tickers": list(tickers if tickers is not None else headline.get("tickers", [])),
-        "mae_model": mae_h1(headline.get("model", {})),
-        "mae_rw": mae_h1(headline.get("baselines", {}).get("random_walk", {})),
-        "verdict": verdict,
-    }
-
-
-def _created_key(created: Any) -> float:
-    """Sort key of an ISO timestamp (naive ones read as local time); unparsable ones last."""
-    try:
-        return datetime.fromisoformat(str(created)).timestamp()
-    except ValueError:
-        return -math.inf
-
-
-def render_index(runs: Sequence[Mapping[str, Any]], *, title: str = "stackcast runs") -> str:
-    """Render ``STACKCAST_HOME/index.html``: every run, newest first.
-
-    Args:
-        runs: rows like ``index_entry`` returns (``run_id`` and ``created`` required; missing
-            fields show as ``—``). Each links to ``runs/<run_id>/report.html``.
-        title: page title.
-    """
-    ordered = sorted(runs, key=lambda r: _created_key(r.get("created")), reverse=True)
-    rows = []
-    for r in ordered:
-        tickers = r.get("tickers") or []
-        rows.append(
-            {
-                "run_id": str(r["run_id"]),
-                "created": str(r.get("created", "")),
-                "kind": str(r.get("kind") or "—"),
-                "title": str(r.get("title") or ""),
-                "tickers": ", ".join(map(str, tickers))
-                if not isinstance(tickers, str)
-                else tickers,
-                "mae_model": r.get("mae_model"),
-                "mae_rw": r.get("mae_rw"),
-                "verdict": str(r.get("verdict") or ""),
-            }
-        )
-    return _env().get_template("index.html").render(title=title, rows=rows)

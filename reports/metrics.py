@@ -17,14 +17,8 @@ Conventions:
   ``y_true != 0`` (a zero prediction is a miss); it is ``None`` for a predictor that always
   predicts 0 (the random walk). Its p-value is the one-sided binomial test against 0.5; for
   ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
-- Diebold-Mariano compares the model with the random walk under squared-error loss
-  (``d_t = e_model^2 - e_rw^2`` per origin), with the long-run variance of ``d`` summed over
-  ``h - 1`` autocovariance lags (the MA(h-1) structure of overlapping h-step errors), the
-  Harvey-Leybourne-Newbold small-sample factor and a t distribution with ``T - 1`` degrees of
-  freedom, as in R's ``forecast::dm.test``. If that variance estimate is not positive, Bartlett
-  (Newey-West) weights are used instead and the result says so. Per ticker the test runs on
-  that ticker's origins; pooled, ``d`` is first averaged over the tickers present at each
-  origin date, so the cross-sectional correlation of same-day errors is respected.
+- Diebold-Mariano compares the model with the random walk under squared-error loss, per ticker
+  and pooled over tickers by origin date (``stackcast.reports.significance`` has the details).
 - Everything returned is JSON-able: NaN and infinities become ``None``.
 """
 
@@ -35,22 +29,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from stackcast.models.baselines import BASELINES
 from stackcast.reports.config import ReportConfig
+from stackcast.reports.significance import (
+    RANDOM_WALK,
+    binomial_p,
+    dm_tables,
+    finite_or_none,
+    verdict_sentence,
+)
 
 MODEL = "model"
-RANDOM_WALK = "random_walk"
 
 Scale = Mapping[tuple[str, int], float] | pd.DataFrame | pd.Series | None
-
-
-def _f(x: Any) -> float | None:
-    """A finite Python float, or ``None``."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if np.isfinite(x) else None
 
 
 def scale_lookup(scale: Scale) -> dict[tuple[str, int], float]:
@@ -75,7 +66,7 @@ def scale_lookup(scale: Scale) -> dict[tuple[str, int], float]:
         pairs = ((t, h, v) for (t, h), v in items)
     out: dict[tuple[str, int], float] = {}
     for t, h, v in pairs:
-        v = _f(v)
+        v = finite_or_none(v)
         if v is not None and v > 0:
             out[(str(t), int(h))] = v
     return out
@@ -109,13 +100,6 @@ def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["ticker", "horizon", "origin"], kind="stable").reset_index(drop=True)
 
 
-def binomial_p(hits: int, n: int) -> float | None:
-    """One-sided binomial p-value of ``hits`` successes in ``n`` trials against p = 0.5."""
-    if n <= 0:
-        return None
-    return float(stats.binomtest(int(hits), int(n), 0.5, alternative="greater").pvalue)
-
-
 def point_metrics(
     y: np.ndarray,
     pred: np.ndarray,
@@ -140,9 +124,9 @@ def point_metrics(
     n = int(e.size)
     out: dict[str, Any] = {
         "n": n,
-        "mae": _f(np.mean(np.abs(e))) if n else None,
-        "rmse": _f(np.sqrt(np.mean(e**2))) if n else None,
-        "bias": _f(np.mean(e)) if n else None,
+        "mae": finite_or_none(np.mean(np.abs(e))) if n else None,
+        "rmse": finite_or_none(np.sqrt(np.mean(e**2))) if n else None,
+        "bias": finite_or_none(np.mean(e)) if n else None,
         "mase": None,
         "dir_acc": None,
         "dir_n": 0,
@@ -152,13 +136,13 @@ def point_metrics(
         s = np.asarray(scale, dtype=float)
         ok = np.isfinite(s) & (s > 0)
         if ok.any():
-            out["mase"] = _f(np.mean(np.abs(e[ok]) / s[ok]))
+            out["mase"] = finite_or_none(np.mean(np.abs(e[ok]) / s[ok]))
     if directional and n and np.any(pred != 0):
         moved = y != 0
         k = int(np.sum(np.sign(pred[moved]) == np.sign(y[moved])))
         m = int(moved.sum())
         out["dir_n"] = m
-        out["dir_acc"] = _f(k / m) if m else None
+        out["dir_acc"] = finite_or_none(k / m) if m else None
         out["dir_p"] = binomial_p(k, m)
     return out
 
@@ -172,117 +156,11 @@ def interval_metrics(
     m = int(ok.sum())
     covered = (y[ok] >= lo[ok]) & (y[ok] <= hi[ok])
     return {
-        "coverage": _f(covered.mean()) if m else None,
+        "coverage": finite_or_none(covered.mean()) if m else None,
         "coverage_n": m,
-        "coverage_nominal": _f(nominal),
-        "interval_width": _f(np.mean(hi[ok] - lo[ok])) if m else None,
+        "coverage_nominal": finite_or_none(nominal),
+        "interval_width": finite_or_none(np.mean(hi[ok] - lo[ok])) if m else None,
     }
-
-
-def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
-    """Diebold-Mariano test on a loss differential series with the HLN correction.
-
-    Args:
-        d: loss differential per origin, in time order (``loss_model - loss_benchmark``;
-            negative means the model is more accurate).
-        h: forecast horizon; the long-run variance sums ``h - 1`` autocovariance lags.
-
-    Returns:
-        ``n, mean_diff, stat, p_two_sided, p_one_sided`` (H1: the model's loss is lower) and
-        ``variance`` (``"rectangular"``, ``"bartlett"`` fallback, or ``None`` if undefined).
-        The statistic is ``None`` when there are fewer than ``max(3, 2h)`` origins or ``d``
-        has no variance.
-    """
-    d = np.asarray(d, dtype=float)
-    d = d[np.isfinite(d)]
-    n = int(d.size)
-    out: dict[str, Any] = {
-        "n": n,
-        "mean_diff": _f(d.mean()) if n else None,
-        "stat": None,
-        "p_two_sided": None,
-        "p_one_sided": None,
-        "variance": None,
-    }
-    if n < max(3, 2 * h):
-        return out
-    dc = d - d.mean()
-    gamma = np.array([np.dot(dc[k:], dc[: n - k]) / n for k in range(h)])
-    var = gamma[0] + 2.0 * gamma[1:].sum()
-    kind = "rectangular"
-    if not var > 0:
-        weights = 1.0 - np.arange(1, h) / h
-        var = gamma[0] + 2.0 * np.dot(weights, gamma[1:])
-        kind = "bartlett"
-    hln = (n + 1 - 2 * h + h * (h - 1) / n) / n
-    # A constant d (e.g. identical forecasts) has no variance beyond rounding: undefined.
-    if not (var > 1e-14 * max(float(np.mean(d**2)), 1e-300) and hln > 0):
-        return out
-    stat = d.mean() / np.sqrt(var / n) * np.sqrt(hln)
-    dist = stats.t(df=n - 1)
-    out.update(
-        stat=_f(stat),
-        p_two_sided=_f(2.0 * dist.sf(abs(stat))),
-        p_one_sided=_f(dist.cdf(stat)),
-        variance=kind,
-    )
-    return out
-
-
-def _dm_entry(
-    d: np.ndarray, h: int, model_mse: float, rw_mse: float, significance: float
-) -> dict[str, Any]:
-    res = diebold_mariano(d, h)
-    p, diff = res["p_one_sided"], res["mean_diff"]
-    beats = p is not None and diff is not None and diff < 0 and p < significance
-    res.update(horizon=int(h), model_mse=_f(model_mse), rw_mse=_f(rw_mse), beats_random_walk=beats)
-    return res
-
-
-def _dm_tables(
-    df: pd.DataFrame, significance: float
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per-ticker and pooled DM results for the model against the random walk."""
-    rw = df[RANDOM_WALK].to_numpy(float) if RANDOM_WALK in df.columns else np.zeros(len(df))
-    y = df["y_true"].to_numpy(float)
-    e_m2 = (y - df["y_pred"].to_numpy(float)) ** 2
-    e_r2 = (y - rw) ** 2
-    loss = df[["ticker", "horizon", "origin"]].assign(d=e_m2 - e_r2, m=e_m2, r=e_r2)
-    by_ticker: list[dict[str, Any]] = []
-    for (ticker, h), g in loss.groupby(["ticker", "horizon"], sort=True):
-        g = g.sort_values("origin")
-        entry = _dm_entry(g["d"].to_numpy(), int(h), g["m"].mean(), g["r"].mean(), significance)
-        by_ticker.append({"ticker": str(ticker), **entry})
-    pooled: list[dict[str, Any]] = []
-    for h, g in loss.groupby("horizon", sort=True):
-        per_date = g.groupby("origin", sort=True)[["d", "m", "r"]].mean()
-        entry = _dm_entry(
-            per_date["d"].to_numpy(),
-            int(h),
-            per_date["m"].mean(),
-            per_date["r"].mean(),
-            significance,
-        )
-        entry["tickers"] = int(g["ticker"].nunique())
-        pooled.append(entry)
-    return by_ticker, pooled
-
-
-def format_p(p: float | None) -> str:
-    """A p-value for prose: ``0.41``, ``0.012``, ``0.050``, ``< 0.001`` or ``n/a``."""
-    if p is None:
-        return "n/a"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
-
-
-def verdict_sentence(h: int, beats: bool, p: float | None) -> str:
-    """``the model does / does not beat a random walk at horizon h, p = ...``."""
-    p_text = format_p(p)
-    p_part = f"p {p_text}" if p_text.startswith("<") else f"p = {p_text}"
-    does = "beats" if beats else "does not beat"
-    return f"the model {does} a random walk at horizon {h}, {p_part}"
 
 
 def _predictor_block(
@@ -332,8 +210,8 @@ def _by_fold(df: pd.DataFrame, cols: Mapping[str, str]) -> list[dict[str, Any]]:
                     "horizon": int(h),
                     "predictor": name,
                     "n": int(e.size),
-                    "mae": _f(np.mean(np.abs(e))),
-                    "rmse": _f(np.sqrt(np.mean(e**2))),
+                    "mae": finite_or_none(np.mean(np.abs(e))),
+                    "rmse": finite_or_none(np.sqrt(np.mean(e**2))),
                 }
             )
     return rows
@@ -384,7 +262,7 @@ def evaluate(
         name: _predictor_block(df, name, col, scale_arr, nominal_coverage)
         for name, col in cols.items()
     }
-    by_ticker, pooled = _dm_tables(df, cfg.significance)
+    by_ticker, pooled = dm_tables(df, cfg.significance)
     verdicts = [
         {
             "horizon": e["horizon"],

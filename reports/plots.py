@@ -1,125 +1,33 @@
 """Report figures as ``data:image/png;base64,...`` URIs.
 
-Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never through
-``pyplot``: nothing is registered globally, so nothing leaks and no display is needed. Every
-function is tolerant of missing data and returns ``None`` when there is nothing to draw.
+Forecasts, errors by fold and horizon, equity and drawdown, and training histories. Every
+function is tolerant of missing data and returns ``None`` when there is nothing to draw. The
+palette, sizes and axes helpers live in ``stackcast.reports.figures`` (no ``pyplot``: nothing is
+registered globally); history parsing lives in ``stackcast.reports.histories``.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import (
-    FuncFormatter,
-    LogLocator,
-    MaxNLocator,
-    NullFormatter,
-    PercentFormatter,
-)
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 from stackcast.features.returns import prices_from_returns
+from stackcast.reports.figures import (
+    COLORS,
+    NAMES,
+    add_legend,
+    log_axis,
+    new_figure,
+    plain,
+    set_title,
+    to_data_uri,
+)
+from stackcast.reports.histories import as_series, fold_histories, grad_layers
 from stackcast.reports.trading import LABELS, STRATEGIES
-
-# One palette for the whole report (colour-blind friendly, Okabe-Ito based).
-COLORS = {
-    "actual": "#222222",
-    "model": "#0072B2",
-    "model_h": "#D55E00",
-    "latest": "#CC79A7",
-    "random_walk": "#7f7f7f",
-    "drift": "#E69F00",
-    "ridge": "#009E73",
-    "long_flat": "#0072B2",
-    "long_short": "#CC79A7",
-    "buy_hold": "#7f7f7f",
-}
-NAMES = {
-    "model": "model",
-    "random_walk": "random walk",
-    "drift": "drift",
-    "ridge": "ridge",
-}
-WIDTH = 8.0  # inches; at DPI this is the pixel width the CSS scales down on phones
-DPI = 110
-
-
-def _figure(height: float, nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
-    """A styled figure and its 2-d array of axes (styling is per artist: no global rcParams)."""
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
-    for ax in axes.flat:
-        _style(ax)
-    return fig, axes
-
-
-def _style(ax: Axes) -> None:
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color("#999999")
-    ax.grid(True, color="#e5e5e5", linewidth=0.6)
-    ax.set_axisbelow(True)
-    ax.tick_params(labelsize=8, color="#999999")
-
-
-def _plain(text: Any) -> str:
-    """User text (a ticker) safe from matplotlib's mathtext: ``$`` is escaped."""
-    return str(text).replace("$", r"\$")
-
-
-def _title(ax: Axes, text: str, **kw: Any) -> None:
-    ax.set_title(text, loc="left", fontsize=10, fontweight="bold", **kw)
-
-
-def _legend(ax: Axes, where: str = "right", **kw: Any) -> None:
-    """A frameless legend outside the axes (``right``) or under the figure (``below``)."""
-    handles, labels = ax.get_legend_handles_labels()
-    if not handles:
-        return
-    if where == "below":
-        ax.figure.legend(
-            handles,
-            labels,
-            loc="outside lower center",
-            fontsize=8,
-            frameon=False,
-            ncols=min(len(handles), 6),
-            **kw,
-        )
-    else:
-        ax.legend(
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            fontsize=8,
-            frameon=False,
-            borderaxespad=0.0,
-            **kw,
-        )
-
-
-def _log_axis(ax: Axes) -> None:
-    """Log y axis labelled 1-2-5 in plain numbers (readable within a single decade)."""
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
-
-
-def to_data_uri(fig: Figure) -> str:
-    """Render a figure to a base64 PNG data URI (no metadata, no external references)."""
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    fig.clear()
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def forecast_plot(
@@ -157,7 +65,7 @@ def forecast_plot(
     pr["base"] = close.reindex(pr["origin"]).to_numpy()
     pr = pr.loc[np.isfinite(pr["base"].to_numpy(float))]
 
-    fig, axes = _figure(3.4)
+    fig, axes = new_figure(3.4)
     ax = axes[0, 0]
     ax.plot(shown.index, shown.to_numpy(), color=COLORS["actual"], lw=1.1, label="close")
     if not pr.empty:
@@ -210,9 +118,9 @@ def forecast_plot(
                 alpha=0.15,
                 lw=0,
             )
-    _title(ax, _plain(ticker))
+    set_title(ax, plain(ticker))
     ax.set_ylabel("price")
-    _legend(ax, "below")
+    add_legend(ax, "below")
     fig.autofmt_xdate(rotation=0, ha="center")
     return to_data_uri(fig)
 
@@ -228,7 +136,7 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
         return None
     df = df.dropna(subset=["mae"])
     mae = df.pivot_table(index=["fold", "horizon"], columns="predictor", values="mae")
-    fig, axes = _figure(3.3, 1, 2, width_ratios=[1.1, 1])
+    fig, axes = new_figure(3.3, 1, 2, width_ratios=[1.1, 1])
     ax = axes[0, 0]
     if {"model", "random_walk"} <= set(mae.columns):
         ratio = (mae["model"] / mae["random_walk"]).unstack("horizon")
@@ -256,7 +164,7 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
                         color="white" if abs(v - 1) > 0.6 * dev else "#222222",
                     )
         fig.colorbar(im, ax=ax, shrink=0.85, label="model / RW MAE")
-        _title(ax, "model MAE / random-walk MAE (blue: model better)")
+        set_title(ax, "model MAE / random-walk MAE (blue: model better)")
     else:
         ax.set_axis_off()
     ax = axes[0, 1]
@@ -275,8 +183,8 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
     ax.set_xticks(by_h.index.to_list())
     ax.set_xlabel("horizon")
     ax.set_ylabel("MAE (log return, %)")
-    _title(ax, "mean MAE over folds")
-    _legend(ax, "below")
+    set_title(ax, "mean MAE over folds")
+    add_legend(ax, "below")
     return to_data_uri(fig)
 
 
@@ -290,7 +198,7 @@ def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
     """
     if curves is None or curves.empty:
         return None
-    fig, axes = _figure(4.0, 2, 1, sharex=True, height_ratios=[2, 1])
+    fig, axes = new_figure(4.0, 2, 1, sharex=True, height_ratios=[2, 1])
     top, bottom = axes[0, 0], axes[1, 0]
     for s in STRATEGIES:
         if s in curves:
@@ -299,61 +207,15 @@ def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
             bottom.plot(curves.index, curves[f"{s}_dd"] * 100, **kw)
     equity = curves[[s for s in STRATEGIES if s in curves]].to_numpy(float)
     if np.all(equity > 0) and equity.max() / equity.min() > 4:
-        _log_axis(top)
+        log_axis(top)
     top.axhline(1.0, color="#999999", lw=0.7)
     top.set_ylabel("equity (start = 1)")
-    _title(top, f"{_plain(name)}: equity and drawdown, after costs")
-    _legend(top)
+    set_title(top, f"{plain(name)}: equity and drawdown, after costs")
+    add_legend(top)
     bottom.set_ylabel("drawdown")
     bottom.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     fig.autofmt_xdate(rotation=0, ha="center")
     return to_data_uri(fig)
-
-
-def fold_histories(histories: Mapping[Any, Any] | Sequence[Any] | None) -> list[tuple[str, dict]]:
-    """``[(fold label, history), ...]`` from a list, a mapping fold -> history, or one history."""
-    if not histories:
-        return []
-    if isinstance(histories, Mapping):
-        if any(k in ("loss", "val_loss") or str(k).startswith("grad_norm/") for k in histories):
-            return [("0", dict(histories))]
-        items = histories.items()
-    else:
-        items = enumerate(histories)
-    return [(str(k), dict(v)) for k, v in items if isinstance(v, Mapping)]
-
-
-def as_series(values: Any) -> np.ndarray:
-    """A flat float array, or an empty one when ``values`` is not numeric."""
-    try:
-        return np.asarray(values, dtype=float).ravel()
-    except (TypeError, ValueError):
-        return np.array([], dtype=float)
-
-
-def grad_layers(history: Mapping[str, Any]) -> dict[str, dict[str, np.ndarray]]:
-    """``{layer: {"mean": [...], "max": [...]}}`` from a history's gradient-norm entries.
-
-    Accepts both the flat Keras-history form written by ``models.train``
-    (``grad_norm/<layer>/mean`` and ``grad_norm/<layer>/max`` lists) and the nested form
-    (``grad_norm/<layer>`` -> ``{"mean": [...], "max": [...]}``).
-    """
-    out: dict[str, dict[str, np.ndarray]] = {}
-    for key, value in history.items():
-        if not str(key).startswith("grad_norm/"):
-            continue
-        layer = str(key).split("/", 1)[1]
-        if isinstance(value, Mapping):
-            stats = {k: as_series(value[k]) for k in ("mean", "max") if k in value}
-        elif layer.rsplit("/", 1)[-1] in ("mean", "max") and "/" in layer:
-            layer, stat = layer.rsplit("/", 1)
-            stats = {stat: as_series(value)}
-        else:
-            stats = {"mean": as_series(value)}
-        stats = {k: v for k, v in stats.items() if v.size}
-        if stats:
-            out.setdefault(layer, {}).update(stats)
-    return out
 
 
 def training_plot(
@@ -375,7 +237,7 @@ def training_plot(
     if not folds:
         return None
     layers = sorted({layer for _, h in folds for layer in grad_layers(h)})
-    fig, axes = _figure(4.6 if layers else 2.8, 2 if layers else 1, 1, sharex=True)
+    fig, axes = new_figure(4.6 if layers else 2.8, 2 if layers else 1, 1, sharex=True)
     ax_loss = axes[0, 0]
     cmap = [COLORS[c] for c in ("model", "model_h", "ridge", "long_short", "drift")]
     layer_color = {layer: cmap[i % len(cmap)] for i, layer in enumerate(layers)}
@@ -398,7 +260,7 @@ def training_plot(
             ax_loss.text(
                 offset + 1,
                 1.0,
-                f"fold {_plain(fold)}",
+                f"fold {plain(fold)}",
                 transform=ax_loss.get_xaxis_transform(),
                 fontsize=7,
                 color="#666666",
@@ -430,7 +292,7 @@ def training_plot(
                         g["mean"],
                         color=c,
                         lw=1.1,
-                        label=f"{_plain(layer)} mean" if first else None,
+                        label=f"{plain(layer)} mean" if first else None,
                     )
                 if "max" in g:
                     ax_g.plot(
@@ -440,7 +302,7 @@ def training_plot(
                         lw=0.8,
                         alpha=0.5,
                         ls="--",
-                        label=f"{_plain(layer)} max" if first else None,
+                        label=f"{plain(layer)} max" if first else None,
                     )
         offset += n
         plotted = True
@@ -448,8 +310,8 @@ def training_plot(
         fig.clear()
         return None
     ax_loss.set_ylabel("loss")
-    _title(ax_loss, "training loss per fold", pad=14)
-    _legend(ax_loss)
+    set_title(ax_loss, "training loss per fold", pad=14)
+    add_legend(ax_loss)
     bottom = axes[-1, 0]
     bottom.set_xlabel("epoch (folds end to end)")
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -458,13 +320,13 @@ def training_plot(
         vals = [v for _, h in folds for g in grad_layers(h).values() for v in g.values()]
         positive = np.concatenate(vals) if vals else np.array([])
         if positive.size and np.all(positive[np.isfinite(positive)] > 0):
-            _log_axis(ax_g)
+            log_axis(ax_g)
         for thr, label in ((explode_threshold, "explode"), (vanish_threshold, "vanish")):
             if thr and positive.size and _near(thr, positive):
                 ax_g.axhline(thr, color="#d62728", lw=0.8, ls=":", label=f"{label} threshold")
         ax_g.set_ylabel("gradient norm")
-        _title(ax_g, "gradient norm per layer (solid mean, dashed max)")
-        _legend(ax_g)
+        set_title(ax_g, "gradient norm per layer (solid mean, dashed max)")
+        add_legend(ax_g)
     return to_data_uri(fig)
 
 

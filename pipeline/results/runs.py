@@ -277,7 +277,7 @@ def read_summaries(home: Path) -> list[dict[str, Any]]:
 
 def update_index(home: Path) -> Path:
     """Rebuild ``STACKCAST_HOME/index.html`` from the run summaries (under a lock)."""
-    from stackcast.reports.html import render_index
+    from stackcast.reports.run_index import render_index
 
     home.mkdir(parents=True, exist_ok=True)
     path = home / "index.html"

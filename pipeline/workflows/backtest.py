@@ -173,7 +173,7 @@ class BacktestResult:
             extra: More ``metrics.json`` entries (a retrain's ``decision``).
             title: The run's title in the index (default: the report title).
         """
-        from stackcast.reports.html import index_entry
+        from stackcast.reports.run_index import index_entry
 
         cfg = self.config
         run_id, created, meta = new_run_id(self.kind), now_iso(), run_metadata()

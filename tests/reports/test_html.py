@@ -6,14 +6,10 @@ import re
 
 import pytest
 from stackcast.reports.config import ReportConfig
-from stackcast.reports.html import (
-    ReportData,
-    index_entry,
-    render_index,
-    render_report,
-    training_diagnostics,
-)
+from stackcast.reports.histories import training_diagnostics
+from stackcast.reports.html import ReportData, render_report
 from stackcast.reports.metrics import evaluate
+from stackcast.reports.run_index import index_entry, render_index
 from stackcast.reports.trading import simulate
 
 from tests.reports import synth

@@ -11,16 +11,13 @@ import pytest
 from scipy import stats
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.metrics import (
-    binomial_p,
-    diebold_mariano,
     error_by_fold,
     evaluate,
-    format_p,
     interval_metrics,
     point_metrics,
     scale_lookup,
-    verdict_sentence,
 )
+from stackcast.reports.significance import binomial_p, diebold_mariano, format_p, verdict_sentence
 
 from tests.reports import synth
 

@@ -1,0 +1,112 @@
+"""Report figure styling and encoding: palette, sizes, axes helpers, PNG data URIs.
+
+Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never through
+``pyplot``: nothing is registered globally, so nothing leaks and no display is needed. Styling
+is per artist (no global ``rcParams``); ``to_data_uri`` renders a figure as a
+``data:image/png;base64,...`` URI and clears it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+# One palette for the whole report (colour-blind friendly, Okabe-Ito based).
+COLORS = {
+    "actual": "#222222",
+    "model": "#0072B2",
+    "model_h": "#D55E00",
+    "latest": "#CC79A7",
+    "random_walk": "#7f7f7f",
+    "drift": "#E69F00",
+    "ridge": "#009E73",
+    "long_flat": "#0072B2",
+    "long_short": "#CC79A7",
+    "buy_hold": "#7f7f7f",
+}
+NAMES = {
+    "model": "model",
+    "random_walk": "random walk",
+    "drift": "drift",
+    "ridge": "ridge",
+}
+WIDTH = 8.0  # inches; at DPI this is the pixel width the CSS scales down on phones
+DPI = 110
+
+
+def new_figure(height: float, nrows: int = 1, ncols: int = 1, **kw: Any) -> tuple[Figure, Any]:
+    """A styled figure and its 2-d array of axes (styling is per artist: no global rcParams)."""
+    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    for ax in axes.flat:
+        _style(ax)
+    return fig, axes
+
+
+def _style(ax: Axes) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color("#999999")
+    ax.grid(True, color="#e5e5e5", linewidth=0.6)
+    ax.set_axisbelow(True)
+    ax.tick_params(labelsize=8, color="#999999")
+
+
+def plain(text: Any) -> str:
+    """User text (a ticker) safe from matplotlib's mathtext: ``$`` is escaped."""
+    return str(text).replace("$", r"\$")
+
+
+def set_title(ax: Axes, text: str, **kw: Any) -> None:
+    """A bold, left-aligned axes title."""
+    ax.set_title(text, loc="left", fontsize=10, fontweight="bold", **kw)
+
+
+def add_legend(ax: Axes, where: str = "right", **kw: Any) -> None:
+    """A frameless legend outside the axes (``right``) or under the figure (``below``)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
+        return
+    if where == "below":
+        ax.figure.legend(
+            handles,
+            labels,
+            loc="outside lower center",
+            fontsize=8,
+            frameon=False,
+            ncols=min(len(handles), 6),
+            **kw,
+        )
+    else:
+        ax.legend(
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            fontsize=8,
+            frameon=False,
+            borderaxespad=0.0,
+            **kw,
+        )
+
+
+def log_axis(ax: Axes) -> None:
+    """Log y axis labelled 1-2-5 in plain numbers (readable within a single decade)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def to_data_uri(fig: Figure) -> str:
+    """Render a figure to a base64 PNG data URI (no metadata, no external references)."""
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    fig.clear()
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")

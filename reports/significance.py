@@ -1,0 +1,151 @@
+"""Significance of forecast accuracy: Diebold-Mariano and binomial tests, p-values in prose.
+
+- Directional accuracy's p-value is the one-sided binomial test against 0.5 (``binomial_p``);
+  for ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
+- Diebold-Mariano (``diebold_mariano``) compares the model with the random walk under
+  squared-error loss (``d_t = e_model^2 - e_rw^2`` per origin), with the long-run variance of
+  ``d`` summed over ``h - 1`` autocovariance lags (the MA(h-1) structure of overlapping h-step
+  errors), the Harvey-Leybourne-Newbold small-sample factor and a t distribution with ``T - 1``
+  degrees of freedom, as in R's ``forecast::dm.test``. If that variance estimate is not
+  positive, Bartlett (Newey-West) weights are used instead and the result says so.
+  ``dm_tables`` runs it per ticker on that ticker's origins and pooled, where ``d`` is first
+  averaged over the tickers present at each origin date, so the cross-sectional correlation of
+  same-day errors is respected.
+- Everything returned is JSON-able: NaN and infinities become ``None`` (``finite_or_none``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+RANDOM_WALK = "random_walk"
+
+
+def finite_or_none(x: Any) -> float | None:
+    """A finite Python float, or ``None``."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def binomial_p(hits: int, n: int) -> float | None:
+    """One-sided binomial p-value of ``hits`` successes in ``n`` trials against p = 0.5."""
+    if n <= 0:
+        return None
+    return float(stats.binomtest(int(hits), int(n), 0.5, alternative="greater").pvalue)
+
+
+def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
+    """Diebold-Mariano test on a loss differential series with the HLN correction.
+
+    Args:
+        d: loss differential per origin, in time order (``loss_model - loss_benchmark``;
+            negative means the model is more accurate).
+        h: forecast horizon; the long-run variance sums ``h - 1`` autocovariance lags.
+
+    Returns:
+        ``n, mean_diff, stat, p_two_sided, p_one_sided`` (H1: the model's loss is lower) and
+        ``variance`` (``"rectangular"``, ``"bartlett"`` fallback, or ``None`` if undefined).
+        The statistic is ``None`` when there are fewer than ``max(3, 2h)`` origins or ``d``
+        has no variance.
+    """
+    d = np.asarray(d, dtype=float)
+    d = d[np.isfinite(d)]
+    n = int(d.size)
+    out: dict[str, Any] = {
+        "n": n,
+        "mean_diff": finite_or_none(d.mean()) if n else None,
+        "stat": None,
+        "p_two_sided": None,
+        "p_one_sided": None,
+        "variance": None,
+    }
+    if n < max(3, 2 * h):
+        return out
+    dc = d - d.mean()
+    gamma = np.array([np.dot(dc[k:], dc[: n - k]) / n for k in range(h)])
+    var = gamma[0] + 2.0 * gamma[1:].sum()
+    kind = "rectangular"
+    if not var > 0:
+        weights = 1.0 - np.arange(1, h) / h
+        var = gamma[0] + 2.0 * np.dot(weights, gamma[1:])
+        kind = "bartlett"
+    hln = (n + 1 - 2 * h + h * (h - 1) / n) / n
+    # A constant d (e.g. identical forecasts) has no variance beyond rounding: undefined.
+    if not (var > 1e-14 * max(float(np.mean(d**2)), 1e-300) and hln > 0):
+        return out
+    stat = d.mean() / np.sqrt(var / n) * np.sqrt(hln)
+    dist = stats.t(df=n - 1)
+    out.update(
+        stat=finite_or_none(stat),
+        p_two_sided=finite_or_none(2.0 * dist.sf(abs(stat))),
+        p_one_sided=finite_or_none(dist.cdf(stat)),
+        variance=kind,
+    )
+    return out
+
+
+def _dm_entry(
+    d: np.ndarray, h: int, model_mse: float, rw_mse: float, significance: float
+) -> dict[str, Any]:
+    res = diebold_mariano(d, h)
+    p, diff = res["p_one_sided"], res["mean_diff"]
+    beats = p is not None and diff is not None and diff < 0 and p < significance
+    res.update(
+        horizon=int(h),
+        model_mse=finite_or_none(model_mse),
+        rw_mse=finite_or_none(rw_mse),
+        beats_random_walk=beats,
+    )
+    return res
+
+
+def dm_tables(
+    df: pd.DataFrame, significance: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per-ticker and pooled DM results for the model against the random walk."""
+    rw = df[RANDOM_WALK].to_numpy(float) if RANDOM_WALK in df.columns else np.zeros(len(df))
+    y = df["y_true"].to_numpy(float)
+    e_m2 = (y - df["y_pred"].to_numpy(float)) ** 2
+    e_r2 = (y - rw) ** 2
+    loss = df[["ticker", "horizon", "origin"]].assign(d=e_m2 - e_r2, m=e_m2, r=e_r2)
+    by_ticker: list[dict[str, Any]] = []
+    for (ticker, h), g in loss.groupby(["ticker", "horizon"], sort=True):
+        g = g.sort_values("origin")
+        entry = _dm_entry(g["d"].to_numpy(), int(h), g["m"].mean(), g["r"].mean(), significance)
+        by_ticker.append({"ticker": str(ticker), **entry})
+    pooled: list[dict[str, Any]] = []
+    for h, g in loss.groupby("horizon", sort=True):
+        per_date = g.groupby("origin", sort=True)[["d", "m", "r"]].mean()
+        entry = _dm_entry(
+            per_date["d"].to_numpy(),
+            int(h),
+            per_date["m"].mean(),
+            per_date["r"].mean(),
+            significance,
+        )
+        entry["tickers"] = int(g["ticker"].nunique())
+        pooled.append(entry)
+    return by_ticker, pooled
+
+
+def format_p(p: float | None) -> str:
+    """A p-value for prose: ``0.41``, ``0.012``, ``0.050``, ``< 0.001`` or ``n/a``."""
+    if p is None:
+        return "n/a"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def verdict_sentence(h: int, beats: bool, p: float | None) -> str:
+    """``the model does / does not beat a random walk at horizon h, p = ...``."""
+    p_text = format_p(p)
+    p_part = f"p {p_text}" if p_text.startswith("<") else f"p = {p_text}"
+    does = "beats" if beats else "does not beat"
+    return f"the model {does} a random walk at horizon {h}, {p_part}"
