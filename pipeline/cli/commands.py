@@ -187,6 +187,35 @@ def run(
 
 
 @app.command()
+def replay(
+    config: ConfigOpt = None,
+    start: Annotated[str, typer.Option("--start", help="First session (YYYY-MM-DD).")] = "",
+    end: Annotated[str, typer.Option("--end", help="Last session (YYYY-MM-DD).")] = "",
+    verbose: Verbose = False,
+) -> None:
+    """Replay the daily routine session by session on stored prices, as production would have.
+
+    Each session: the forecast of `run --as-of` with a model that saw no later price; a
+    retrain (`train --as-of`) on the retrain schedule; then a report of everything published
+    against the random walk.
+    """
+    quiet_tensorflow()
+    from stackcast.pipeline.workflows.replay import replay as run_replay
+    from stackcast.pipeline.workflows.steps import Steps
+
+    first, last = _date(start or None, "--start"), _date(end or None, "--end")
+    if first is None or last is None:
+        raise ConfigError("replay needs --start and --end (YYYY-MM-DD)")
+    result = run_replay(load_run_config(config), first, last, steps=Steps(printer(verbose)))
+    for r in result.score.itertuples():
+        typer.echo(
+            f"h={r.horizon}: n {r.n}, MAE {100 * r.mae:.3f}% vs random walk {100 * r.rw_mae:.3f}%"
+        )
+    typer.echo(f"{len(result.daily_runs)} daily runs, {len(result.retrains)} retrains")
+    typer.echo(f"report: {result.run_dir / 'report.html'}")
+
+
+@app.command()
 def serve(
     config: ConfigOpt = None,
     host: Annotated[str, typer.Option(help="Interface for the servers.")] = "127.0.0.1",

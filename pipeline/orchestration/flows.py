@@ -239,3 +239,34 @@ def backtest_flow(cfg: RunConfig) -> State[Any]:
         "warnings": warnings,
     }
     return finished(f"backtest {run_dir.name}", data, result.ingest_failed)
+
+
+@flow(name="replay")
+def replay_flow(cfg: RunConfig, start: date, end: date) -> State[Any]:
+    """Replay the daily routine session by session, as production would have run it.
+
+    Args:
+        cfg: The stackcast configuration (the retrain schedule comes from ``[schedule]``).
+        start: First session to replay.
+        end: Last session to replay.
+    """
+    from stackcast.pipeline.workflows.replay import replay
+
+    cfg = prepared(cfg)
+    with summary_on_failure("replay", f"Replay: {cfg.name}"):
+        with task_runner_for(cfg.runtime) as runner:
+            result = replay(cfg, start, end, steps=PrefectSteps(runner))
+        rows = [{k: cell(v) for k, v in r.items()} for r in result.score.to_dict("records")]
+        md = (
+            f"# Replay: {cfg.name}, {start} .. {end}\n\n"
+            f"{len(result.daily_runs)} daily runs, {len(result.retrains)} retrains.\n\n"
+            + markdown_table(rows, ["horizon", "n", "mae", "rw_mae", "mae_ratio"])
+            + warnings_md([f"{k}: {why}" for k, why in result.failed.items()])
+        )
+        report = result.run_dir / "report.html"
+        link = publish_artifacts(
+            "replay", md, ("replay-score", rows, "Published forecasts vs random walk"),
+            report, cfg.home(),
+        )  # fmt: skip
+    data = {"run_id": result.run_dir.name, "report": str(report), "link": link}
+    return finished(f"replayed {len(result.sessions)} sessions", data, {})

@@ -25,7 +25,9 @@ CONTRACT_COLUMNS = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_t
 INTERVAL_COLUMNS = ["lo", "hi"]
 
 
-def make_splits(cfg: RunConfig, calendar: Any, folds: int | None = None) -> list[Split]:
+def make_splits(
+    cfg: RunConfig, calendar: Any, folds: int | None = None, what: str = "for the backtest"
+) -> list[Split]:
     """The walk-forward folds over ``calendar`` (origin dates); ``DataError`` when too short."""
     bt = cfg.backtest
     try:
@@ -40,7 +42,7 @@ def make_splits(cfg: RunConfig, calendar: Any, folds: int | None = None) -> list
             min_train=min(bt.train_size, 100),
         )
     except ValueError as exc:
-        raise DataError(f"not enough history: {exc}") from None
+        raise DataError(f"not enough history {what}: {exc}") from None
 
 
 def forecasters(cfg: RunConfig) -> tuple[Any, list[Any]]:

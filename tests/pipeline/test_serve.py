@@ -91,9 +91,9 @@ def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch
 
 
 def test_deployments_for_without_flows_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    import stackcast.pipeline as pipeline
+    import stackcast.pipeline.orchestration as orchestration
 
-    monkeypatch.delattr(pipeline, "flows", raising=False)
+    monkeypatch.delattr(orchestration, "flows", raising=False)
     monkeypatch.setitem(
         sys.modules, "stackcast.pipeline.orchestration.flows", None
     )  # import fails as if missing
