@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from stackcast.reports.significance import diebold_mariano
 
 SCORED, PENDING, MISSING = "scored", "pending", "missing"
 
@@ -158,9 +159,28 @@ def summary(realised: pd.DataFrame, by: Sequence[str] = ("model_name", "horizon"
     rows = []
     for key, group in scored.groupby(keys, sort=True):
         values = key if isinstance(key, tuple) else (key,)
-        rows.append(dict(zip(keys, values, strict=True)) | _metrics(*_scored_arrays(group)))
-    out = pd.DataFrame(rows, columns=[*keys, *METRIC_COLUMNS])
+        row = dict(zip(keys, values, strict=True)) | _metrics(*_scored_arrays(group))
+        if "horizon" in keys:
+            row["dm_p"] = dm_p_value(group, int(row["horizon"]))
+        rows.append(row)
+    extra = ["dm_p"] if "horizon" in keys else []
+    out = pd.DataFrame(rows, columns=[*keys, *METRIC_COLUMNS, *extra])
     return out.astype({"n": "int64"})
+
+
+MIN_DM = 30  # fewer scored forecasts than this give no Diebold-Mariano p-value
+
+
+def dm_p_value(scored: pd.DataFrame, horizon: int) -> float:
+    """One-sided Diebold-Mariano p-value that the forecasts beat the random walk (squared
+    error, in origin order); NaN with fewer than ``MIN_DM`` scored forecasts."""
+    if len(scored) < MIN_DM:
+        return np.nan
+    ordered = scored.sort_values(["origin", "ticker"])
+    y_true = ordered["y_true"].to_numpy(dtype="float64")
+    d = (ordered["y_pred"].to_numpy(dtype="float64") - y_true) ** 2 - y_true**2
+    p = diebold_mariano(d, horizon)["p_one_sided"]
+    return np.nan if p is None else float(p)
 
 
 def cumulative(realised: pd.DataFrame, by: Sequence[str] = ("model_name",)) -> pd.DataFrame:

@@ -238,7 +238,12 @@ def daily_summary(
     warn = list(warnings)
     score_rows = []
     for r in score.itertuples():
-        verdict = "beats RW" if r.mae < r.rw_mae else "does not beat RW"
+        p = getattr(r, "dm_p", float("nan"))
+        verdict = (
+            "too few scored forecasts (n < 30)"
+            if r.n < 30
+            else f"Diebold-Mariano p = {_fmt(p, '.3f')} (one-sided, model better)"
+        )
         score_rows.append(
             {
                 "horizon": r.horizon,
