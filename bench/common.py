@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.jsonl"
 SAMPLE = REPO / "data" / "sample"
 
-# What `stackcast` itself sets before TensorFlow is imported (stackcast.pipeline.cli.commands.quiet_tensorflow):
+# What `stackcast` sets before TensorFlow is imported (pipeline.environment.quiet_tensorflow):
 # benchmarks run the same numerics and stay quiet.
 BENCH_ENV = {
     "TF_CPP_MIN_LOG_LEVEL": "3",

@@ -8,7 +8,7 @@ on the GPU). Each configuration runs in its own subprocess (``KERAS_BACKEND=jax`
 the first epoch (compilation) is dropped and samples/s comes from the median of the rest.
 
 Explored, one factor at a time from stackcast's default (batch 256, jit on, float32, masked,
-``use_cudnn=False`` as ``stackcast.models.network`` sets it on JAX), then combined: masking off (full
+``use_cudnn=False`` as ``models.network`` sets it on JAX), then combined: masking off (full
 windows need no mask), ``use_cudnn=True`` (possible only without a mask; its inference output
 is compared with the generic kernel's, see NOTES.md on the backward-direction misalignment),
 ``mixed_float16``, ``jit_compile=False``, batch 512 and 1024. Each Keras record carries its

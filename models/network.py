@@ -145,7 +145,7 @@ def build_model(
         n_features: Input features per time step.
         window: Time steps per window; ``None`` builds a model that accepts any length.
         horizons: Outputs (one log return per horizon).
-        mask_value: Input value marking padded steps (``stackcast.features.windows`` right-pads with it).
+        mask_value: Input value marking padded steps (``features.windows`` right-pads with it).
         seed: Seeds every initializer and dropout layer: the same seed gives the same initial
             weights in any process (the default 0 keeps runs reproducible); ``None`` draws
             from Keras' global RNG instead (``keras.utils.set_random_seed``).

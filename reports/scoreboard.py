@@ -172,8 +172,10 @@ MIN_DM = 30  # fewer scored forecasts than this give no Diebold-Mariano p-value
 
 
 def dm_p_value(scored: pd.DataFrame, horizon: int) -> float:
-    """One-sided Diebold-Mariano p-value that the forecasts beat the random walk (squared
-    error, in origin order); NaN with fewer than ``MIN_DM`` scored forecasts."""
+    """One-sided Diebold-Mariano p-value that the forecasts beat the random walk.
+
+    Squared error, in origin order; NaN with fewer than ``MIN_DM`` scored forecasts.
+    """
     if len(scored) < MIN_DM:
         return np.nan
     ordered = scored.sort_values(["origin", "ticker"])

@@ -6,7 +6,7 @@ yfinance 1.7 asks for daily prices: ``/v8/finance/chart/{symbol}`` in Yahoo's ch
 ``indicators.adjclose[0].adjclose``), ``/v1/test/getcrumb``, ``/`` (fc.yahoo.com's cookie
 page), ``/consent`` and, for unknown symbols, Yahoo's 404 answers (chart and quoteSummary).
 
-``FakeYahooSession`` is a ``stackcast.pipeline.data.yahoo.YahooSession`` (so a curl_cffi session) that
+``FakeYahooSession`` is a ``pipeline.data.yahoo.YahooSession`` (so a curl_cffi session) that
 rewrites every ``*.yahoo.com`` URL to the fake. Pass it as ``session=`` to yfinance or to
 ``stackcast.pipeline.data.sources.load_source``.
 

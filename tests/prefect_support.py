@@ -100,7 +100,7 @@ def serve_env(home: Path, **extra: str) -> dict[str, str]:
 def start_serve(
     args: list[str], env: dict[str, str], log_path: Path, cwd: Path = REPO
 ) -> subprocess.Popen[bytes]:
-    """Start ``python -m stackcast.pipeline.orchestration.serve ARGS`` in a new session (its own process group).
+    """Start ``python -m stackcast.pipeline.orchestration.serve ARGS`` in its own process group.
 
     Output goes to ``log_path``; stop it with ``stop_process_group``.
     """

@@ -1,1 +1,1 @@
-"""Orchestration: Prefect tasks and flows over the workflows, their artifacts, and ``stackcast serve``."""
+"""Orchestration: Prefect tasks and flows over the workflows, their artifacts, ``serve``."""

@@ -1,1 +1,1 @@
-"""Results out: run directories and the run index, the model registry, the ledger, the report server."""
+"""Results out: run directories and their index, the model registry, the ledger, report server."""

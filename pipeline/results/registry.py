@@ -100,8 +100,9 @@ def promote(home: Path, name: str, version: str, reason: str, numbers: dict[str,
 
 
 def version_as_of(home: Path, name: str, day: Any) -> tuple[str, Path]:
-    """The version a daily forecast as of ``day`` may use: the one that saw the most data
-    without seeing past ``day`` (latest ``seen_until <= day``; ties: the newest version).
+    """The version a forecast as of ``day`` may use: the most data, nothing after ``day``.
+
+    That is the latest ``seen_until <= day`` (ties: the newest version).
 
     Only versions meant for publication count: refit champions and ``train --as-of``
     versions (``meta.json`` ``role`` ``champion`` or ``as-of``), never a losing challenger.

@@ -167,8 +167,11 @@ class BacktestResult:
         extra: Mapping[str, Any] | None = None,
         title: str | None = None,
     ) -> Path:
-        """Write ``forecasts.parquet``, ``metrics.json``, ``history.json``, ``config.toml``
-        and ``report.html`` into ``directory`` (default: a new STACKCAST_HOME/runs/<id>).
+        """Publish the run: forecasts, metrics, history, config and report files.
+
+        The files are ``forecasts.parquet``, ``metrics.json``, ``history.json``,
+        ``config.toml`` and ``report.html``, in ``directory`` (default: a new
+        STACKCAST_HOME/runs/<id>).
 
         Args:
             directory: Where to publish (replaced only when complete).

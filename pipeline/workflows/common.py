@@ -1,5 +1,7 @@
-"""Pieces every workflow shares: getting prices, building the panel, forecasting with a saved
-version, and turning the core's errors into the CLI's.
+"""Pieces every workflow shares.
+
+Getting prices, building the panel, forecasting with a saved version, and turning the core's
+errors into the CLI's.
 """
 
 from __future__ import annotations

@@ -131,7 +131,9 @@ def replay(
         steps.say(f"replay {k}/{len(days)} {day}: {daily.model['version']}")
     if not runs:
         raise DataError("the replay published nothing: " + "; ".join(failed.values()))
-    score, run_dir = steps.call("write-replay-report", publish_replay, cfg, days, runs, retrains, failed)
+    score, run_dir = steps.call(
+        "write-replay-report", publish_replay, cfg, days, runs, retrains, failed
+    )
     return ReplayResult([str(d) for d in days], retrains, runs, score, run_dir, failed)
 
 

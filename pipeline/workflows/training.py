@@ -11,6 +11,7 @@ the version, scores the champion on the same block, promotes, and writes a valid
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,13 +167,33 @@ class TrainedVersion:
 
 
 def save_version(cfg: RunConfig, model: TrainedModel, role: str) -> TrainedVersion:
-    """Save ``model`` as the next version of ``cfg.name`` (``role``: champion, as-of, challenger)."""
+    """Save ``model`` as the next version of ``cfg.name`` (role: champion, as-of, challenger)."""
     home = cfg.home()
     with registry.new_version(home, cfg.name) as (version, staging):
         model.meta.update(version=version, role=role, run=run_metadata())
         model.forecaster.save(staging, model.meta)
     directory = registry.model_root(home, cfg.name) / version
     return TrainedVersion(cfg.name, version, directory, model)
+
+
+IDENTITY_KEYS = ("config", "features", "tickers", "data_range", "seen_until", "role")
+
+
+def identical_version(cfg: RunConfig, model: TrainedModel) -> TrainedVersion | None:
+    """An existing version with the same config, inputs and data as ``model``, or None.
+
+    A seeded fit of the same config on the same data is the same model: it is not stored twice.
+    """
+    from stackcast.pipeline.workflows.daily import read_meta
+
+    root = registry.model_root(cfg.home(), cfg.name)
+    want = {k: model.meta.get(k) for k in IDENTITY_KEYS}
+    want = json.loads(json.dumps(want, default=str))
+    for version in reversed(registry.versions(cfg.home(), cfg.name)):
+        meta = read_meta(root / version)
+        if {k: meta.get(k) for k in IDENTITY_KEYS} == want:
+            return TrainedVersion(cfg.name, version, root / version, model)
+    return None
 
 
 def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray) -> float:
@@ -209,7 +230,7 @@ def decide(
     if seen is not None:
         rows = rows[panel.dates[rows] > np.datetime64(seen, "D")]
     if len(rows) == 0:
-        return True, f"champion {version} saw the whole validation block (up to {seen})", numbers
+        return _decide_by_ratio(champ_dir, version, seen, mae, rw, numbers)
     try:
         champ_mae = score_version(champ_dir, cfg, panel, rows)
     except (UserError, ValueError, OSError) as exc:
@@ -228,10 +249,30 @@ def decide(
     return False, reason, numbers
 
 
+def _decide_by_ratio(
+    champ_dir: Path, version: str, seen: str | None, mae: float, rw: float, numbers: dict[str, Any]
+) -> tuple[bool, str, dict[str, Any]]:
+    """Decide by out-of-sample MAE relative to the random walk, each on its own validation block.
+
+    Used when the champion saw the whole block (it was refit through its last bar).
+    """
+    from stackcast.pipeline.workflows.daily import read_meta
+
+    own = read_meta(champ_dir).get("validation_mae") or {}
+    ratio, champ_ratio = mae / rw, own.get("y_pred", np.nan) / own.get("random_walk", np.nan)
+    numbers |= {"champion": version, "champion_ratio": champ_ratio, "challenger_ratio": ratio}
+    where = f"champion {version} saw this block (seen until {seen}): MAE / RW out of sample"
+    if mae < rw and not ratio >= champ_ratio:
+        return True, f"{where}, challenger {ratio:.4f} vs champion {champ_ratio:.4f}", numbers
+    return (
+        False,
+        f"{where}, challenger {ratio:.4f} does not beat both champion {champ_ratio:.4f} and RW 1",
+        numbers,
+    )
+
+
 def _seen_until(directory: Path) -> str | None:
     """A saved version's ``seen_until`` (None for a version saved before it was recorded)."""
-    import json
-
     try:
         return json.loads((directory / "meta.json").read_text(encoding="utf-8")).get("seen_until")
     except (OSError, ValueError):
@@ -290,7 +331,12 @@ def retrain(
     if promoted or as_of is not None:
         model = steps.call("refit-champion", refit, cfg, panel, challenger, steps)
         role = "champion" if promoted else "as-of"
-    version = steps.call("save-version", save_version, cfg, model, role)
+    same = None if promoted or as_of is not None else identical_version(cfg, model)
+    if same is not None:  # the same config on the same data: the same model, not stored twice
+        version = same
+        steps.say(f"challenger is identical to {same.version} (same config and data): not stored")
+    else:
+        version = steps.call("save-version", save_version, cfg, model, role)
     numbers = {"challenger": version.version, **numbers}
     v = challenger.validation
     steps.say(

@@ -1,4 +1,4 @@
-"""The walk-forward engine runs any forecasters over the splits; a new one needs no report change."""
+"""The walk-forward engine runs any forecasters over the splits; a new one needs no report edit."""
 
 from __future__ import annotations
 
@@ -88,11 +88,11 @@ def test_drift_is_the_training_mean_return_per_ticker() -> None:
 
 
 def test_unknown_forecaster_and_empty_fold_are_clear_errors() -> None:
-    with pytest.raises(ValueError, match="unknown forecaster 'nope'.*random_walk"):
+    with pytest.raises(ValueError, match=r"unknown forecaster 'nope'.*random_walk"):
         make_forecaster("nope", features=FC)
     panel, splits = panel_and_splits()
     late = splits[-1]
     empty = type(late)(**{**late.__dict__, "test_start": np.datetime64("2030-01-01"),
                           "test_end": np.datetime64("2030-02-01")})  # fmt: skip
-    with pytest.raises(base.FoldError, match="fold 3: .* and 0 test origins"):
+    with pytest.raises(base.FoldError, match=r"fold 3: .* and 0 test origins"):
         engine.run_fold(panel, empty, RandomWalk(FC))

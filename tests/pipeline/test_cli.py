@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import stackcast
-import stackcast.pipeline as pipeline
 import stackcast.pipeline.data.ingest
 from stackcast.pipeline.cli.app import app, main
 from stackcast.pipeline.data.ingest import IngestResult
 from stackcast.pipeline.errors import SourceError
 from typer.testing import CliRunner
+
+import stackcast
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -21,7 +21,7 @@ from tests.conftest import sessions
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
-# Hidden entries a crash may leave behind and every reader ignores (see stackcast.pipeline.results.runs).
+# Hidden entries a crash may leave behind and every reader ignores (see pipeline.results.runs).
 STAGING_PREFIX = ".staging-"
 
 
@@ -135,7 +135,7 @@ def assert_clean_error(stdout: str, stderr: str, *needles: str) -> str:
 
 
 def cli(*args: str | Path) -> Any:
-    """Run the CLI in-process (``typer.testing.CliRunner`` on ``stackcast.pipeline.cli.app.app``)."""
+    """Run the CLI in-process (``typer.testing.CliRunner`` on ``pipeline.cli.app.app``)."""
     from stackcast.pipeline.cli.app import app
 
     return runner.invoke(app, [str(a) for a in args])

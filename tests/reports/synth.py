@@ -1,4 +1,4 @@
-"""Synthetic backtest outputs shaped like stackcast.pipeline.workflows.backtest's, for the report tests."""
+"""Synthetic backtest outputs shaped like the backtest workflow's, for the report tests."""
 
 from __future__ import annotations
 

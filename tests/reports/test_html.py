@@ -1,4 +1,4 @@
-"""stackcast.reports.html: one self-contained, escaped page with every section; the index of runs."""
+"""reports.html: one self-contained, escaped page with every section; the index of runs."""
 
 from __future__ import annotations
 
