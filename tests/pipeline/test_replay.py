@@ -142,3 +142,23 @@ def test_bad_replay_and_as_of_inputs_exit_2_and_write_nothing(home: Path, tmp_pa
         assert len(errors) == 1 and words in errors[0], (args, result.stderr)
     after = sorted(p.relative_to(home) for p in home.rglob("*") if p.is_file())
     assert [p for p in after if p not in before and p.suffix != ".lock"] == []
+
+
+@pytest.mark.slow
+def test_promoted_champion_is_refit_and_identical_challengers_are_not_stored(home: Path) -> None:
+    from stackcast.pipeline.workflows.training import retrain
+
+    cfg = ingested(home)
+    first = retrain(cfg, refresh=False)
+    assert first.promoted and first.challenger.version == "v0001"
+    meta = first.challenger.model.meta
+    assert meta["role"] == "champion" and meta["seen_until"] == "2008-10-14"  # the last bar
+    assert meta["refit"]["epochs"] >= 1 and meta["split"]["test_end"] < "2008-10-14"
+    second = retrain(cfg, refresh=False)  # same data: the champion saw the whole block
+    assert not second.promoted and "saw this block" in second.reason
+    assert second.challenger.version == "v0002"
+    assert second.challenger.model.meta["role"] == "challenger"
+    third = retrain(cfg, refresh=False)
+    assert third.challenger.version == "v0002"  # identical to v0002: not stored again
+    assert registry.versions(home, "tiny") == ["v0001", "v0002"]
+    assert registry.champion(home, "tiny")["version"] == "v0001"
