@@ -219,8 +219,9 @@ def ingest(
     """Fetch, validate and store daily prices in STACKCAST_HOME/prices.
 
     Prints one row per ticker. Exit 0 if every ticker succeeded; if any failed, one 'error:'
-    line and exit 2 when every failure was bad input or data (unknown ticker, invalid rows,
-    source unreachable after retries), exit 1 otherwise (e.g. the store could not be written).
+    line and exit 2 when every failure was bad input or data (unknown ticker, invalid rows),
+    exit 1 otherwise: a source still unreachable after its retries (try again later) or the
+    store could not be written.
     """
     from stackcast.pipeline.data.ingest import ingest as run_ingest
 

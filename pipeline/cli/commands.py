@@ -25,14 +25,25 @@ Source = Annotated[
     typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
+RunVerbose = Annotated[
+    bool,
+    typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
+]
 
 
 def configure(config: Path | None, tickers: str | None, source: str | None) -> RunConfig:
-    """Load the config and apply ``--tickers``/``--source``."""
+    """Load the config and apply ``--tickers``/``--source``.
+
+    A file ``--source`` without ``--tickers`` means every ticker the file holds.
+    """
+    from stackcast.pipeline.data.sources import parse_source, source_tickers
+
     cfg = load_run_config(config)
     names = tuple(t for t in tickers.split(",") if t.strip()) if tickers else None
     if tickers is not None and not names:
         raise ConfigError("--tickers is empty")
+    if names is None and source is not None and parse_source(source).kind == "file":
+        names = tuple(source_tickers(source))
     return cfg.with_overrides(tickers=names, source=source)
 
 
@@ -161,7 +172,7 @@ def run(
         str | None,
         typer.Option("--as-of", help="Replay a past day on stored data (YYYY-MM-DD)."),
     ] = None,
-    verbose: Verbose = False,
+    verbose: RunVerbose = False,
 ) -> None:
     """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
     quiet_tensorflow()
@@ -169,7 +180,8 @@ def run(
     from stackcast.pipeline.workflows.steps import Steps
 
     cfg = load_run_config(config)
-    result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(printer(verbose)))
+    say = printer(verbose) if verbose else None
+    result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(say))
     for t in sorted(result.forecasts["ticker"].unique()):
         f = result.forecasts[
             (result.forecasts["ticker"] == t) & (result.forecasts["horizon"] == 1)

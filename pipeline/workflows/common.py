@@ -67,7 +67,13 @@ def obtain_prices(
     failed: dict[str, str] = {}
     if refresh:
         ingested, failed = ingest_all(steps, cfg, list(cfg.data.tickers))
-    frames, load_warnings = steps.call("load-prices", stored_frames, cfg)
+    try:
+        frames, load_warnings = steps.call("load-prices", stored_frames, cfg)
+    except DataError:
+        if failed and not ingested:  # say why nothing is stored, not "ingest first"
+            detail = "; ".join(f"{t}: {bare_message(t, w)}" for t, w in failed.items())
+            raise DataError(f"no ticker could be ingested: {detail}") from None
+        raise
     warnings = ingest_warnings(ingested, failed)
     warnings += [w for w in load_warnings if "no stored prices" in w]
     return frames, warnings, failed
