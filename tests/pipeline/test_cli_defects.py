@@ -40,3 +40,22 @@ def test_a_failed_ingest_is_named_instead_of_ingest_first() -> None:
 
 def test_epoch_counts_read_as_words() -> None:
     assert (_epochs(1), _epochs(3)) == ("1 epoch", "3 epochs")
+
+
+def test_calendar_bad_inputs_exit_2_naming_ticker_date_and_calendar(tmp_path: Path) -> None:
+    dates = list(sessions("2020-01-02", 300).strftime("%Y-%m-%d")) + ["2021-03-06"]  # a Saturday
+    path = tmp_path / "SAT.csv"
+    pd.DataFrame({"date": dates, "close": 10.0 + pd.Series(range(301)) * 0.01}).to_csv(
+        path, index=False
+    )
+    result = cli("backtest", "--source", str(path), "--out", tmp_path / "out")
+    assert result.exit_code == 2, result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert "SAT" in line and "2021-03-06" in line and "XNYS" in line
+    assert not (tmp_path / "out").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[features]\ncalendar = "MOON"\n', encoding="utf-8")
+    result = cli("backtest", "-c", bad)
+    assert result.exit_code == 2
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("error:")]
+    assert "key 'features.calendar': unknown calendar 'MOON'" in line
