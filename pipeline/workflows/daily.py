@@ -145,7 +145,7 @@ def write_daily(
     warnings: list[str],
 ) -> Path:
     """Publish the daily run directory (report, forecasts, metrics) and refresh the index."""
-    from stackcast.reports.daily import DailyData, daily_verdict, render_daily
+    from stackcast.reports.daily import DailyData, render_daily
 
     created = now_iso()
     html = render_daily(
@@ -163,8 +163,6 @@ def write_daily(
             warnings=warnings,
         )
     )
-    h1 = score["by_horizon"]
-    h1 = h1[h1["horizon"] == 1] if len(h1) else h1
     metrics = {
         "as_of": day,
         "model": model,
@@ -173,18 +171,30 @@ def write_daily(
         "failed": failed,
         "warnings": warnings,
     }
-    summary = {
+    summary = score_summary(
+        run_id, created, "daily", f"as of {day}", forecasts, score["by_horizon"]
+    )
+    files = {"forecasts.parquet": forecasts, "metrics.json": metrics, "report.html": html}
+    return publish_run(cfg.home(), run_id, files, summary)
+
+
+def score_summary(
+    run_id: str, created: str, kind: str, title: str, forecasts: pd.DataFrame, score: pd.DataFrame
+) -> dict[str, Any]:
+    """The index's row for a run of published forecasts: horizon-1 MAEs and the verdict."""
+    from stackcast.reports.daily import daily_verdict
+
+    h1 = score[score["horizon"] == 1] if len(score) else score
+    return {
         "run_id": run_id,
         "created": created,
-        "kind": "daily",
-        "title": f"as of {day}",
+        "kind": kind,
+        "title": title,
         "tickers": sorted(forecasts["ticker"].unique().tolist()),
         "mae_model": float(h1.iloc[0]["mae"]) if len(h1) else None,
         "mae_rw": float(h1.iloc[0]["rw_mae"]) if len(h1) else None,
         "verdict": daily_verdict(h1.iloc[0]) if len(h1) else "",
     }
-    files = {"forecasts.parquet": forecasts, "metrics.json": metrics, "report.html": html}
-    return publish_run(cfg.home(), run_id, files, summary)
 
 
 def daily_forecast(

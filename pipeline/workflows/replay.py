@@ -145,7 +145,7 @@ def publish_replay(
     failed: dict[str, str],
 ) -> tuple[pd.DataFrame, Path]:
     """Score the replay's published forecasts against the random walk and publish its run."""
-    from stackcast.pipeline.workflows.daily import stored_frame
+    from stackcast.pipeline.workflows.daily import score_summary, stored_frame
     from stackcast.reports import scoreboard as sb
     from stackcast.reports.daily import DailyData, render_daily
 
@@ -181,7 +181,6 @@ def publish_replay(
             warnings=warnings,
         )
     )
-    h1 = score[score["horizon"] == 1] if len(score) else score
     metrics = {
         "start": str(days[0]),
         "end": str(days[-1]),
@@ -191,15 +190,6 @@ def publish_replay(
         "score": score.replace({np.nan: None}).to_dict("records"),
         "failed": failed,
     }
-    summary = {
-        "run_id": run_id,
-        "created": created,
-        "kind": "replay",
-        "title": f"replay {span}",
-        "tickers": sorted(book["ticker"].unique().tolist()),
-        "mae_model": float(h1.iloc[0]["mae"]) if len(h1) else None,
-        "mae_rw": float(h1.iloc[0]["rw_mae"]) if len(h1) else None,
-        "verdict": "",
-    }
+    summary = score_summary(run_id, created, "replay", f"replay {span}", book, score)
     files = {"forecasts.parquet": realised, "metrics.json": metrics, "report.html": html}
     return score, publish_run(cfg.home(), run_id, files, summary)

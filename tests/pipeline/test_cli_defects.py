@@ -43,7 +43,7 @@ def test_epoch_counts_read_as_words() -> None:
 
 
 def test_calendar_bad_inputs_exit_2_naming_ticker_date_and_calendar(tmp_path: Path) -> None:
-    dates = list(sessions("2020-01-02", 300).strftime("%Y-%m-%d")) + ["2021-03-06"]  # a Saturday
+    dates = [*sessions("2020-01-02", 300).strftime("%Y-%m-%d"), "2021-03-06"]  # a Saturday
     path = tmp_path / "SAT.csv"
     pd.DataFrame({"date": dates, "close": 10.0 + pd.Series(range(301)) * 0.01}).to_csv(
         path, index=False
