@@ -196,9 +196,10 @@ def identical_version(cfg: RunConfig, model: TrainedModel) -> TrainedVersion | N
     return None
 
 
-def score_version(directory: Path, cfg: RunConfig, panel: Panel, rows: np.ndarray) -> float:
-    """Validation MAE of a saved version on the given origin rows (its own scaler)."""
-    forecaster, meta = load_version(directory, cfg, panel)
+def score_forecaster(
+    forecaster: Any, meta: dict[str, Any], cfg: RunConfig, panel: Panel, rows: np.ndarray
+) -> float:
+    """Validation MAE of a loaded version on the given origin rows (its own scaler)."""
     frame = forecast_origins(forecaster, meta, panel, rows, cfg.name)
     frame["y_true"] = panel.Y[rows].reshape(-1)
     return validation_mae(frame, "y_pred")
@@ -226,13 +227,14 @@ def decide(
     champ_dir = registry.model_root(cfg.home(), cfg.name) / version
     assert challenger.result is not None
     rows = challenger.result.run.folds[0].split.rows(panel).test
-    seen = _seen_until(champ_dir)
-    if seen is not None:
-        rows = rows[panel.dates[rows] > np.datetime64(seen, "D")]
-    if len(rows) == 0:
-        return _decide_by_ratio(champ_dir, version, seen, mae, rw, numbers)
     try:
-        champ_mae = score_version(champ_dir, cfg, panel, rows)
+        champion, meta = load_version(champ_dir, cfg, panel)
+        seen = meta.get("seen_until")
+        if seen is not None:
+            rows = rows[panel.dates[rows] > np.datetime64(seen, "D")]
+        if len(rows) == 0:
+            return _decide_by_ratio(meta, version, seen, mae, rw, numbers)
+        champ_mae = score_forecaster(champion, meta, cfg, panel, rows)
     except (UserError, ValueError, OSError) as exc:
         return True, f"champion {version} cannot be scored ({exc})", numbers
     numbers |= {"champion": version, "champion_mae": champ_mae}
@@ -250,15 +252,18 @@ def decide(
 
 
 def _decide_by_ratio(
-    champ_dir: Path, version: str, seen: str | None, mae: float, rw: float, numbers: dict[str, Any]
+    meta: dict[str, Any],
+    version: str,
+    seen: str | None,
+    mae: float,
+    rw: float,
+    numbers: dict[str, Any],
 ) -> tuple[bool, str, dict[str, Any]]:
     """Decide by out-of-sample MAE relative to the random walk, each on its own validation block.
 
     Used when the champion saw the whole block (it was refit through its last bar).
     """
-    from stackcast.pipeline.workflows.daily import read_meta
-
-    own = read_meta(champ_dir).get("validation_mae") or {}
+    own = meta.get("validation_mae") or {}
     ratio, champ_ratio = mae / rw, own.get("y_pred", np.nan) / own.get("random_walk", np.nan)
     numbers |= {"champion": version, "champion_ratio": champ_ratio, "challenger_ratio": ratio}
     where = f"champion {version} saw this block (seen until {seen}): MAE / RW out of sample"
@@ -269,14 +274,6 @@ def _decide_by_ratio(
         f"{where}, challenger {ratio:.4f} does not beat both champion {champ_ratio:.4f} and RW 1",
         numbers,
     )
-
-
-def _seen_until(directory: Path) -> str | None:
-    """A saved version's ``seen_until`` (None for a version saved before it was recorded)."""
-    try:
-        return json.loads((directory / "meta.json").read_text(encoding="utf-8")).get("seen_until")
-    except (OSError, ValueError):
-        return None
 
 
 @dataclass

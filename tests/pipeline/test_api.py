@@ -38,14 +38,22 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
-def test_readme_from_python_example_runs(tmp_path: Path, home: Path, monkeypatch) -> None:
+def test_readme_from_python_example_runs(tmp_path: Path, home: Path) -> None:
     blocks = readme_blocks("From Python")
     assert len(blocks) == 2
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "data").symlink_to(REPO / "data")
-    namespace: dict[str, object] = {}
-    for block in blocks:
-        exec(compile(block, "README.md", "exec"), namespace)
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "prices: missing column(s) close" in proc.stdout
     assert (tmp_path / "out/backtest/report.html").is_file()
     assert (tmp_path / "out/model/model.keras").is_file()
     assert files_under(home) == []  # given prices, nothing is read or written in the home

@@ -304,7 +304,7 @@ def far_hour(now: datetime) -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(540)
 def test_serve_on_postgres_survives_restart(
     postgres: PostgresServer, home: Path, tmp_path: Path
 ) -> None:
@@ -368,14 +368,14 @@ def test_serve_on_postgres_survives_restart(
             assert dep["paused"] is False
             assert dep["parameters"]["cfg"]["name"] == "demo"
             assert dep["parameters"]["cfg"]["paths"]["home"] == str(home.resolve())
-        assert train.wait(timeout=150) == 0, train_log.read_text(errors="replace")[-3000:]
+        assert train.wait(timeout=300) == 0, train_log.read_text(errors="replace")[-3000:]
         mark("champion trained")
 
         forecast = trigger_deployment(api_url, deps["daily-forecast"]["id"])
         backtest = trigger_deployment(api_url, deps["backtest"]["id"])
         runs = {
-            "daily-forecast": wait_for_flow_run(api_url, forecast["id"], timeout=150),
-            "backtest": wait_for_flow_run(api_url, backtest["id"], timeout=150),
+            "daily-forecast": wait_for_flow_run(api_url, forecast["id"], timeout=240),
+            "backtest": wait_for_flow_run(api_url, backtest["id"], timeout=240),
         }
         mark("daily forecast and backtest completed")
         for name, run in runs.items():
