@@ -195,7 +195,9 @@ def test_rerunning_a_day_replaces_its_ledger_rows(
     assert replay2.exit_code == 0, replay2.stderr
     assert len(ledger.read(champion_home)) == 8
     assert check_home(champion_home) == []
-    runs = [p for p in (champion_home / "runs").iterdir() if "-daily-" in p.name]
+    runs = [
+        p for p in (champion_home / "runs").iterdir() if "-daily-" in p.name and p.name[0] != "."
+    ]
     assert len(runs) == 4
     assert all(json.loads((r / "metrics.json").read_text())["ledger"] for r in runs)
     assert digest(champion_home / CHAMPION) == digest(trained.home / CHAMPION)
