@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from stackcast.reports.significance import diebold_mariano
 
 SCORED, PENDING, MISSING = "scored", "pending", "missing"
 
@@ -178,6 +177,8 @@ def dm_p_value(scored: pd.DataFrame, horizon: int) -> float:
     """
     if len(scored) < MIN_DM:
         return np.nan
+    from stackcast.reports.significance import diebold_mariano  # scipy: only when needed
+
     ordered = scored.sort_values(["origin", "ticker"])
     y_true = ordered["y_true"].to_numpy(dtype="float64")
     d = (ordered["y_pred"].to_numpy(dtype="float64") - y_true) ** 2 - y_true**2
