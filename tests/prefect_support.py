@@ -32,6 +32,18 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TERMINAL_STATES = frozenset({"COMPLETED", "FAILED", "CRASHED", "CANCELLED"})
+# Headless Chromium as root in a container, nothing fetched from outside.
+CHROMIUM_ARGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-proxy-server",
+)
 
 
 @pytest.fixture(scope="session")

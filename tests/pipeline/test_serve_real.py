@@ -18,6 +18,7 @@ from stackcast.pipeline.config import to_toml
 
 from tests.pipeline.test_flows import tiny_config
 from tests.prefect_support import (
+    CHROMIUM_ARGS,
     find_deployment,
     flow_run_artifacts,
     free_port,
@@ -36,14 +37,7 @@ def screenshot(url: str, out: Path, profile: Path) -> Path:
     """Render ``url`` in headless chromium into ``out`` (PNG)."""
     cmd = [
         "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+        *CHROMIUM_ARGS,
         f"--user-data-dir={profile}",
         "--window-size=1280,900",
         "--virtual-time-budget=8000",

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.prefect_support import (
+    CHROMIUM_ARGS,
     REPO,
     find_deployment,
     free_port,
@@ -48,18 +49,7 @@ sync_api = pytest.importorskip(
 
 CHROMIUM = shutil.which("chromium")
 CONFIG = REPO / "configs" / "demo.toml"
-# Headless Chromium as root in a container, nothing fetched from outside.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-proxy-server",
-]
+
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 UI_TIMEOUT_MS = 30_000  # one UI step (a click, a page, an element); the run has its own bound
 RUN_TIMEOUT_S = 120.0
@@ -134,7 +124,7 @@ def browser_page(tmp_path: Path) -> Iterator[Any]:
     errors: list[str] = []
     aborted: list[str] = []
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             context.route("**/*", local_only(aborted))
