@@ -8,6 +8,7 @@ a bar become *unobserved* rows.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -131,14 +132,19 @@ def volume_zscore(volume: np.ndarray, observed: np.ndarray, window: int) -> np.n
     volume = np.asarray(volume, dtype=np.float64)
     observed = np.asarray(observed, dtype=bool)
     out = np.zeros(volume.shape)
-    v = pd.Series(np.log1p(np.where(volume >= 0, volume, np.nan))[observed])
-    if v.empty:
+    vals = np.log1p(np.where(volume >= 0, volume, np.nan))[observed]
+    if vals.size == 0:
         return out
-    roll = v.rolling(window, min_periods=2)
-    mean = roll.mean().to_numpy()
-    std = roll.std(ddof=0).to_numpy()
-    vals = v.to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
+    # Each row's statistics from its own window only (not a running sum), so a row's value
+    # does not depend on how much history precedes its window, to the last bit.
+    padded = np.concatenate([np.full(window - 1, np.nan), vals])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    count = np.sum(~np.isnan(windows), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows: NaN, then 0 below
+        mean = np.nanmean(windows, axis=1)
+        std = np.sqrt(np.nanmean((windows - mean[:, None]) ** 2, axis=1))
+        mean[count < 2] = std[count < 2] = np.nan
         z = (vals - mean) / std
     flat = ~(std > 1e-9 * np.maximum(1.0, np.abs(mean)))
     z[flat | ~np.isfinite(z)] = 0.0

@@ -93,7 +93,11 @@ def forecast_ticker(
     cfg: RunConfig, directory: Path, ticker: str, as_of: _dt.date | None = None
 ) -> pd.DataFrame:
     """Forecast one ticker's latest stored origin (on or before ``as_of``) with a saved model."""
-    panel = build(cfg, {ticker: stored_frame(cfg, ticker, as_of)})
+    # The latest origin needs its window and the volume z-score's trailing bars, nothing older:
+    # a short frame keeps the daily run fast on decades of history.
+    fc = cfg.features
+    frame = stored_frame(cfg, ticker, as_of).tail(fc.window + fc.volume_window + 2)
+    panel = build(cfg, {ticker: frame.reset_index(drop=True)})
     rows = latest_origins(panel, as_of)
     if len(rows) == 0:
         raise DataError(f"{ticker}: no usable origin on or before {as_of or 'today'}")

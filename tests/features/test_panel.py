@@ -141,3 +141,14 @@ def test_non_finite_close_raises_clearly() -> None:
     f.loc[5, "close"] = np.nan
     with pytest.raises(ValueError, match="finite"):
         build_panel({"AAA": f}, CFG)
+
+
+def test_a_recent_tail_gives_the_latest_window_exactly() -> None:
+    """The daily forecast builds its panel from the last window + volume_window + 2 bars."""
+    frame = random_frame(5, 400)
+    full = build_panel({"AAA": frame}, CFG)
+    tail = frame.tail(CFG.window + CFG.volume_window + 2).reset_index(drop=True)
+    cut = build_panel({"AAA": tail}, CFG)
+    np.testing.assert_array_equal(full.X[-CFG.window :], cut.X[-CFG.window :])
+    np.testing.assert_array_equal(full.dates[-CFG.window :], cut.dates[-CFG.window :])
+    assert full.origin_ok[-1] and cut.origin_ok[-1]
