@@ -190,8 +190,8 @@ def run(
             f"{t} {f['origin'].date()} close {f['origin_close']:.2f} -> "
             f"{f['target_date'].date()} {f['price_pred']:.2f}"
         )
-    for t, why in result.failed.items():
-        typer.echo(f"warning: {t}: not forecast: {why}", err=True)
+    for w in result.warnings:  # ingest trouble and tickers not forecast, with or without -v
+        typer.echo(f"warning: {w}", err=True)
     typer.echo(f"ledger: {result.update.added} new rows, {result.update.replaced} replaced")
     typer.echo(f"report: {result.report}")
     if result.failed:

@@ -445,7 +445,7 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
     ),
     "backtest of tickers the source lacks": (
         lambda f: ["backtest", "-c", f.tiny("t8.toml", f.good, ("ZZZ",))],
-        ("no prices for any of ZZZ",),
+        ("no ticker could be ingested: ZZZ: not in good.csv",),
     ),
     "run without a trained model": (
         lambda f: ["run", "-c", f.tiny("t9.toml", f.good, ("AAA",))],

@@ -107,7 +107,7 @@ def test_a_price_spike_that_would_overflow_returns_is_refused_before_training(
     config.write_text(tiny_config(csv, ("AAA",)), encoding="utf-8")
     result = cli("train", "-c", config)
     assert result.exit_code == 2, result.stderr
-    assert_clean_error(result.stdout, result.stderr, "no prices for any of AAA")
+    assert_clean_error(result.stdout, result.stderr, "no ticker could be ingested: AAA")
     assert "plausible range" in result.stderr  # the ingest line says which bar and why
     assert not (home / "models").exists()
     assert not (home / "prices" / "AAA.parquet").exists()
