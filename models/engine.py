@@ -24,9 +24,6 @@ from stackcast.models.training import TrainingError
 
 log = logging.getLogger(__name__)
 
-CONTRACT_COLUMNS = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_true", "fold"]
-INTERVAL_COLUMNS = ["lo", "hi"]
-
 
 @dataclass
 class FoldResult:

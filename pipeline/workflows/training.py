@@ -71,12 +71,12 @@ class TrainedModel:
         return forecast_origins(self.forecaster, self.meta, panel, rows, self.config.name)
 
     def save(self, directory: str | Path) -> Path:
-        """Write the model directory (replaced only once complete)."""
+        """Write the model directory (it appears only once complete; never over another)."""
         final = Path(directory).resolve()
+        if final.exists():
+            raise UserError(f"{final} exists: choose a new directory for the model")
         with staging_dir(final.parent, final.name) as staging:
             self.forecaster.save(staging, self.meta)
-            if final.exists():
-                raise UserError(f"{final} exists: choose a new directory for the model")
             staging.rename(final)
         return final
 
