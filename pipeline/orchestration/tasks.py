@@ -22,7 +22,6 @@ start of every flow).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from stackcast.pipeline.config import RunConfig, RuntimeConfig
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError, UserError
+from stackcast.pipeline.orchestration.pool import in_worker
 from stackcast.pipeline.workflows.steps import Steps, failure_text
 
 T = TypeVar("T")
@@ -93,17 +93,6 @@ def retry_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
     return True
 
 
-def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:
-    """``fn`` that first quiets TensorFlow (a Dask worker process starts bare)."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> T:
-        quiet_tensorflow()
-        return fn(*args, **kwargs)
-
-    return run
-
-
 def map_options(name: str, key_param: str) -> dict[str, Any]:
     """Task options of a per-key step: its run name, and retries for ingest."""
     options: dict[str, Any] = {
@@ -129,6 +118,8 @@ class PrefectSteps(Steps):
         runner: A started task runner for the per-key fan-out.
     """
 
+    parallel = True
+
     def __init__(self, runner: TaskRunner[Any]) -> None:
         super().__init__()
         self.runner = runner
@@ -152,7 +143,7 @@ class PrefectSteps(Steps):
         **params: Any,
     ) -> tuple[dict[str, T], dict[str, str]]:
         """Submit one task run per key to the runner and wait for all of them."""
-        step = task(_in_worker(fn), **map_options(name, key_param))
+        step = task(in_worker(fn), **map_options(name, key_param))
         futures = {k: self.runner.submit(step, {**params, key_param: k}) for k in keys}
         done: dict[str, T] = {}
         failed: dict[str, str] = {}
