@@ -1,8 +1,8 @@
 """The run configuration: one TOML file loaded into frozen pydantic models.
 
 Each package owns its section's model; ``RunConfig`` composes them with the pipeline's own
-``[data]``, ``[backtest]``, ``[schedule]``, ``[runtime]``, ``[sweep]`` and ``[paths]`` sections. The same
-models are the Prefect flows' parameters, so the UI renders them as forms.
+``[data]``, ``[backtest]``, ``[schedule]``, ``[runtime]``, ``[sweep]`` and ``[paths]``
+sections. The same models are the Prefect flows' parameters, so the UI renders them as forms.
 """
 
 from __future__ import annotations
