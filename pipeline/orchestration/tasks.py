@@ -80,6 +80,15 @@ def failure_message(state: State[Any]) -> str:
     return failure_text(exc)
 
 
+def lost_message(future: Any, state: State[Any]) -> str:
+    """Why a task run that never reached a final state is gone (the runner's error)."""
+    try:
+        future.result(raise_on_failure=True)
+    except Exception as exc:
+        return f"lost while {state.type.value.lower()}: {failure_text(exc)}"
+    return f"lost while {state.type.value.lower()}"
+
+
 def retry_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
     """Retry condition: network trouble and unexpected errors, never bad input.
 
@@ -152,8 +161,10 @@ class PrefectSteps(Steps):
             state = future.state
             if state.is_completed():
                 done[key] = future.result()
-            else:
+            elif state.is_final():
                 failed[key] = failure_message(state)
+            else:  # never finished: its worker died (a Dask KilledWorker) or it was lost
+                failed[key] = lost_message(future, state)
         return done, failed
 
 
