@@ -131,7 +131,9 @@ def scoreboard(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.Da
     book = ledger.read(cfg.home())
     realised = ledger.score(book[book["model_name"] == cfg.name], frames)
     return {
-        "by_horizon": sb.summary(realised, by=("horizon",)),
+        "by_horizon": sb.summary(
+            realised, by=("horizon",), nominal=cfg.train.interval if cfg.train.mc_samples else None
+        ),
         "by_ticker": sb.summary(realised, by=("ticker", "horizon")),
         "running": sb.cumulative(realised, by=()),
     }
