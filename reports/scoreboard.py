@@ -19,6 +19,12 @@ import pandas as pd
 
 SCORED, PENDING, MISSING = "scored", "pending", "missing"
 
+UNITS = {
+    "mae, rmse, rw_mae, rw_rmse, y_pred, y_true, lo, hi": "log return (fraction; x100 = percent "
+    "of price)",
+    "dir_acc, up_share, coverage, coverage_nominal": "fraction",
+}
+
 METRIC_COLUMNS = (
     "n",
     "mae",

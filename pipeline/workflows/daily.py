@@ -152,6 +152,7 @@ def write_daily(
 ) -> Path:
     """Publish the daily run directory (report, forecasts, metrics) and refresh the index."""
     from stackcast.reports.daily import DailyData, render_daily
+    from stackcast.reports.scoreboard import UNITS as SCORE_UNITS
 
     created = now_iso()
     html = render_daily(
@@ -174,6 +175,7 @@ def write_daily(
         "model": model,
         "ledger": {"added": update.added, "replaced": update.replaced, "total": update.total},
         "score": score["by_horizon"].to_dict("records"),
+        "units": dict(SCORE_UNITS),
         "failed": failed,
         "warnings": warnings,
     }
