@@ -1,8 +1,7 @@
 """The sweep page: every candidate's validation and test result, the chosen one marked.
 
 Pure: ``render_sweep`` receives the numbers (``SweepData``) and returns the self-contained
-HTML page (templates and escaping as in ``stackcast.reports.templating``). ``holm`` adjusts
-p-values for testing every candidate against the random walk.
+HTML page (templates and escaping as in ``stackcast.reports.templating``).
 """
 
 from __future__ import annotations
@@ -12,23 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stackcast.reports.templating import _env
-
-
-def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm-Bonferroni adjusted p-values, in the input order (``None`` stays ``None``).
-
-    The k-th smallest of m p-values is multiplied by ``m - k + 1``, made non-decreasing in
-    that order and capped at 1; rejecting where the adjusted value is below ``alpha`` keeps
-    the family-wise error rate at ``alpha``.
-    """
-    present = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    m = len(present)
-    out: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for k, (p, i) in enumerate(present):
-        running = max(running, min(1.0, (m - k) * float(p)))
-        out[i] = running
-    return out
 
 
 @dataclass
@@ -48,7 +30,7 @@ class SweepData:
         periods: ``validation_start/end, test_start/end, embargo, validation_folds,
             test_folds``.
         failed: Candidate label -> why it failed.
-        significance: Level of the Holm-corrected tests.
+        significance: Level of the Holm-corrected tests (every candidate and horizon).
         winner_config: The chosen configuration as TOML.
         warnings: Run warnings.
     """

@@ -14,13 +14,10 @@ from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
-from stackcast.pipeline.cli.commands import Verbose, command_steps, print_warnings, printer
+from stackcast.pipeline.cli.commands import Verbose, _percent, command_steps, print_warnings
+from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError
-
-
-def _percent(x: float | None) -> str:
-    return "—" if x is None else f"{100 * x:.3f}%"
 
 
 @app.command()

@@ -10,7 +10,7 @@ calendar): ``[sweep] validation_folds`` folds followed by the ``[backtest] folds
 A candidate is scored on the validation folds' origins whose last target lies at least the
 embargo before the first test origin, so the choice uses no price on or after it; the winner
 is the lowest validation MAE. Each candidate's test folds are then scored against the random
-walk (Diebold-Mariano per horizon, Holm-corrected across the candidates), and the run
+walk (Diebold-Mariano per horizon, Holm-corrected over every candidate and horizon), and the run
 (``runs/<id>-sweep-...``: report, metrics, the winner's config and test forecasts) is
 published. Each candidate is one step (``sweep-candidate-<i>``) on the steps' runner; one that
 fails (or loses its worker) is reported and the others go on. The CLI and the Prefect flow
@@ -252,7 +252,7 @@ def score_candidates(
         ``runs`` gets a row with its status only.
     """
     from stackcast.reports.metrics import evaluate
-    from stackcast.reports.sweep import holm
+    from stackcast.reports.significance import holm
 
     validation_folds = cfg.sweep.validation_folds
     tests: dict[str, dict[str, Any]] = {}
@@ -289,18 +289,14 @@ def score_candidates(
             mae, rw = row[f"{name}_mae"], row[f"{name}_rw_mae"]
             row[f"{name}_ratio"] = mae / rw if mae is not None and rw else None
         rows.append(row)
-    ok = [r for r in rows if r["status"] == "ok"]
-    horizons = sorted({d["horizon"] for r in ok for d in r["dm"]})
-    for h in horizons:
-        entries = [next((d for d in r["dm"] if d["horizon"] == h), None) for r in ok]
-        adjusted = holm([None if e is None else e["p"] for e in entries])
-        for e, p in zip(entries, adjusted, strict=True):
-            if e is not None:
-                e["p_holm"] = p
-                e["beats_random_walk"] = bool(
-                    p is not None and e["mean_diff"] is not None and e["mean_diff"] < 0
-                    and p < cfg.report.significance
-                )  # fmt: skip
+    # One family: every candidate at every horizon against the random walk (Holm).
+    entries = [d for r in rows if r["status"] == "ok" for d in r["dm"]]
+    for e, p in zip(entries, holm([e["p"] for e in entries]), strict=True):
+        e["p_holm"] = p
+        e["beats_random_walk"] = bool(
+            p is not None and e["mean_diff"] is not None and e["mean_diff"] < 0
+            and p < cfg.report.significance
+        )  # fmt: skip
     return rows, tests
 
 

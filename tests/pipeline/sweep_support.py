@@ -42,3 +42,17 @@ def write_config(path: Path, cfg: RunConfig) -> Path:
     """Write ``cfg`` as TOML to ``path``."""
     path.write_text(to_toml(cfg), encoding="utf-8")
     return path
+
+
+def task_names(state: Any, expected: set[str], timeout: float = 30.0) -> set[str]:
+    """The flow run's task run names, polled until ``expected`` show (the API records them late)."""
+    import time
+
+    from tests.pipeline.test_flows import task_states
+
+    deadline = time.monotonic() + timeout
+    while True:
+        names = set(task_states(state))
+        if expected <= names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.5)
