@@ -36,6 +36,13 @@ Verbose = Annotated[
         help="Print every epoch as a line (default: a progress bar on a terminal).",
     ),
 ]
+RunOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
+        file_okay=False,
+    ),
+]  # fmt: skip
 RunVerbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
@@ -137,15 +144,7 @@ def backtest(
     config: ConfigOpt = None,
     tickers: Tickers = None,
     source: Source = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
-            file_okay=False,
-        ),
-    ] = None,
+    out: RunOut = None,
     verbose: Verbose = False,
 ) -> None:
     """Walk-forward backtest against random-walk, drift and ridge baselines, with a report.

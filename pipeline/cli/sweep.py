@@ -14,7 +14,13 @@ from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
-from stackcast.pipeline.cli.commands import Verbose, _percent, command_steps, print_warnings
+from stackcast.pipeline.cli.commands import (
+    RunOut,
+    Verbose,
+    _percent,
+    command_steps,
+    print_warnings,
+)
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError
@@ -40,15 +46,7 @@ def sweep(
             dir_okay=False,
         ),
     ] = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
-            file_okay=False,
-        ),
-    ] = None,
+    out: RunOut = None,
     verbose: Verbose = False,
 ) -> None:
     """Backtest every combination of a grid; choose on validation folds, report the test folds.
