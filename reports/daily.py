@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,24 +80,66 @@ def forecast_records(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def running_plot(running: pd.DataFrame | None) -> str | None:
-    """Cumulative MAE of published forecasts against the random walk's, as a data URI."""
+    """Running MAE of published forecasts against the random walk's, one panel per horizon.
+
+    Args:
+        running: ``stackcast.reports.scoreboard.cumulative`` output, by ``horizon`` (without a
+            ``horizon`` column, one panel of every horizon pooled).
+    """
     if running is None or running.empty:
         return None
-    from matplotlib.figure import Figure
+    from stackcast.reports.figures import (
+        COLORS,
+        add_legend,
+        headline_horizons,
+        new_figure,
+        set_title,
+        to_data_uri,
+    )
 
-    fig = Figure(figsize=(7.5, 3.0), dpi=110)
-    ax = fig.add_subplot()
-    dates = pd.to_datetime(running["date"])
-    ax.plot(dates, 100 * running["mae"], label="published forecasts", color="#1f77b4")
-    ax.plot(dates, 100 * running["rw_mae"], label="random walk", color="#777777", ls="--")
-    ax.set_ylabel("running MAE (log return, %)")
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=8)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    if "horizon" in running:
+        panels = [
+            (f"h = {h}", running.loc[running["horizon"] == h])
+            for h in headline_horizons(running["horizon"].unique())
+        ]
+    else:
+        panels = [("all horizons", running)]
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    fig, axes = new_figure(2.4 * nrows + 0.5, nrows, ncols)
+    for ax, (title, g) in zip(axes.flat, panels, strict=False):
+        dates = pd.to_datetime(g["date"])
+        ax.plot(
+            dates,
+            100 * g["mae"],
+            color=COLORS["model"],
+            lw=1.4,
+            ls="-",
+            label="published forecasts",
+        )
+        ax.plot(
+            dates,
+            100 * g["rw_mae"],
+            color=COLORS["random_walk"],
+            lw=1.2,
+            ls="--",
+            label="random walk",
+        )
+        n = int(g["n"].iloc[-1]) if len(g) else 0
+        set_title(ax, f"{title} (n = {n})")
+        locator = AutoDateLocator(maxticks=4)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("running MAE (%)", fontsize=8)
+    fig.suptitle("Running MAE of published forecasts against the random walk, by horizon",
+                 x=0.01, ha="left", fontsize=10, fontweight="bold")  # fmt: skip
+    add_legend(axes[0, 0], "below")
+    return to_data_uri(fig)
 
 
 def render_daily(data: DailyData) -> str:
@@ -122,5 +162,5 @@ def daily_verdict(row: Any) -> str:
     better = "beats" if row["mae"] < row["rw_mae"] else "does not beat"
     return (
         f"published 1-step forecasts {better} the random walk so far "
-        f"(MAE {100 * row['mae']:.3f}% vs {100 * row['rw_mae']:.3f}%, n = {row['n']})"
+        f"(MAE {100 * row['mae']:.3f}% vs {100 * row['rw_mae']:.3f}%, n = {int(row['n'])})"
     )

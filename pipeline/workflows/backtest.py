@@ -101,9 +101,7 @@ def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """
     return pd.concat(
         [
-            f.assign(ticker=t, open=f["open"] if "open" in f else np.nan)[
-                ["ticker", "date", "close", "open"]
-            ]
+            f.assign(ticker=t, open=f.get("open", np.nan))[["ticker", "date", "close", "open"]]
             for t, f in frames.items()
         ],
         ignore_index=True,
@@ -205,7 +203,7 @@ class BacktestResult:
         files = {
             "forecasts.parquet": self.forecasts,
             "metrics.json": metrics,
-            "history.json": [{"fold": f.split.fold, **f.history} for f in self.run.folds],
+            "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
             "config.toml": to_toml(cfg),
             "report.html": html,
         }

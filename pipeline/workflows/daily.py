@@ -133,7 +133,7 @@ def scoreboard(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.Da
     return {
         "by_horizon": sb.summary(realised, by=("horizon",)),
         "by_ticker": sb.summary(realised, by=("ticker", "horizon")),
-        "running": sb.cumulative(realised, by=()),
+        "running": sb.cumulative(realised, by=("horizon",)),
     }
 
 
