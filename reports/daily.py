@@ -104,29 +104,18 @@ def running_plot(running: pd.DataFrame | None) -> str | None:
         ]
     else:
         panels = [("all horizons", running)]
-    ncols = min(len(panels), 3)
-    nrows = -(-len(panels) // ncols)
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
     fig, axes = new_figure(2.4 * nrows + 0.5, nrows, ncols)
     for ax, (title, g) in zip(axes.flat, panels, strict=False):
         dates = pd.to_datetime(g["date"])
-        ax.plot(
-            dates,
-            100 * g["mae"],
-            color=COLORS["model"],
-            lw=1.4,
-            ls="-",
-            label="published forecasts",
-        )
-        ax.plot(
-            dates,
-            100 * g["rw_mae"],
-            color=COLORS["random_walk"],
-            lw=1.2,
-            ls="--",
-            label="random walk",
-        )
+        for col, name, color, ls in (
+            ("mae", "published forecasts", COLORS["model"], "-"),
+            ("rw_mae", "random walk", COLORS["random_walk"], "--"),
+        ):
+            ax.plot(dates, 100 * g[col], color=color, lw=1.3, ls=ls, label=name)
         n = int(g["n"].iloc[-1]) if len(g) else 0
         set_title(ax, f"{title} (n = {n})")
         locator = AutoDateLocator(maxticks=4)
