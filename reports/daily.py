@@ -118,7 +118,10 @@ def running_plot(running: pd.DataFrame | None) -> str | None:
             ax.plot(dates, 100 * g[col], color=color, lw=1.3, ls=ls, label=name)
         n = int(g["n"].iloc[-1]) if len(g) else 0
         set_title(ax, f"{title} (n = {n})")
-        locator = AutoDateLocator(maxticks=4)
+        if dates.max() - dates.min() < pd.Timedelta(days=7):  # a few days scored: show a week
+            mid = dates.min() + (dates.max() - dates.min()) / 2
+            ax.set_xlim(mid - pd.Timedelta(days=4), mid + pd.Timedelta(days=4))
+        locator = AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     for ax in list(axes.flat)[len(panels) :]:

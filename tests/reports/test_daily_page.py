@@ -82,3 +82,13 @@ def test_daily_verdict_prints_an_integer_count():
     row = pd.DataFrame({"mae": [0.01], "rw_mae": [0.012], "n": [14]}).astype(float).iloc[0]
     text = daily_verdict(row)
     assert "n = 14)" in text and "14.0" not in text
+
+
+def test_running_plot_with_one_or_two_scored_days_draws_without_warnings():
+    import warnings
+
+    for n in (1, 2):
+        done = scoreboard.only_scored(realised(n=n))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # matplotlib's date locator warns on tiny ranges
+            assert running_plot(scoreboard.cumulative(done, by=("horizon",))) is not None
