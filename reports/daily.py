@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from stackcast.reports.scoreboard import MIN_DM, coverage_warnings
 from stackcast.reports.templating import _env
 
 
@@ -145,14 +146,27 @@ def render_daily(data: DailyData) -> str:
             score=_records(data.score),
             score_by_ticker=_records(data.score_by_ticker),
             plot=running_plot(data.running),
+            coverage_warnings=coverage_warnings(data.score),
+            min_dm=MIN_DM,
         )
     )
 
 
 def daily_verdict(row: Any) -> str:
-    """The index's sentence for a daily run from its horizon-1 score row."""
-    better = "beats" if row["mae"] < row["rw_mae"] else "does not beat"
+    """The index's sentence for a daily run from its horizon-1 score row.
+
+    Numbers, not a claim: the MAEs (percent), ``n`` and the Diebold-Mariano p-value, or why
+    there is none yet.
+    """
+    n = int(row["n"])
+    p = row.get("dm_p") if hasattr(row, "get") else None
+    if n < MIN_DM:
+        test = f"too few scored forecasts for a test (n < {MIN_DM})"
+    elif p is None or not np.isfinite(p):
+        test = "Diebold-Mariano p n/a"
+    else:
+        test = f"Diebold-Mariano p = {float(p):.3f} (one-sided, model better)"
     return (
-        f"published 1-step forecasts {better} the random walk so far "
-        f"(MAE {100 * row['mae']:.3f}% vs {100 * row['rw_mae']:.3f}%, n = {int(row['n'])})"
+        f"published 1-step forecasts: MAE {100 * row['mae']:.3f}% vs random walk "
+        f"{100 * row['rw_mae']:.3f}% (n = {n}); {test}"
     )

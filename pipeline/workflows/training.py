@@ -152,7 +152,7 @@ def refit(cfg: RunConfig, panel: Panel, model: TrainedModel, steps: Steps) -> Tr
     steps.say(f"refit on {len(rows.train)} origins through {panel.dates.max()}, {epochs} epochs")
     with core_errors():
         info = forecaster.fit(panel, rows, progress=steps.say)
-    forecaster.offsets = model.forecaster.offsets
+    forecaster.calibration = model.forecaster.calibration
     forecaster.train_config = cfg.train
     meta = {
         **model.meta,

@@ -84,8 +84,9 @@ def test_report_has_every_section_and_is_self_contained(report):
 
 
 def test_report_headline_sentences_and_table(report):
-    assert "the model beats a random walk at horizon 1, p" in report.lower()
-    assert re.search(r"does not beat a random walk at horizon \d, p", report)
+    assert "the model beats a random walk at horizon 1, holm p" in report.lower()
+    assert re.search(r"does not beat a random walk at horizon \d, Holm p", report)
+    assert "Holm-adjusted across 5 horizons" in report
     headline = report.split('id="headline"')[1].split("</section>")[0]
     for column in ("MAE", "RMSE", "MASE", "dir. acc.", "DM p"):
         assert column in headline
