@@ -83,9 +83,10 @@ class Split:
 
         Carries the keys of ``stackcast.reports.html.AUDIT_COLUMNS`` (``scaler_fit_start``,
         ``scaler_fit_end``, ``embargo`` in bars, ``first_test_origin``) plus the finer ones.
+        ``fold`` is numbered from 1, as everything shown to users is.
         """
         return {
-            "fold": self.fold,
+            "fold": self.fold + 1,
             "train_start": str(self.train_start),
             "train_end": str(self.train_end),
             "train_targets_end": str(self.train_targets_end),

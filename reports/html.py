@@ -57,7 +57,8 @@ class ReportData:
         explode_threshold: gradient norm flagged as exploding (``TrainConfig``).
         vanish_threshold: gradient norm flagged as vanishing (``TrainConfig``).
         plots: pre-rendered images (data URIs) to use instead of drawing: keys
-            ``forecast/<ticker>``, ``errors``, ``equity/<name>``, ``training``.
+            ``forecast/<ticker>``, ``errors``, ``scatter`` (predicted vs realised), ``sqerr``
+            (cumulative squared-error difference), ``equity/<name>``, ``training``.
     """
 
     title: str
@@ -178,6 +179,8 @@ def _figures(data: ReportData) -> dict[str, Any]:
     errors = get(
         "errors", lambda: plots.error_plot(data.headline["by_fold"]) if data.headline else None
     )
+    scatter = get("scatter", lambda: plots.predicted_vs_realised_plot(data.predictions))
+    sqerr = get("sqerr", lambda: plots.error_difference_plot(data.predictions))
     equity = []
     if data.trading is not None:
         for name, curves in data.trading.curves.items():
@@ -192,7 +195,14 @@ def _figures(data: ReportData) -> dict[str, Any]:
             vanish_threshold=data.vanish_threshold,
         ),
     )
-    return {"forecasts": forecasts, "errors": errors, "equity": equity, "training": training}
+    return {
+        "forecasts": forecasts,
+        "errors": errors,
+        "scatter": scatter,
+        "sqerr": sqerr,
+        "equity": equity,
+        "training": training,
+    }
 
 
 def render_report(data: ReportData) -> str:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel
 from stackcast.features.splits import Split, walk_forward
@@ -111,8 +112,13 @@ def run_folds(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) -
     return engine.assemble(panel, [done[k] for k in keys], [b.name for b in baselines], model)
 
 
-def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
-    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds."""
+def score(
+    cfg: RunConfig, run: Any, frames: Mapping[str, pd.DataFrame] | None = None
+) -> tuple[dict[str, Any], Any]:
+    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds.
+
+    The trading simulation fills at the next bar's open when ``frames`` carry opens.
+    """
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.trading import simulate
 
@@ -122,7 +128,7 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
         cfg.report,
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
     )
-    trading = simulate(run.predictions, cfg.report)
+    trading = simulate(run.predictions, cfg.report, prices_frame(frames) if frames else None)
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
         {
@@ -137,9 +143,15 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
 
 
 def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One long ``ticker, date, close`` frame of every ticker's prices (for the plots)."""
+    """One long ``ticker, date, close, open`` frame of every ticker's prices (plots, fills).
+
+    ``open`` is NaN for a source without opens.
+    """
     return pd.concat(
-        [f.assign(ticker=t)[["ticker", "date", "close"]] for t, f in frames.items()],
+        [
+            f.assign(ticker=t, open=f.get("open", np.nan))[["ticker", "date", "close", "open"]]
+            for t, f in frames.items()
+        ],
         ignore_index=True,
     )
 
@@ -239,7 +251,7 @@ class BacktestResult:
         files = {
             "forecasts.parquet": self.forecasts,
             "metrics.json": metrics,
-            "history.json": [{"fold": f.split.fold, **f.history} for f in self.run.folds],
+            "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
             "config.toml": to_toml(cfg),
             "report.html": html,
         }
@@ -283,7 +295,7 @@ def backtest(
         run = run_folds(cfg, panel, splits, steps)
     else:
         run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
-    metrics, trading = score(cfg, run)
+    metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(
         cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed

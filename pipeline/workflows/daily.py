@@ -135,7 +135,7 @@ def scoreboard(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.Da
             realised, by=("horizon",), nominal=cfg.train.interval if cfg.train.mc_samples else None
         ),
         "by_ticker": sb.summary(realised, by=("ticker", "horizon")),
-        "running": sb.cumulative(realised, by=()),
+        "running": sb.cumulative(realised, by=("horizon",)),
     }
 
 
