@@ -178,9 +178,9 @@ class RunConfig(_Section):
     train: TrainConfig = TrainConfig()
     backtest: BacktestConfig = BacktestConfig()
     report: ReportConfig = ReportConfig()
+    sweep: SweepConfig = SweepConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     runtime: RuntimeConfig = RuntimeConfig()
-    sweep: SweepConfig = SweepConfig()
     paths: PathsConfig = PathsConfig()
 
     @property

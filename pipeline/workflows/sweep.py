@@ -244,8 +244,11 @@ def score_candidates(
     candidates: list[Candidate],
     runs: Mapping[str, CandidateRun],
     cutoff: np.datetime64,
+    test_start: np.datetime64,
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
     """Per candidate: validation and test MAE vs the random walk, DM and Holm p-values.
+
+    Validation rows are the origins up to ``cutoff``; test rows those from ``test_start`` on.
 
     Returns:
         ``(rows in grid order, test metrics by candidate key)``; a candidate missing from
@@ -254,7 +257,6 @@ def score_candidates(
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.significance import holm
 
-    validation_folds = cfg.sweep.validation_folds
     tests: dict[str, dict[str, Any]] = {}
     rows = []
     for c in candidates:
@@ -264,8 +266,8 @@ def score_candidates(
             rows.append(row | {"status": "failed"})
             continue
         pred = runs[key].predictions
-        val = pred[(pred["fold"] < validation_folds) & (pred["origin"] <= cutoff)]
-        test = pred[pred["fold"] >= validation_folds]
+        val = pred[pred["origin"] <= pd.Timestamp(cutoff)]
+        test = pred[pred["origin"] >= pd.Timestamp(test_start)]
         test.attrs["baselines"] = pred.attrs.get("baselines", [])
         metrics = evaluate(test, runs[key].scale, cfg.report)
         tests[key] = metrics
@@ -347,7 +349,8 @@ def sweep(
         raise SweepFailed(
             "every candidate failed: " + "; ".join(f"{by_label[k]}: {w}" for k, w in failed.items())
         )
-    rows, tests = score_candidates(cfg, candidates, runs, cutoff)
+    test_start = splits[validation_folds].test_start
+    rows, tests = score_candidates(cfg, candidates, runs, cutoff, test_start)
     winner = candidates[choose(rows)]
     key = str(winner.index)
     pred = runs[key].predictions
@@ -366,7 +369,7 @@ def sweep(
     }
     return SweepResult(
         cfg, dict(grid), candidates, rows, winner, tests[key],
-        pred[pred["fold"] >= validation_folds].reset_index(drop=True), periods,
+        pred[pred["origin"] >= pd.Timestamp(test_start)].reset_index(drop=True), periods,
         {by_label[k]: w for k, w in failed.items()}, warnings,
     )  # fmt: skip
 

@@ -126,7 +126,7 @@ def test_validation_origins_end_an_embargo_before_the_test(swept: dict[str, Any]
     assert periods["validation_end"] < periods["test_start"]
     # The winner's published forecasts are the test folds only, each after the test start.
     forecasts = pd.read_parquet(swept["run_dir"] / "forecasts.parquet")
-    assert set(forecasts["fold"]) == {1, 2}
+    assert set(forecasts["fold"]) == {2, 3}  # numbered from 1: fold 1 is the validation fold
     assert (forecasts["origin"] >= pd.Timestamp(periods["test_start"])).all()
 
 
