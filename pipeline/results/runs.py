@@ -226,7 +226,8 @@ def publish_run(
         home: STACKCAST_HOME.
         run_id: The run's id (``new_run_id``), also its default directory name.
         files: File name -> content: ``str`` (text), ``dict``/``list`` (JSON) or a DataFrame
-            (Parquet).
+            (Parquet). A name may hold relative folders (``tickers/MSFT.html``): they are made
+            inside the staging directory, so they are published with the rest.
         summary: What the index shows for the run (``summary.json``).
         out: Final directory (``--out``); default ``home/runs/<run_id>``. The index is
             refreshed only for runs under ``home/runs``.
@@ -239,7 +240,7 @@ def publish_run(
     kind = summary.get("kind", "run")
     with staged_run(home, kind, out, run_id=run_id) as run:
         for name, content in files.items():
-            path = run.staging / name
+            path = staged_path(run.staging, name)
             if isinstance(content, str):
                 atomic_write_text(path, content)
             elif isinstance(content, dict | list):
@@ -250,6 +251,15 @@ def publish_run(
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)
     return run.final
+
+
+def staged_path(staging: Path, name: str) -> Path:
+    """``staging / name`` with its folders made; a name that leaves ``staging`` is refused."""
+    path = (staging / name).resolve()
+    if not path.is_relative_to(staging.resolve()) or path == staging.resolve():
+        raise ValueError(f"run file {name!r} is outside the run directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_summary(run: RunDir, summary: dict[str, Any]) -> None:

@@ -27,8 +27,9 @@ def assert_self_contained(html: str) -> None:
     assert "Content-Security-Policy" in html
     for src in re.findall(r'src="([^"]*)"', html):
         assert src.startswith("data:image/png;base64,")
-    for href in re.findall(r'href="([^"]*)"', html):
-        assert href.startswith(("#", "runs/")), href
+    own_page = r"#[\w-]+|(\.\./|runs/[\w.%-]+/|tickers/)?[\w.-]+\.html(#[\w-]+)?"
+    for href in re.findall(r'href="([^"]*)"', html):  # sections or the run's own pages
+        assert re.fullmatch(own_page, href), href
 
 
 def sample_data(ticker: str = "AAA", **overrides) -> ReportData:
@@ -78,8 +79,8 @@ def test_report_has_every_section_and_is_self_contained(report):
         assert f'<section id="{section}">' in report
         assert f'href="#{section}"' in report
     assert (
-        report.count("data:image/png;base64,") == 2 + 1 + 3 + 1
-    )  # forecasts, errors, equity, training
+        report.count("data:image/png;base64,") == 2 + 1 + 3 + 1 + 1
+    )  # forecasts, errors, equity, training, cross-section (2 tickers: shown inline)
 
 
 def test_report_headline_sentences_and_table(report):
