@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
+from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError
@@ -24,7 +25,14 @@ Source = Annotated[
     str | None,
     typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file."),
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Print every epoch as a line (default: a progress bar on a terminal).",
+    ),
+]
 RunVerbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
@@ -45,22 +53,6 @@ def configure(config: Path | None, tickers: str | None, source: str | None) -> R
     if names is None and source is not None and parse_source(source).kind == "file":
         names = tuple(source_tickers(source))
     return cfg.with_overrides(tickers=names, source=source)
-
-
-def printer(verbose: bool):
-    """A progress callback: fold/ticker lines always, epoch lines with ``--verbose``.
-
-    ``say.said`` holds every line printed, so a command can add the warnings not yet shown.
-    """
-    said: set[str] = set()
-
-    def say(message: str) -> None:
-        if verbose or not message.startswith("  "):
-            typer.echo(message, err=True)
-            said.add(message)
-
-    say.said = said  # type: ignore[attr-defined]
-    return say
 
 
 def print_warnings(warnings: list[str], say) -> None:

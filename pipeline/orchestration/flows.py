@@ -92,13 +92,16 @@ def ingest_flow(cfg: RunConfig) -> State[Any]:
 
 
 @flow(name="daily-forecast")
-def daily_forecast_flow(cfg: RunConfig, as_of: date | None = None) -> State[Any]:
+def daily_forecast_flow(as_of: date | None = None, *, cfg: RunConfig) -> State[Any]:
     """Ingest new bars, forecast every ticker with the champion, publish, score and report.
 
+    ``as_of`` comes first so the UI's run form shows it at the top, with the config's tickers
+    next and its schedules and paths last.
+
     Args:
-        cfg: The stackcast configuration (tickers, model name, runtime, report settings).
         as_of: Replay this past day on the stored prices (no ingest); empty: today, after
             ingesting the new bars.
+        cfg: The stackcast configuration (tickers, model name, runtime, report settings).
     """
     cfg = prepared(cfg)
     with summary_on_failure("daily-forecast", f"Daily forecast: {cfg.name}"):

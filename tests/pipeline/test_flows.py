@@ -143,7 +143,7 @@ def test_daily_forecast_bad_ticker_and_rerun(
     with_champion(trained, home)
     monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
     state = flows.daily_forecast_flow(
-        tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True
+        cfg=tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True
     )
     assert state.is_completed(), state.message
     assert state.message.endswith("1 ticker(s) failed: NOPE")
@@ -176,7 +176,7 @@ def test_daily_forecast_bad_ticker_and_rerun(
     assert result["link"] == "http://127.0.0.1:9/" + report.relative_to(home).as_posix()
     assert "NOPE" in report.read_text(encoding="utf-8")
 
-    again = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    again = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert again.is_completed() and again.message.endswith("ledger +0 new")
     assert again.result()["ledger"] == {"added": 0, "replaced": 4, "total": 4}
     book = ledger.read(home)
@@ -201,10 +201,12 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
 
     with_champion(trained, home)
     with pytest.raises(registry.NoChampion, match="train --as-of 2008-10-01"):
-        flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1))
+        flows.daily_forecast_flow(cfg=tiny_config(), as_of=_dt.date(2008, 10, 1))
     made = retrain(tiny_config(), as_of=_dt.date(2008, 10, 1))
     assert made.challenger.model.meta["seen_until"] == "2008-10-01" and not made.promoted
-    past = flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True)
+    past = flows.daily_forecast_flow(
+        cfg=tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True
+    )
     assert past.is_completed(), past.message
     assert past.result()["as_of"] == "2008-10-01"
     assert not any(name.startswith("ingest-") for name in task_states(past))
@@ -214,7 +216,7 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
         artifacts(past)["daily-forecast-summary"].data
     )
 
-    later = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    later = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert later.is_completed(), later.message
     book = ledger.read(home)
     assert len(book) == 8 and set(book["origin"].dt.date.astype(str)) == {
@@ -227,7 +229,7 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_without_champion_fails_with_a_summary(home: Path) -> None:
-    state = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    state = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert state.is_failed()
     summary = artifacts(state)["daily-forecast-summary"].data
     assert "failed" in summary and "no trained model named 'tiny'" in summary
@@ -306,7 +308,7 @@ def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -
     ) as cluster:
         runtime = RuntimeConfig(task_runner="dask", dask_address=cluster.scheduler_address)
         cfg = tiny_config(tickers=["MSFT", "NOPE", "GOOG"]).model_copy(update={"runtime": runtime})
-        state = flows.daily_forecast_flow(cfg, return_state=True)
+        state = flows.daily_forecast_flow(cfg=cfg, return_state=True)
         ran = set(cluster.scheduler.task_prefixes)
     assert state.is_completed(), state.message
     assert list(state.result()["failed"]) == ["NOPE"]
