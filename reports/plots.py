@@ -53,8 +53,17 @@ def forecast_plot(
     rows = prices.loc[prices["ticker"].astype(str) == str(ticker)]
     if rows.empty:
         return None
-    pr = predictions.loc[predictions["ticker"].astype(str) == str(ticker)]
-    shown, pr = forecast_data(rows, pr, plot_last)
+    close = pd.Series(
+        rows["close"].to_numpy(float), index=pd.DatetimeIndex(pd.to_datetime(rows["date"]))
+    ).sort_index()
+    close = close[~close.index.duplicated(keep="last")]
+    shown = close.iloc[-plot_last:]
+    pr = predictions.loc[predictions["ticker"].astype(str) == str(ticker)].copy()
+    pr["origin"] = pd.to_datetime(pr["origin"])
+    pr["target_date"] = pd.to_datetime(pr["target_date"])
+    pr = pr.loc[pr["target_date"] >= shown.index[0]]
+    pr["base"] = close.reindex(pr["origin"]).to_numpy()
+    pr = pr.loc[np.isfinite(pr["base"].to_numpy(float))]
 
     fig, axes = new_figure(3.4)
     ax = axes[0, 0]
@@ -114,33 +123,6 @@ def forecast_plot(
     add_legend(ax, "below")
     fig.autofmt_xdate(rotation=0, ha="center")
     return to_data_uri(fig)
-
-
-def forecast_data(
-    rows: pd.DataFrame, pr: pd.DataFrame, plot_last: int = 250
-) -> tuple[pd.Series, pd.DataFrame]:
-    """One ticker's shown closes and its forecasts to draw (``forecast_plot``'s data).
-
-    Args:
-        rows: the ticker's ``date, close`` rows (not empty).
-        pr: the ticker's prediction rows.
-        plot_last: number of most recent bars of actual prices shown.
-
-    Returns:
-        ``(closes of the last plot_last bars, the predictions whose targets fall in that range
-        with their origin close as "base")``.
-    """
-    close = pd.Series(
-        rows["close"].to_numpy(float), index=pd.DatetimeIndex(pd.to_datetime(rows["date"]))
-    ).sort_index()
-    close = close[~close.index.duplicated(keep="last")]
-    shown = close.iloc[-plot_last:]
-    pr = pr.copy()
-    pr["origin"] = pd.to_datetime(pr["origin"])
-    pr["target_date"] = pd.to_datetime(pr["target_date"])
-    pr = pr.loc[pr["target_date"] >= shown.index[0]]
-    pr["base"] = close.reindex(pr["origin"]).to_numpy()
-    return shown, pr.loc[np.isfinite(pr["base"].to_numpy(float))]
 
 
 def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | None:

@@ -144,7 +144,9 @@ def line_chart(
         return TOP + (1 - (np.asarray(y, dtype=float) - y0) / (y1 - y0)) * ph
 
     def points(x: np.ndarray, y: np.ndarray) -> str:
-        return " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(px(x), py(y), strict=True))
+        # Whole pixels: formatting ints is several times faster than floats, and as sharp.
+        xy = np.rint(np.column_stack([px(x), py(y)])).astype(np.int64).tolist()
+        return " ".join(f"{a},{b}" for a, b in xy)
 
     out = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '

@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
-from stackcast.reports import plots
 from stackcast.reports.figures import COLORS
 from stackcast.reports.svg_chart import Band, Line, line_chart
 from stackcast.reports.templating import _env
@@ -87,27 +86,48 @@ def ticker_charts(
 def _forecast_chart(
     rows: pd.DataFrame, pr: pd.DataFrame, ticker: str, plot_last: int
 ) -> Markup | None:
-    shown, pr = plots.forecast_data(rows, pr, plot_last)
-    lines = [Line(shown.index.to_numpy(), shown.to_numpy(float), COLORS["actual"], "close", 1.1)]
+    """Closes of the last ``plot_last`` bars with the 1-step and H-step forecasts as prices.
+
+    The same picture as ``plots.forecast_plot`` (forecast price ``close[origin] *
+    exp(y_pred)`` at the target date, interval bands, the latest origin's path), computed on
+    numpy arrays: pandas indexing per ticker costs more than the chart itself.
+    """
+    dates = rows["date"].to_numpy("datetime64[ns]")
+    close = rows["close"].to_numpy(float)
+    order = np.argsort(dates, kind="stable")
+    dates, close = dates[order], close[order]
+    last_of_day = np.r_[dates[1:] != dates[:-1], True]  # a repeated date keeps its last bar
+    dates, close = dates[last_of_day], close[last_of_day]
+    shown = slice(max(len(dates) - plot_last, 0), None)
+    lines = [Line(dates[shown], close[shown], COLORS["actual"], "close", 1.1)]
     bands: list[Band] = []
-    if not pr.empty:
-        H = int(pr["horizon"].max())
-        levels = [(1, COLORS["model"])] + ([(H, COLORS["model_h"])] if H > 1 else [])
-        has_band = {"lo", "hi"} <= set(pr.columns) and pr[["lo", "hi"]].notna().any().all()
-        for h, color in levels:
-            g = pr.loc[pr["horizon"] == h].sort_values("target_date")
-            if g.empty:
+    origin = pr["origin"].to_numpy("datetime64[ns]")
+    target = pr["target_date"].to_numpy("datetime64[ns]")
+    pos = np.minimum(np.searchsorted(dates, origin), len(dates) - 1)
+    base = np.where(dates[pos] == origin, close[pos], np.nan)
+    keep = (target >= dates[shown][0]) & np.isfinite(base)
+    if keep.any():
+        horizon = pr["horizon"].to_numpy()[keep]
+        origin, target, base = origin[keep], target[keep], base[keep]
+        cols = {c: pr[c].to_numpy(float)[keep] for c in ("y_pred", "lo", "hi") if c in pr}
+        has_band = "lo" in cols and "hi" in cols
+        has_band = has_band and np.isfinite(cols["lo"]).any() and np.isfinite(cols["hi"]).any()
+        H = int(horizon.max())
+        for h, color in [(1, COLORS["model"])] + ([(H, COLORS["model_h"])] if H > 1 else []):
+            at = np.flatnonzero(horizon == h)
+            at = at[np.argsort(target[at], kind="stable")]
+            if not len(at):
                 continue
-            base, x = g["base"].to_numpy(float), g["target_date"].to_numpy()
-            lines.append(Line(x, base * np.exp(g["y_pred"].to_numpy(float)), color, f"h={h}"))
+            lines.append(
+                Line(target[at], base[at] * np.exp(cols["y_pred"][at]), color, f"h={h}")
+            )
             if has_band:
-                lo = base * np.exp(g["lo"].to_numpy(float))
-                hi = base * np.exp(g["hi"].to_numpy(float))
-                bands.append(Band(x, lo, hi, color, f"interval h={h}"))
-        last = pr.loc[pr["origin"] == pr["origin"].max()].sort_values("horizon")
-        b0 = float(last["base"].iloc[0])
-        xs = np.array([last["origin"].iloc[0], *last["target_date"]], dtype="datetime64[ns]")
-        ys = b0 * np.exp(np.concatenate([[0.0], last["y_pred"].to_numpy(float)]))
+                lo, hi = base[at] * np.exp(cols["lo"][at]), base[at] * np.exp(cols["hi"][at])
+                bands.append(Band(target[at], lo, hi, color, f"interval h={h}"))
+        at = np.flatnonzero(origin == origin.max())
+        at = at[np.argsort(horizon[at], kind="stable")]
+        xs = np.concatenate([origin[at[:1]], target[at]])
+        ys = base[at[0]] * np.exp(np.concatenate([[0.0], cols["y_pred"][at]]))
         lines.append(Line(xs, ys, COLORS["latest"], "latest", 1.2, dash=True, markers=True))
     return line_chart(
         lines, bands, title=f"{ticker}: close and forecasts", ylabel="price", height=260
