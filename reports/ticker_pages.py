@@ -118,9 +118,7 @@ def _forecast_chart(
             at = at[np.argsort(target[at], kind="stable")]
             if not len(at):
                 continue
-            lines.append(
-                Line(target[at], base[at] * np.exp(cols["y_pred"][at]), color, f"h={h}")
-            )
+            lines.append(Line(target[at], base[at] * np.exp(cols["y_pred"][at]), color, f"h={h}"))
             if has_band:
                 lo, hi = base[at] * np.exp(cols["lo"][at]), base[at] * np.exp(cols["hi"][at])
                 bands.append(Band(target[at], lo, hi, color, f"interval h={h}"))
