@@ -19,7 +19,12 @@ from stackcast.reports.config import ReportConfig
 from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
 from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
-from stackcast.reports.ticker_pages import INLINE_MAX, page_path, render_ticker_pages
+from stackcast.reports.ticker_pages import (
+    INLINE_MAX,
+    error_rows,
+    page_path,
+    render_ticker_pages,
+)
 from stackcast.reports.trading import LABELS, PORTFOLIO, TradingResult
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -95,26 +100,7 @@ def _headline_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
         name: {r["horizon"]: r for r in block.get("by_horizon", [])}
         for name, block in blocks.items()
     }
-    rows = []
-    for h in headline.get("horizons", []):
-        present = [name for name in blocks if h in per[name]]
-        maes = [per[n][h]["mae"] for n in present if per[n][h]["mae"] is not None]
-        best = min(maes) if maes else None
-        for i, name in enumerate(present):
-            r = per[name][h]
-            rows.append(
-                {
-                    "horizon": h,
-                    "first": i == 0,
-                    "span": len(present),
-                    "predictor": name.replace("_", " "),
-                    "is_model": name == "model",
-                    "best": r["mae"] is not None and r["mae"] == best,
-                    **r,
-                    "dm": dm.get(h) if name == "model" else None,
-                }
-            )
-    return rows
+    return error_rows(per, dm, headline.get("horizons", []))
 
 
 def _ticker_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -145,7 +145,13 @@ def _by_ticker(headline: Mapping[str, Any]) -> dict[str, dict[str, dict[int, Any
 def error_rows(
     per: Mapping[str, Mapping[int, Any]], dm: Mapping[int, Any], horizons: Sequence[int]
 ) -> list[dict[str, Any]]:
-    """One ticker's table: per horizon the model (with its DM test) and each baseline."""
+    """Error table rows: per horizon the model (with its DM test) and then each baseline.
+
+    Args:
+        per: predictor -> horizon -> metrics (``point_metrics`` fields, the model's coverage).
+        dm: horizon -> the model's DM test against the random walk.
+        horizons: the horizons, in table order.
+    """
     rows = []
     for h in horizons:
         present = [name for name in per if h in per[name]]
@@ -158,6 +164,7 @@ def error_rows(
                     **r,
                     "horizon": h,
                     "first": i == 0,
+                    "span": len(present),
                     "predictor": name.replace("_", " "),
                     "is_model": name == "model",
                     "best": r.get("mae") is not None and r["mae"] == best,
