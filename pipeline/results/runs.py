@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stackcast.pipeline.atomic import atomic_write_text, file_lock
+from stackcast.pipeline.atomic import atomic_write_text, file_lock, fsync_dir
 
 from stackcast.versions import library_versions
 
@@ -239,18 +239,34 @@ def publish_run(
 
     kind = summary.get("kind", "run")
     with staged_run(home, kind, out, run_id=run_id) as run:
+        folders: set[Path] = set()
         for name, content in files.items():
             path = staged_path(run.staging, name)
-            if isinstance(content, str):
+            if path.parent != run.staging.resolve() and isinstance(content, str):
+                # A page in a folder of the staging directory (tickers/): nobody reads it before
+                # the directory is published, so a durable plain write is enough (no temp file,
+                # rename and folder sync per page: hundreds of pages in a large run).
+                _write_durable(path, content)
+                folders.add(path.parent)
+            elif isinstance(content, str):
                 atomic_write_text(path, content)
             elif isinstance(content, dict | list):
                 atomic_write_json(path, content)
             else:
                 atomic_write_parquet(content, path)
+        for folder in folders:
+            fsync_dir(folder)
         write_summary(run, summary)
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)
     return run.final
+
+
+def _write_durable(path: Path, text: str) -> None:
+    with open(path, "wb") as fh:
+        fh.write(text.encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def staged_path(staging: Path, name: str) -> Path:
