@@ -149,7 +149,7 @@ def run_fold(
         fitted = baseline.fit(panel, rows, fold=split.fold)
         warnings += [f"fold {number}: {baseline.name}: {w}" for w in fitted.warnings]
         columns[baseline.name] = baseline.predict(panel, rows.test).mean
-    frame = forecast_frame(panel, rows.test, split.fold, columns)
+    frame = forecast_frame(panel, rows.test, number, columns)  # 1-based, as the logs say
     return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
 
 

@@ -64,7 +64,9 @@ class ReportData:
         explode_threshold: gradient norm flagged as exploding (``TrainConfig``).
         vanish_threshold: gradient norm flagged as vanishing (``TrainConfig``).
         plots: pre-rendered images (data URIs) to use instead of drawing: keys
-            ``forecast/<ticker>``, ``errors``, ``equity/<name>``, ``training``, ``skill``.
+            ``forecast/<ticker>``, ``errors``, ``scatter`` (predicted vs realised), ``sqerr``
+            (cumulative squared-error difference), ``equity/<name>``, ``training``, ``skill``
+            (the cross-section's histogram).
     """
 
     title: str
@@ -176,6 +178,8 @@ def _figures(data: ReportData) -> dict[str, Any]:
     errors = get(
         "errors", lambda: plots.error_plot(data.headline["by_fold"]) if data.headline else None
     )
+    scatter = get("scatter", lambda: plots.predicted_vs_realised_plot(data.predictions))
+    sqerr = get("sqerr", lambda: plots.error_difference_plot(data.predictions))
     equity = []
     if data.trading is not None:
         for name, curves in data.trading.curves.items():
@@ -199,6 +203,8 @@ def _figures(data: ReportData) -> dict[str, Any]:
     return {
         "forecasts": forecasts,
         "errors": errors,
+        "scatter": scatter,
+        "sqerr": sqerr,
         "equity": equity,
         "training": training,
         "skill": skill,

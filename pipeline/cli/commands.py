@@ -80,10 +80,41 @@ def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
 
     say = printer(verbose)
     result, run_dir = run_backtest(cfg, out=out, steps=Steps(say))
-    print_warnings(result.warnings, say)
-    for v in result.metrics.get("verdicts", []):
+    metrics = result.metrics
+    print_warnings(list(result.warnings) + list(metrics.get("coverage_warnings", [])), say)
+    for line in horizon_lines(metrics):
+        typer.echo(line)
+    for v in metrics.get("verdicts", []):
         typer.echo(v["sentence"])
+    if metrics.get("verdict_note"):
+        typer.echo(f"({metrics['verdict_note']})")
     typer.echo(f"report: {run_dir / 'report.html'}")
+
+
+def _percent(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def horizon_lines(metrics: dict) -> list[str]:
+    """Per horizon: MAE of the model and the random walk (percent of price) and coverage."""
+    rw = {
+        r["horizon"]: r
+        for r in metrics.get("baselines", {}).get("random_walk", {}).get("by_horizon", [])
+    }
+    lines = []
+    for r in metrics.get("model", {}).get("by_horizon", []):
+        h = r["horizon"]
+        line = (
+            f"h={h}: MAE {_percent(r.get('mae'))} vs random walk "
+            f"{_percent(rw.get(h, {}).get('mae'))}"
+        )
+        if r.get("coverage") is not None and r.get("coverage_nominal") is not None:
+            line += (
+                f", interval coverage {_percent(r['coverage'], 1)} "
+                f"(nominal {_percent(r['coverage_nominal'], 0)})"
+            )
+        lines.append(line)
+    return lines
 
 
 @app.command()
@@ -150,8 +181,8 @@ def train(
     c = result.challenger
     v = c.model.validation
     typer.echo(
-        f"trained {c.name} {c.version}: validation MAE {v['y_pred']:.5f} "
-        f"(random walk {v['random_walk']:.5f})"
+        f"trained {c.name} {c.version}: validation MAE {_percent(v['y_pred'])} "
+        f"(random walk {_percent(v['random_walk'])})"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
     typer.echo(f"report: {result.run_dir / 'report.html'}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel
 from stackcast.features.splits import Split, walk_forward
@@ -63,8 +64,13 @@ def run_engine(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) 
         return engine.backtest(panel, splits, model, baselines, steps.say)
 
 
-def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
-    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds."""
+def score(
+    cfg: RunConfig, run: Any, frames: Mapping[str, pd.DataFrame] | None = None
+) -> tuple[dict[str, Any], Any]:
+    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds.
+
+    The trading simulation fills at the next bar's open when ``frames`` carry opens.
+    """
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.trading import simulate
 
@@ -74,7 +80,7 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
         cfg.report,
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
     )
-    trading = simulate(run.predictions, cfg.report)
+    trading = simulate(run.predictions, cfg.report, prices_frame(frames) if frames else None)
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
         {
@@ -89,9 +95,15 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
 
 
 def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One long ``ticker, date, close`` frame of every ticker's prices (for the plots)."""
+    """One long ``ticker, date, close, open`` frame of every ticker's prices (plots, fills).
+
+    ``open`` is NaN for a source without opens.
+    """
     return pd.concat(
-        [f.assign(ticker=t)[["ticker", "date", "close"]] for t, f in frames.items()],
+        [
+            f.assign(ticker=t, open=f.get("open", np.nan))[["ticker", "date", "close", "open"]]
+            for t, f in frames.items()
+        ],
         ignore_index=True,
     )
 
@@ -191,7 +203,7 @@ class BacktestResult:
         files = {
             "forecasts.parquet": self.forecasts,
             "metrics.json": metrics,
-            "history.json": [{"fold": f.split.fold, **f.history} for f in self.run.folds],
+            "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
             "config.toml": to_toml(cfg),
             **pages,
         }
@@ -232,7 +244,7 @@ def backtest(
     splits = make_splits(cfg, panel.calendar())
     steps.say(f"{cfg.backtest.mode} training window, {len(splits)} fold(s)")
     run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
-    metrics, trading = score(cfg, run)
+    metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(
         cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed

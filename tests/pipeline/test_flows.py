@@ -100,7 +100,9 @@ def test_weekly_retrain_first_run_promotes(trained: dict[str, Any]) -> None:
     assert "no champion yet" in summary and "random walk" in summary
     rows = table(arts["weekly-retrain-validation"])
     assert [r["horizon"] for r in rows] == [1, 2]
-    assert {"mae", "random_walk_mae", "drift_mae", "ridge_mae", "dm_p"} <= set(rows[0])
+    assert {"mae_pct", "random_walk_mae_pct", "drift_mae_pct", "ridge_mae_pct", "dm_p"} <= set(
+        rows[0]
+    )
 
     metrics = json.loads((Path(result["report"]).parent / "metrics.json").read_text())
     assert metrics["decision"]["promoted"] is True
@@ -246,8 +248,9 @@ def test_backtest_flow_artifacts(home: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert set(arts) == {"backtest-summary", "backtest-metrics", "backtest-report"}
     rows = table(arts["backtest-metrics"])
     assert [r["horizon"] for r in rows] == [1, 2]
-    assert all(r["n"] > 0 and r["mae"] > 0 and r["random_walk_mae"] > 0 for r in rows)
+    assert all(r["n"] > 0 and r["mae_pct"] > 0 and r["random_walk_mae_pct"] > 0 for r in rows)
     summary = arts["backtest-summary"].data
+    assert "model MAE %" in summary and "Holm-adjusted across 2 horizons" in summary
     assert "# Backtest: tiny flow test" in summary
     for sentence in result["verdicts"]:
         assert sentence in summary
