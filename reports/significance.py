@@ -84,11 +84,12 @@ def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     if not (var > 1e-14 * max(float(np.mean(d**2)), 1e-300) and hln > 0):
         return out
     stat = d.mean() / np.sqrt(var / n) * np.sqrt(hln)
-    dist = stats.t(df=n - 1)
+    # stats.t.sf(x, df), not stats.t(df).sf(x): the same numbers without building a frozen
+    # distribution per test (a millisecond each, hundreds of tests with many tickers).
     out.update(
         stat=finite_or_none(stat),
-        p_two_sided=finite_or_none(2.0 * dist.sf(abs(stat))),
-        p_one_sided=finite_or_none(dist.cdf(stat)),
+        p_two_sided=finite_or_none(2.0 * stats.t.sf(abs(stat), n - 1)),
+        p_one_sided=finite_or_none(stats.t.cdf(stat, n - 1)),
         variance=kind,
     )
     return out

@@ -186,9 +186,9 @@ class BacktestResult:
         """The forecasts with the contract's columns (log returns; ``y_true`` NaN if unknown)."""
         return self.run.predictions[CONTRACT_COLUMNS + INTERVAL_COLUMNS].reset_index(drop=True)
 
-    def render(self, run_id: str, created: str, meta: dict[str, Any]) -> str:
-        """The self-contained ``report.html``."""
-        from stackcast.reports.html import ReportData, render_report
+    def render(self, run_id: str, created: str, meta: dict[str, Any]) -> dict[str, str]:
+        """The self-contained pages: ``report.html`` and ``tickers/<name>.html`` by path."""
+        from stackcast.reports.html import ReportData, render_pages
 
         cfg = self.config
         data_ranges = [
@@ -196,7 +196,7 @@ class BacktestResult:
              "origins": v["origins"]}
             for t, v in self.panel.summary().items()
         ]  # fmt: skip
-        return render_report(
+        return render_pages(
             ReportData(
                 title=cfg.report.title,
                 run_id=run_id,
@@ -230,8 +230,8 @@ class BacktestResult:
         """Publish the run: forecasts, metrics, history, config and report files.
 
         The files are ``forecasts.parquet``, ``metrics.json``, ``history.json``,
-        ``config.toml`` and ``report.html``, in ``directory`` (default: a new
-        STACKCAST_HOME/runs/<id>).
+        ``config.toml``, ``report.html`` and one ``tickers/<name>.html`` per ticker, in
+        ``directory`` (default: a new STACKCAST_HOME/runs/<id>).
 
         Args:
             directory: Where to publish (replaced only when complete).
@@ -242,7 +242,7 @@ class BacktestResult:
 
         cfg = self.config
         run_id, created, meta = new_run_id(self.kind), now_iso(), run_metadata()
-        html = self.render(run_id, created, meta)
+        pages = self.render(run_id, created, meta)
         metrics = {
             **self.metrics,
             **(extra or {}),
@@ -253,7 +253,7 @@ class BacktestResult:
             "metrics.json": metrics,
             "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
             "config.toml": to_toml(cfg),
-            "report.html": html,
+            **pages,
         }
         entry = index_entry(
             run_id,

@@ -28,8 +28,9 @@ def assert_self_contained(html: str) -> None:
     assert "Content-Security-Policy" in html
     for src in re.findall(r'src="([^"]*)"', html):
         assert src.startswith("data:image/png;base64,")
-    for href in re.findall(r'href="([^"]*)"', html):
-        assert href.startswith(("#", "runs/")), href
+    own_page = r"#[\w-]+|(\.\./|runs/[\w.%-]+/|tickers/)?[\w.-]+\.html(#[\w-]+)?"
+    for href in re.findall(r'href="([^"]*)"', html):  # sections or the run's own pages
+        assert re.fullmatch(own_page, href), href
 
 
 def sample_data(ticker: str = "AAA", **overrides) -> ReportData:
@@ -79,8 +80,8 @@ def test_report_has_every_section_and_is_self_contained(report):
         assert f'<section id="{section}">' in report
         assert f'href="#{section}"' in report
     # forecasts (2 tickers), errors, predicted vs realised, squared-error difference, equity
-    # (portfolio + 2 tickers), training
-    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1
+    # (portfolio + 2 tickers), training, cross-section (2 tickers: per-ticker figures inline)
+    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1 + 1
 
 
 def test_report_headline_sentences_and_table(report):
@@ -200,7 +201,7 @@ def _tables_without_heading(html: str) -> list[int]:
 
 
 def test_every_table_has_a_heading(report):
-    assert report.count("<table") == 7
+    assert report.count("<table") == 7 + 3  # + the cross-section's summary, best and worst
     assert _tables_without_heading(report) == []
     index = render_index([index_entry("r", "2024-01-01T00:00:00", "backtest", None)])
     assert _tables_without_heading(index) == [] and "<h2>Runs</h2>" in index
