@@ -31,7 +31,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from stackcast.pipeline.config import RunConfig, RuntimeConfig
-from stackcast.pipeline.environment import quiet_tensorflow
+from stackcast.pipeline.environment import use_backend
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.workflows.steps import Steps, failure_text
 
@@ -98,7 +98,8 @@ def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> T:
-        quiet_tensorflow()
+        cfg = next((v for v in (*args, *kwargs.values()) if isinstance(v, RunConfig)), None)
+        use_backend(None if cfg is None else cfg.runtime.backend)
         return fn(*args, **kwargs)
 
     return run
@@ -168,5 +169,5 @@ class PrefectSteps(Steps):
 
 def prepared(cfg: RunConfig) -> RunConfig:
     """``cfg`` with STACKCAST_HOME pinned (task runs on other threads or workers see it)."""
-    quiet_tensorflow()
+    use_backend(cfg.runtime.backend)
     return cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": str(cfg.home())})})
