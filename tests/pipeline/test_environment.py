@@ -55,7 +55,7 @@ def test_missing_jax_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     assert os.environ["KERAS_BACKEND"] == "tensorflow"
 
 
-def test_cli_applies_the_config_backend_before_keras(tmp_path) -> None:  # noqa: ANN001
+def test_cli_applies_the_config_backend_before_keras(tmp_path) -> None:
     """A fresh process: ``use_backend`` from the config sets KERAS_BACKEND for Keras' import."""
     code = textwrap.dedent(
         """

@@ -48,7 +48,7 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
-def test_backtest_on_jax_is_seeded_and_writes_every_output(tmp_path) -> None:  # noqa: ANN001
+def test_backtest_on_jax_is_seeded_and_writes_every_output(tmp_path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "STACKCAST_BACKEND")},
         "STACKCAST_HOME": str(tmp_path / "home"),
