@@ -107,13 +107,15 @@ def _child_stackcast() -> dict[str, Any]:
     import datetime as dt
 
     import numpy as np
+    import pandas as pd
     from stackcast.pipeline.config import builtin_config, load_config
     from stackcast.pipeline.data.sources import load_frames
-    from stackcast.pipeline.workflows.backtest import backtest, prices_frame
+    from stackcast.pipeline.workflows.backtest import backtest
 
     cfg = load_config(builtin_config("demo"))
     frames = load_frames("sample", TICKERS, end=dt.date.fromisoformat(END), data_cfg=cfg.data)
-    prices = prices_frame(frames)
+    # Every column the sample has (OHLCV), so the panel holds the demo's four inputs.
+    prices = pd.concat([f.assign(ticker=t) for t, f in frames.items()], ignore_index=True)
     with tempfile.TemporaryDirectory() as home:
         cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": home})})
         t0 = time.perf_counter()
@@ -134,6 +136,7 @@ def _child_stackcast() -> dict[str, Any]:
         "mae": table,
         "n_forecasts": len(f),
         "has_interval": bool(np.isfinite(f["lo"].to_numpy(float)).all()),
+        "inputs": list(result.panel.feature_names),
         "params": stackcast_param_count(cfg, len(result.panel.feature_names)),
     }
 
@@ -262,15 +265,17 @@ def _child_darts(seed: int) -> dict[str, Any]:
 
 
 def _spawn(kind: str, seed: int) -> dict[str, Any]:
-    """Run one child (``darts`` or ``stackcast``) in a fresh interpreter; its result."""
+    """Run one child in a fresh interpreter: ``darts``, ``stackcast`` or ``stackcast_jax``."""
     from bench.common import REPO, child_env
 
-    command = [sys.executable, "-m", "bench.peer", "--child", kind, "--seed", str(seed)]
+    child = "darts" if kind == "darts" else "stackcast"
+    backend = {"KERAS_BACKEND": "jax"} if kind == "stackcast_jax" else {}
+    command = [sys.executable, "-m", "bench.peer", "--child", child, "--seed", str(seed)]
     t0 = time.perf_counter()
     proc = subprocess.run(
         command,
         cwd=REPO,
-        env=child_env(),
+        env=child_env(backend),
         capture_output=True,
         text=True,
         timeout=1800,
@@ -283,14 +288,25 @@ def _spawn(kind: str, seed: int) -> dict[str, Any]:
     return out
 
 
-def run(rec: Any, quick: bool = False, *, reps: int | None = None, seed: int = 0) -> None:
-    """Interleave darts and stackcast ``reps`` times each; emit one record with the medians."""
+def run(
+    rec: Any, quick: bool = False, *, reps: int | None = None, seed: int = 0, jax: bool = True
+) -> None:
+    """Interleave darts and stackcast ``reps`` times each; emit one record with the medians.
+
+    With ``jax`` (and jax installed) stackcast also runs on the JAX backend, in the same
+    rotation, reported as ``stackcast_jax_*`` beside the default backend's figures.
+    """
+    import importlib.util
+
     from bench.common import configure_environment, interleaved, median, ratio
 
     configure_environment()
     reps = reps or (1 if quick else 3)
-    runs: dict[str, list[dict[str, Any]]] = {"darts": [], "stackcast": []}
-    for _, kind in interleaved(list(runs), reps):
+    kinds = ["darts", "stackcast"]
+    if jax and importlib.util.find_spec("jax") is not None:
+        kinds.append("stackcast_jax")
+    runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    for _, kind in interleaved(kinds, reps):
         out = _spawn(kind, seed)
         runs[kind].append(out)
         print(f"# peer: {kind} {out['seconds']:.1f} s", file=sys.stderr, flush=True)
@@ -298,30 +314,38 @@ def run(rec: Any, quick: bool = False, *, reps: int | None = None, seed: int = 0
     med = {k: median(v) for k, v in times.items()}
     sc, dt = runs["stackcast"][-1], runs["darts"][-1]
     same_pairs = sc["mae"]["mae_random_walk"] == dt["mae"]["mae_random_walk"]
-    rec.emit(
-        NAME,
-        {
-            "measure": "demo_backtest",
-            "reps": reps,
-            "stackcast_s": round(med["stackcast"], 2),
-            "darts_s": round(med["darts"], 2),
-            "stackcast_over_darts": ratio(med["stackcast"], med["darts"]),
-            "stackcast_runs_s": [round(t, 2) for t in times["stackcast"]],
-            "darts_runs_s": [round(t, 2) for t in times["darts"]],
-            "stackcast_backend": sc["backend"],
-            "stackcast_params": sc["params"],
-            "darts_params": dt["params"],
-            "darts_hidden_dim": dt["hidden_dim"],
-            "darts_torch": dt["torch"],
-            "darts_torch_threads": dt["torch_threads"],
-            "stackcast_outputs": sc["files"],
-            "stackcast_mae": sc["mae"],
-            "darts_mae": dt["mae"],
-            "same_origins_and_horizons": bool(same_pairs)
-            and sc["n_forecasts"] == dt["n_forecasts"],
-            "epochs": {"first_fold": 8, "later_folds": 3},
-        },
-    )
+    record: dict[str, Any] = {
+        "measure": "demo_backtest",
+        "reps": reps,
+        "stackcast_s": round(med["stackcast"], 2),
+        "darts_s": round(med["darts"], 2),
+        "stackcast_over_darts": ratio(med["stackcast"], med["darts"]),
+        "stackcast_runs_s": [round(t, 2) for t in times["stackcast"]],
+        "darts_runs_s": [round(t, 2) for t in times["darts"]],
+        "stackcast_backend": sc["backend"],
+        "stackcast_inputs": sc["inputs"],
+        "stackcast_params": sc["params"],
+        "darts_params": dt["params"],
+        "darts_hidden_dim": dt["hidden_dim"],
+        "darts_torch": dt["torch"],
+        "darts_torch_threads": dt["torch_threads"],
+        "stackcast_outputs": sc["files"],
+        "stackcast_mae": sc["mae"],
+        "darts_mae": dt["mae"],
+        "same_origins_and_horizons": same_pairs and sc["n_forecasts"] == dt["n_forecasts"],
+        "epochs": {"first_fold": 8, "later_folds": 3},
+    }
+    if "stackcast_jax" in runs:
+        sj = runs["stackcast_jax"][-1]
+        record |= {
+            "stackcast_jax_s": round(med["stackcast_jax"], 2),
+            "stackcast_jax_over_darts": ratio(med["stackcast_jax"], med["darts"]),
+            "stackcast_jax_over_tensorflow": ratio(med["stackcast_jax"], med["stackcast"]),
+            "stackcast_jax_runs_s": [round(t, 2) for t in times["stackcast_jax"]],
+            "stackcast_jax_backend": sj["backend"],
+            "stackcast_jax_mae": sj["mae"],
+        }
+    rec.emit(NAME, record)
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -332,6 +356,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--reps", type=int, default=None, help="runs of each (median)")
     parser.add_argument("--quick", action="store_true", help="one run of each")
     parser.add_argument("--seed", type=int, default=0, help="darts/torch seed")
+    parser.add_argument("--no-jax", action="store_true", help="skip stackcast on the JAX backend")
     parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     parser.add_argument("--child", choices=["darts", "stackcast"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -340,7 +365,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         print(RESULT_TAG + json.dumps(out), flush=True)
         return [out]
     rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)
-    run(rec, quick=args.quick, reps=args.reps, seed=args.seed)
+    run(rec, quick=args.quick, reps=args.reps, seed=args.seed, jax=not args.no_jax)
     return rec.records
 
 

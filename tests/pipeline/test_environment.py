@@ -75,3 +75,20 @@ def test_cli_applies_the_config_backend_before_keras(tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["tensorflow", "tensorflow"]
+
+
+def test_cli_refuses_an_unknown_backend_override_with_one_error_line(home) -> None:
+    env = {**os.environ, "STACKCAST_BACKEND": "torch", "STACKCAST_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "stackcast", "backtest", "--config", "configs/demo.toml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: [runtime] STACKCAST_BACKEND=torch: choose one of tensorflow, jax"
+    ]
+    assert not any(home.iterdir())
