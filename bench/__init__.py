@@ -26,6 +26,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.daily_run",
         "`stackcast run` for 10 tickers with a saved champion vs `import tensorflow`",
     ),
+    "scale": (
+        "bench.scale",
+        "backtest of 10/100/400 synthetic tickers: time outside training, peak RSS, report size",
+    ),
     "gpu": (
         "bench.gpu_keras_vs_torch",
         "GPU: Keras (JAX) default model vs a torch cuDNN reference (skipped without CUDA)",

@@ -25,6 +25,7 @@ _LAZY = {
     "FoldScaler": "stackcast.features.scaling",
     "FoldRows": "stackcast.features.splits",
     "Split": "stackcast.features.splits",
+    "holdout_split": "stackcast.features.splits",
     "validation_split": "stackcast.features.splits",
     "walk_forward": "stackcast.features.splits",
     "WindowBatches": "stackcast.features.windows",

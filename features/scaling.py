@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import RobustScaler, StandardScaler
+from sklearn.preprocessing import RobustScaler
 from stackcast.features.config import FeatureConfig
 
 FORMAT = "stackcast.FoldScaler"
@@ -39,14 +39,48 @@ def _stats(kind: str, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if kind == "standard":
-            sk = StandardScaler().fit(sub)
-            center[finite], scale[finite] = sk.mean_, sk.scale_
+            center[finite], scale[finite] = standard_stats(sub)
         elif kind == "robust":
             sk = RobustScaler().fit(sub)
             center[finite], scale[finite] = sk.center_, sk.scale_
         else:
             raise ValueError(f"unknown scaler {kind!r}")
     return center, scale
+
+
+def _by_ticker(idx: np.ndarray, ticker_id: np.ndarray, n_t: int) -> list[np.ndarray]:
+    """``idx`` split by ticker, each part ascending: one sort instead of a mask per ticker."""
+    tid = ticker_id[idx]
+    order = np.argsort(tid, kind="stable")
+    bounds = np.searchsorted(tid[order], np.arange(n_t + 1))
+    return [idx[order[bounds[k] : bounds[k + 1]]] for k in range(n_t)]
+
+
+def standard_stats(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``StandardScaler().fit(A)``'s ``mean_`` and ``scale_``, bit for bit, without its overhead.
+
+    The same operations in the same order as scikit-learn's first ``partial_fit`` on a dense
+    float64 array (``_incremental_mean_and_var``: NaN-aware sums, a corrected two-pass
+    variance; near-constant columns get scale 1), so forecasts do not change; about 50x less
+    time per call, which matters with one call per ticker, fold and forecaster. Every column
+    needs a finite value. ``tests/features/test_scaling.py`` checks it against scikit-learn.
+    """
+    A = np.asarray(A, dtype=np.float64)
+    nan = np.isnan(A)
+    total = np.nansum if nan.any() else np.sum
+    new_sum = total(A, axis=0)
+    count = A.shape[0] - np.sum(nan.astype(np.float64), axis=0)
+    mean = (np.zeros(A.shape[1]) + new_sum) / count
+    temp = A - new_sum / count
+    correction = total(temp, axis=0)
+    temp **= 2
+    var = (total(temp, axis=0) - correction**2 / count) / count
+    seen = count[0] if count.max() == count.min() else count
+    eps = np.finfo(np.float64).eps
+    constant = var <= seen * eps * var + (seen * mean * eps) ** 2
+    scale = np.sqrt(var)
+    scale[constant] = 1.0
+    return mean, scale
 
 
 def _floats(a: np.ndarray) -> list[Any]:
@@ -165,19 +199,21 @@ class FoldScaler:
             c, s = np.zeros(F), np.ones(F)
             if cfg.scaler == "none":
                 return c, s
-            if rows.any() and keep.any():
+            if len(rows) and keep.any():
                 c[keep], s[keep] = _stats(cfg.scaler, X[rows][:, keep])
             elif keep.any():
                 c[keep], s[keep] = np.nan, np.nan
             return c, s
 
         def fit_y(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            if cfg.scaler != "none" and not rows.any():
+            if cfg.scaler != "none" and not len(rows):
                 return np.full(Y.shape[1], np.nan), np.full(Y.shape[1], np.nan)
             return _stats(cfg.scaler, Y[rows])
 
-        pxc, pxs = fit_x(xrows)
-        pyc, pys = fit_y(fit_rows)
+        # Row indices (ascending, as a boolean mask would select them), pooled and per ticker.
+        x_idx, y_idx = np.flatnonzero(xrows), np.flatnonzero(fit_rows)
+        pxc, pxs = fit_x(x_idx)
+        pyc, pys = fit_y(y_idx)
         # A column with no finite value anywhere falls back to the identity.
         for c, s in ((pxc, pxs), (pyc, pys)):
             miss = ~(np.isfinite(c) & np.isfinite(s))
@@ -188,9 +224,9 @@ class FoldScaler:
         yc, ys = np.tile(pyc, (n_t, 1)), np.tile(pys, (n_t, 1))
         fallback: list[str] = []
         if cfg.scaler_scope == "per_ticker":
+            x_by, y_by = _by_ticker(x_idx, ticker_id, n_t), _by_ticker(y_idx, ticker_id, n_t)
             for k in range(n_t):
-                mine = ticker_id == k
-                tables = ((xc, xs, *fit_x(xrows & mine)), (yc, ys, *fit_y(fit_rows & mine)))
+                tables = ((xc, xs, *fit_x(x_by[k])), (yc, ys, *fit_y(y_by[k])))
                 used_pooled = False
                 for tc, ts, c, s in tables:
                     ok = np.isfinite(c) & np.isfinite(s)

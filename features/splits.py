@@ -83,9 +83,10 @@ class Split:
 
         Carries the keys of ``stackcast.reports.html.AUDIT_COLUMNS`` (``scaler_fit_start``,
         ``scaler_fit_end``, ``embargo`` in bars, ``first_test_origin``) plus the finer ones.
+        ``fold`` is numbered from 1, as everything shown to users is.
         """
         return {
-            "fold": self.fold,
+            "fold": self.fold + 1,
             "train_start": str(self.train_start),
             "train_end": str(self.train_end),
             "train_targets_end": str(self.train_targets_end),
@@ -209,6 +210,52 @@ def walk_forward(
     return [replace(s, fold=k) for k, s in enumerate(out)]
 
 
+def holdout_split(
+    train_dates: np.ndarray, fractions: tuple[float, ...], gap: int
+) -> tuple[np.ndarray, ...]:
+    """Time-ordered held-out blocks at the end of a training range, ``gap`` dates apart.
+
+    The unique dates are cut, latest last, into a fitting part and one block per fraction
+    (``round(fraction * n)`` dates each, at least 1), in the order given: with
+    ``(0.15, 0.1)`` the fitting dates come first, then the early-stopping block, then the
+    calibration block. ``gap`` dates are left out before each block (pass ``gap=H``), so no
+    target of an earlier part reaches a later part's first date.
+
+    Args:
+        train_dates: Dates of the training origins (repeats allowed, e.g. one per panel row).
+        fractions: Share of the unique dates of each block, each in ``(0, 1)``.
+        gap: Dates left out before each block (``>= 0``).
+
+    Returns:
+        ``(fit_mask, block_1_mask, ...)``: disjoint boolean masks over ``train_dates``.
+
+    Raises:
+        ValueError: On a bad fraction or gap, or too few dates to leave any for fitting.
+    """
+    if not fractions or not all(0.0 < f < 1.0 for f in fractions):
+        raise ValueError(f"fractions must be in (0, 1), got {list(fractions)}")
+    if gap < 0:
+        raise ValueError("gap must be >= 0")
+    d = np.asarray(train_dates).astype("datetime64[D]")
+    cal = np.unique(d)
+    n = len(cal)
+    sizes = [max(1, round(f * n)) for f in fractions]
+    first_fit_free = n - sum(sizes) - gap * len(sizes)
+    if first_fit_free < 1:
+        raise ValueError(
+            f"{n} training dates are too few for held-out blocks "
+            f"(fractions {list(fractions)}, gap {gap})"
+        )
+    masks = []
+    end = n  # exclusive end of the next block, walking back from the latest date
+    for size in reversed(sizes):
+        start = end - size
+        masks.append((d >= cal[start]) & (d <= cal[end - 1]))
+        end = start - gap
+    masks.append(d <= cal[end - 1])
+    return tuple(reversed(masks))
+
+
 def validation_split(
     train_dates: np.ndarray, fraction: float, gap: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +263,7 @@ def validation_split(
 
     The last ``round(fraction * n)`` (at least 1) unique dates are validation; the ``gap``
     dates before them are left out (pass ``gap=H`` so no fit target reaches a validation
-    date); everything earlier is for fitting.
+    date); everything earlier is for fitting (``holdout_split`` with one block).
 
     Args:
         train_dates: Dates of the training origins (repeats allowed, e.g. one per panel row).
@@ -231,16 +278,5 @@ def validation_split(
     """
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"fraction must be in (0, 1), got {fraction}")
-    if gap < 0:
-        raise ValueError("gap must be >= 0")
-    d = np.asarray(train_dates).astype("datetime64[D]")
-    cal = np.unique(d)
-    n = len(cal)
-    n_val = max(1, round(fraction * n))
-    v = n - n_val
-    if v - gap < 1:
-        raise ValueError(
-            f"{n} training dates are too few for a validation split "
-            f"(fraction {fraction}, gap {gap})"
-        )
-    return d <= cal[v - gap - 1], d >= cal[v]
+    fit, val = holdout_split(train_dates, (fraction,), gap)
+    return fit, val

@@ -26,6 +26,44 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 
 
+class EpochLine(str):
+    """A per-epoch progress line that also carries its numbers, for progress bars.
+
+    It is the text (``"  epoch 3/8, loss ..."``) wherever a string is expected; ``epoch`` is
+    1-based, ``loss`` NaN when the fit reported none.
+    """
+
+    epoch: int
+    epochs: int
+    loss: float
+    seconds: float
+    label: str
+
+    def __new__(
+        cls, text: str, *, epoch: int, epochs: int, loss: float, seconds: float, label: str = ""
+    ) -> EpochLine:
+        """The line ``text`` for ``epoch`` of ``epochs`` (``label``: what is training)."""
+        line = super().__new__(cls, text)
+        line.epoch, line.epochs, line.loss, line.seconds = epoch, epochs, loss, seconds
+        line.label = label
+        return line
+
+
+def labelled(label: str, message: str) -> str:
+    """``"  label: message"``; an ``EpochLine`` stays one, with ``label`` attached."""
+    text = f"  {label}: {message.strip()}"
+    if not isinstance(message, EpochLine):
+        return text
+    return EpochLine(
+        text,
+        epoch=message.epoch,
+        epochs=message.epochs,
+        loss=message.loss,
+        seconds=message.seconds,
+        label=label,
+    )
+
+
 class FoldError(ValueError):
     """A fold cannot be fit or forecast with the data it has (too few origins)."""
 

@@ -84,7 +84,25 @@ class TrainConfig(BaseModel):
     batch_size: int = Field(256, ge=1, le=65_536, description="Samples per batch.")
     learning_rate: float = Field(1e-3, gt=0.0, le=10.0, description="Adam learning rate.")
     validation_fraction: float = Field(
-        0.15, ge=0.0, lt=0.9, description="Last fraction of training origins (by time) held out."
+        0.15,
+        ge=0.0,
+        lt=0.9,
+        description="Fraction of the latest training origins (by time) held out for early "
+        "stopping (0: no held-out origins, no early stopping, no interval calibration).",
+    )
+    calibration_fraction: float = Field(
+        0.15,
+        ge=0.0,
+        lt=0.9,
+        description="Fraction of training origins after the early-stopping block (H-bar gaps) "
+        "that only calibrate the interval; 0, or too few origins, calibrates on the "
+        "early-stopping block (warned).",
+    )
+    interval_scale: Literal["volatility", "none"] = Field(
+        "volatility",
+        description="volatility: conformal residuals divided by each origin's trailing realised "
+        "volatility (RMS log return over the window), so bands follow volatility; none: "
+        "raw residual quantiles.",
     )
     patience: int = Field(4, ge=1, description="Early-stopping patience (epochs).")
     reduce_lr_patience: int = Field(2, ge=1, description="ReduceLROnPlateau patience (epochs).")
@@ -114,3 +132,13 @@ class TrainConfig(BaseModel):
     warm_epochs: int = Field(
         5, ge=1, le=10_000, description="Maximum epochs for a warm-started fold."
     )
+
+    @model_validator(mode="after")
+    def _held_out_leaves_fitting(self) -> TrainConfig:
+        if self.validation_fraction + self.calibration_fraction >= 0.9:
+            raise ValueError(
+                f"validation_fraction + calibration_fraction = "
+                f"{self.validation_fraction + self.calibration_fraction:g} leaves too few "
+                "origins to fit (keep the sum below 0.9)"
+            )
+        return self

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel, target_dates
 from stackcast.features.splits import FoldRows, Split
-from stackcast.models.base import FoldError, Forecaster, Prediction, Progress
+from stackcast.models.base import FoldError, Forecaster, Prediction, Progress, labelled
 from stackcast.models.training import TrainingError
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ def run_fold(
     number = split.fold + 1
 
     def epoch_line(message: str) -> None:
-        say(progress, f"  fold {number}: {message}")
+        say(progress, labelled(f"fold {number}", message))
 
     try:
         info = model.fit(panel, rows, fold=split.fold, progress=epoch_line)
@@ -149,7 +149,7 @@ def run_fold(
         fitted = baseline.fit(panel, rows, fold=split.fold)
         warnings += [f"fold {number}: {baseline.name}: {w}" for w in fitted.warnings]
         columns[baseline.name] = baseline.predict(panel, rows.test).mean
-    frame = forecast_frame(panel, rows.test, split.fold, columns)
+    frame = forecast_frame(panel, rows.test, number, columns)  # 1-based, as the logs say
     return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
 
 

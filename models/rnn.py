@@ -1,11 +1,13 @@
 """The masked, stacked, bidirectional LSTM/GRU regressor as a ``Forecaster``.
 
-``fit`` reads top to bottom: fit the fold's scaler on its training range, split off the
-latest training origins (with an H-bar gap) for early stopping, build the network (or keep
-the previous fold's weights: warm start), train with gradient monitoring, refuse exploding
-gradients, then calibrate the interval on the held-out origins (split conformal: MC-dropout
-spread alone covers far less than its nominal level on returns). ``predict`` forecasts with
-MC dropout and applies that calibration. ``save``/``load`` write and read a model directory.
+``fit`` reads top to bottom: fit the fold's scaler on its training range, hold out the
+latest training origins as an early-stopping block and, after it, a calibration block (H-bar
+gaps before each), build the network (or keep the previous fold's weights: warm start), train
+with gradient monitoring, refuse exploding gradients, then calibrate the interval on the
+calibration block, which neither training nor early stopping saw (split conformal with the
+finite-sample quantile, residuals normalised by each origin's trailing volatility:
+``stackcast.models.intervals``). ``predict`` forecasts with MC dropout and applies that
+calibration. ``save``/``load`` write and read a model directory.
 """
 
 from __future__ import annotations
@@ -16,9 +18,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from stackcast.features.config import FeatureConfig
 from stackcast.features.scaling import FoldScaler
-from stackcast.features.splits import validation_split
+from stackcast.features.splits import holdout_split
 from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
 from stackcast.models.config import TrainConfig
+from stackcast.models.intervals import (
+    Calibration,
+    calibrate,
+    min_calibration,
+    trailing_volatility,
+)
 from stackcast.models.network import build_model
 from stackcast.models.persistence import ModelMismatchError, load_model, save_model
 from stackcast.models.precision import resolve_dtype_policy
@@ -31,10 +39,39 @@ if TYPE_CHECKING:
     from stackcast.features.splits import FoldRows
 
 
-def conformal_offsets(residuals: np.ndarray, interval: float) -> np.ndarray:
-    """Per-horizon residual quantiles ``[2, H]`` bounding a central ``interval`` band."""
-    q = [(1.0 - interval) / 2.0, (1.0 + interval) / 2.0]
-    return np.nanquantile(residuals, q, axis=0)
+def held_out_masks(
+    dates: np.ndarray, tc: TrainConfig, horizons: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """``(fit, early_stopping, calibration, warning)`` masks over a fold's training dates.
+
+    The calibration block is the latest ``calibration_fraction`` of the dates, the
+    early-stopping block the ``validation_fraction`` before it, H-bar gaps before each. With
+    ``calibration_fraction = 0`` or too few dates for three parts, the early-stopping block
+    also calibrates (``warning`` says so when a calibration block was asked for); without
+    ``validation_fraction`` or with too few dates for any split, nothing is held out.
+    """
+    n = len(dates)
+    none = np.zeros(n, bool)
+    if tc.validation_fraction <= 0 or len(np.unique(dates)) <= 4 * horizons:
+        return np.ones(n, bool), none, none, None
+    warning = None
+    if tc.calibration_fraction > 0:
+        try:
+            fit, val, cal = holdout_split(
+                dates, (tc.validation_fraction, tc.calibration_fraction), gap=horizons
+            )
+        except ValueError:
+            cal = None
+        need = min_calibration(tc.interval)
+        if cal is not None and cal.sum() >= need:
+            return fit, val, cal, None
+        warning = (
+            f"interval calibrated on the early-stopping block: {len(np.unique(dates))} "
+            f"training dates are too few for a separate calibration block of at least {need} "
+            "origins"
+        )
+    fit, val = holdout_split(dates, (tc.validation_fraction,), gap=horizons)
+    return fit, val, val, warning
 
 
 def check_gradients(history: dict[str, Any], threshold: float) -> None:
@@ -60,14 +97,15 @@ class RNNForecaster(Forecaster):
     Attributes:
         network: The Keras model (None before the first fit); kept across folds for warm start.
         scaler: The fold's ``FoldScaler``.
-        offsets: ``[2, H]`` conformal offsets in scaled units, or None (no calibration block).
+        calibration: The interval's ``Calibration``, or None (no held-out block: the band is
+            the MC-dropout quantiles).
         seed: Seeds dropout sampling in ``predict`` (the fold's training seed).
     """
 
     name = "rnn"
     network: keras.Model | None = None
     scaler: FoldScaler
-    offsets: np.ndarray | None = None
+    calibration: Calibration | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -82,14 +120,10 @@ class RNNForecaster(Forecaster):
         Xs = self.scaler.transform_inputs(panel.X, panel.ticker_id)
         Ys = self.scaler.transform_targets(panel.Y, panel.ticker_id)
 
-        if tc.validation_fraction > 0 and len(np.unique(panel.dates[rows.train])) > 4 * fc.horizons:
-            fit_mask, val_mask = validation_split(
-                panel.dates[rows.train], tc.validation_fraction, gap=fc.horizons
-            )
-        else:
-            fit_mask = np.ones(len(rows.train), bool)
-            val_mask = np.zeros(len(rows.train), bool)
-        tr, va = rows.train[fit_mask], rows.train[val_mask]
+        fit_mask, val_mask, cal_mask, cal_warning = held_out_masks(
+            panel.dates[rows.train], tc, fc.horizons
+        )
+        tr, va, ca = rows.train[fit_mask], rows.train[val_mask], rows.train[cal_mask]
         self.seed = tc.seed + fold
         train_b = panel.batches(
             tr, tc.batch_size, X=Xs, targets=Ys[tr], shuffle=True, seed=self.seed
@@ -112,10 +146,13 @@ class RNNForecaster(Forecaster):
         result = train(self.network, train_b, val_b, fold_tc, log=progress)
         check_gradients(result.history, tc.explode_threshold)
 
-        self.offsets = None
-        if tc.mc_samples > 0 and val_b is not None:
-            val_mean = predict(self.network, val_b, tc.mc_samples, tc.interval, seed=self.seed)[0]
-            self.offsets = conformal_offsets(Ys[va] - val_mean, tc.interval)
+        self.calibration = None
+        warnings = list(result.warnings)
+        shared = cal_mask is val_mask
+        if tc.mc_samples > 0 and len(ca):
+            self.calibration = self._calibrate(panel, ca, Xs, Ys, shared)
+            if cal_warning:
+                warnings.append(cal_warning)
         history = dict(result.history)
         history.update(
             epochs_run=result.epochs_run,
@@ -123,8 +160,26 @@ class RNNForecaster(Forecaster):
             warm_start=warm,
             n_train=len(tr),
             n_val=len(va),
+            n_calibration=len(ca),
+            calibration_block=self.calibration.block if self.calibration else None,
         )
-        return FitInfo(history, list(result.warnings))
+        return FitInfo(history, warnings)
+
+    def _calibrate(
+        self, panel: Panel, rows: np.ndarray, Xs: np.ndarray, Ys: np.ndarray, shared: bool
+    ) -> Calibration:
+        """Conformal calibration on held-out origins ``rows`` (as ``[train]`` says)."""
+        tc = self.train_config
+        batches = panel.batches(rows, tc.batch_size, X=Xs)
+        mean = predict(self.network, batches, tc.mc_samples, tc.interval, seed=self.seed)[0]
+        block = "early-stopping" if shared else "calibration"
+        if tc.interval_scale == "none":
+            return calibrate(Ys[rows] - mean, tc.interval, block=block)
+        tid = panel.ticker_id[rows]
+        residuals = panel.Y[rows] - self.scaler.inverse_targets(mean, tid)
+        lookback = self.features.window
+        vol = trailing_volatility(panel, rows, lookback)
+        return calibrate(residuals, tc.interval, volatility=vol, lookback=lookback, block=block)
 
     def predict(self, panel: Panel, rows: np.ndarray) -> Prediction:
         """MC-dropout mean and the calibrated band (MC quantiles without a calibration)."""
@@ -137,22 +192,32 @@ class RNNForecaster(Forecaster):
         Xs = scaler.transform_inputs(panel.X, panel.ticker_id)
         batches = panel.batches(rows, tc.batch_size, X=Xs)
         mean, lo, hi = predict(self.network, batches, tc.mc_samples, tc.interval, seed=self.seed)
-        if self.offsets is not None:
-            lo, hi = mean + self.offsets[0], mean + self.offsets[1]
         tid = panel.ticker_id[rows]
         y_pred = scaler.inverse_targets(mean, tid)
         if tc.mc_samples == 0:
             return Prediction.point(y_pred)
+        cal = self.calibration
+        if cal is not None and cal.method == "volatility":
+            vol = cal.scale(panel, rows)[:, None]
+            return Prediction(y_pred, y_pred + cal.offsets[0] * vol, y_pred + cal.offsets[1] * vol)
+        if cal is not None:
+            lo, hi = mean + cal.offsets[0], mean + cal.offsets[1]
         return Prediction(y_pred, scaler.inverse_targets(lo, tid), scaler.inverse_targets(hi, tid))
 
     def save(self, directory: str | Path, meta: dict[str, Any]) -> Path:
         """Write ``model.keras`` and ``meta.json`` (with the scaler and the calibration)."""
         if self.network is None:
             raise RuntimeError("RNNForecaster.save called before fit")
+        cal = self.calibration
         meta = {
             **meta,
             "scaler": self.scaler.to_json(),
-            "interval_offsets": None if self.offsets is None else self.offsets.tolist(),
+            "interval_calibration": None if cal is None else cal.to_json(),
+            # read by models saved before interval_calibration existed; None unless it means
+            # the same there (residual offsets in scaled units)
+            "interval_offsets": cal.offsets.tolist()
+            if cal is not None and cal.method == "residual"
+            else None,
         }
         return save_model(self.network, directory, meta)
 
@@ -178,6 +243,11 @@ class RNNForecaster(Forecaster):
         self = cls(features, train=train)
         self.network = network
         self.scaler = FoldScaler.from_json(meta["scaler"])
+        saved_cal = meta.get("interval_calibration")
         offsets = meta.get("interval_offsets")
-        self.offsets = None if offsets is None else np.asarray(offsets, dtype=float)
+        if saved_cal is not None:
+            self.calibration = Calibration.from_json(saved_cal)
+        elif offsets is not None:  # saved before interval_calibration: residual offsets
+            offsets = np.asarray(offsets, dtype=float)
+            self.calibration = Calibration("residual", offsets, block="early-stopping")
         return self, meta

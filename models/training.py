@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 import time
 import weakref
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from stackcast.models.base import EpochLine
 from stackcast.models.batches import (
     BatchAdapter,
     as_batches,
@@ -97,7 +97,10 @@ class _EpochRecorder(keras.callbacks.Callback):
         line = ", ".join(parts)
         logger.info(line)
         if self.hook is not None:
-            self.hook(line)
+            loss = float(logs.get("loss", math.nan))
+            self.hook(
+                EpochLine(line, epoch=epoch + 1, epochs=self.epochs, loss=loss, seconds=seconds)
+            )
 
 
 # --------------------------------------------------------------------------- train
@@ -196,7 +199,7 @@ def train(
     config: TrainConfig | dict[str, Any],
     *,
     log: LogHook | None = None,
-    verbose: int | None = None,
+    verbose: int = 0,
     jit_compile: bool | str = "auto",
     monitor_gradients: bool = True,
     run_eagerly: bool = False,
@@ -212,7 +215,8 @@ def train(
             early stopping / LR reduction watch the training loss.
         config: Training settings.
         log: Called with one progress line per epoch.
-        verbose: Keras verbosity; ``None``: progress bar on a TTY, silent otherwise.
+        verbose: Keras verbosity (0: silent; progress goes through ``log``, which the CLI
+            draws as a bar on a terminal).
         jit_compile: Passed to ``compile`` (``"auto"``: Keras decides; off on TF CPU and with
             TF op determinism).
         monitor_gradients: Record per-layer gradient norms (``MonitoredAdam``).
@@ -229,8 +233,6 @@ def train(
     if not isinstance(config, TrainConfig):
         config = TrainConfig.model_validate(config)
     seed_everything(config.seed, config.deterministic)
-    if verbose is None:
-        verbose = 1 if sys.stdout.isatty() else 0
     warnings: list[str] = []
 
     train_seq = as_batches(train_data, config.batch_size, shuffle=True, seed=config.seed)

@@ -44,6 +44,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+fsync_dir = _fsync_dir  # public: run publishing syncs a folder of pages once
+
+
 def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically: ``write(tmp)`` fills a temp file that then replaces ``path``."""
     target = Path(path)

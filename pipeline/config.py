@@ -51,11 +51,14 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Where prices come from and how they are checked."""
 
+    tickers: tuple[str, ...] = Field(
+        ("SPY", "QQQ", "AAPL", "MSFT", "NVDA"),
+        min_length=1,
+        strict=False,
+        description="Tickers to ingest, forecast and backtest.",
+    )
     source: str = Field(
         "yahoo", description="yahoo, sample, or a path to a .csv/.parquet file in long format."
-    )
-    tickers: tuple[str, ...] = Field(
-        ("SPY", "QQQ", "AAPL", "MSFT", "NVDA"), min_length=1, strict=False
     )
     start: date | None = Field(
         None, strict=False, description="First date to fetch (default: all history)."
@@ -162,8 +165,8 @@ class PathsConfig(_Section):
 class RunConfig(_Section):
     """Every section of a stackcast TOML file."""
 
-    name: str = Field("default", pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="Model name.")
     data: DataConfig = DataConfig()
+    name: str = Field("default", pattern=r"^[A-Za-z0-9_\-]{1,64}$", description="Model name.")
     features: FeatureConfig = FeatureConfig()
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()

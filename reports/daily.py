@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from stackcast.reports.scoreboard import MIN_DM, coverage_warnings
 from stackcast.reports.templating import _env
 
 
@@ -82,24 +81,58 @@ def forecast_records(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def running_plot(running: pd.DataFrame | None) -> str | None:
-    """Cumulative MAE of published forecasts against the random walk's, as a data URI."""
+    """Running MAE of published forecasts against the random walk's, one panel per horizon.
+
+    Args:
+        running: ``stackcast.reports.scoreboard.cumulative`` output, by ``horizon`` (without a
+            ``horizon`` column, one panel of every horizon pooled).
+    """
     if running is None or running.empty:
         return None
-    from matplotlib.figure import Figure
+    from stackcast.reports.figures import (
+        COLORS,
+        add_legend,
+        headline_horizons,
+        new_figure,
+        set_title,
+        to_data_uri,
+    )
 
-    fig = Figure(figsize=(7.5, 3.0), dpi=110)
-    ax = fig.add_subplot()
-    dates = pd.to_datetime(running["date"])
-    ax.plot(dates, 100 * running["mae"], label="published forecasts", color="#1f77b4")
-    ax.plot(dates, 100 * running["rw_mae"], label="random walk", color="#777777", ls="--")
-    ax.set_ylabel("running MAE (log return, %)")
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False, fontsize=8)
-    fig.autofmt_xdate()
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    if "horizon" in running:
+        panels = [
+            (f"h = {h}", running.loc[running["horizon"] == h])
+            for h in headline_horizons(running["horizon"].unique())
+        ]
+    else:
+        panels = [("all horizons", running)]
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    ncols = min(len(panels), 3)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = new_figure(2.4 * nrows + 0.5, nrows, ncols)
+    for ax, (title, g) in zip(axes.flat, panels, strict=False):
+        dates = pd.to_datetime(g["date"])
+        for col, name, color, ls in (
+            ("mae", "published forecasts", COLORS["model"], "-"),
+            ("rw_mae", "random walk", COLORS["random_walk"], "--"),
+        ):
+            ax.plot(dates, 100 * g[col], color=color, lw=1.3, ls=ls, label=name)
+        n = int(g["n"].iloc[-1]) if len(g) else 0
+        set_title(ax, f"{title} (n = {n})")
+        if dates.max() - dates.min() < pd.Timedelta(days=7):  # a few days scored: show a week
+            mid = dates.min() + (dates.max() - dates.min()) / 2
+            ax.set_xlim(mid - pd.Timedelta(days=4), mid + pd.Timedelta(days=4))
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("running MAE (%)", fontsize=8)
+    fig.suptitle("Running MAE of published forecasts against the random walk, by horizon",
+                 x=0.01, ha="left", fontsize=10, fontweight="bold")  # fmt: skip
+    add_legend(axes[0, 0], "below")
+    return to_data_uri(fig)
 
 
 def render_daily(data: DailyData) -> str:
@@ -113,14 +146,27 @@ def render_daily(data: DailyData) -> str:
             score=_records(data.score),
             score_by_ticker=_records(data.score_by_ticker),
             plot=running_plot(data.running),
+            coverage_warnings=coverage_warnings(data.score),
+            min_dm=MIN_DM,
         )
     )
 
 
 def daily_verdict(row: Any) -> str:
-    """The index's sentence for a daily run from its horizon-1 score row."""
-    better = "beats" if row["mae"] < row["rw_mae"] else "does not beat"
+    """The index's sentence for a daily run from its horizon-1 score row.
+
+    Numbers, not a claim: the MAEs (percent), ``n`` and the Diebold-Mariano p-value, or why
+    there is none yet.
+    """
+    n = int(row["n"])
+    p = row.get("dm_p") if hasattr(row, "get") else None
+    if n < MIN_DM:
+        test = f"too few scored forecasts for a test (n < {MIN_DM})"
+    elif p is None or not np.isfinite(p):
+        test = "Diebold-Mariano p n/a"
+    else:
+        test = f"Diebold-Mariano p = {float(p):.3f} (one-sided, model better)"
     return (
-        f"published 1-step forecasts {better} the random walk so far "
-        f"(MAE {100 * row['mae']:.3f}% vs {100 * row['rw_mae']:.3f}%, n = {row['n']})"
+        f"published 1-step forecasts: MAE {100 * row['mae']:.3f}% vs random walk "
+        f"{100 * row['rw_mae']:.3f}% (n = {n}); {test}"
     )

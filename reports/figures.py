@@ -36,6 +36,16 @@ NAMES = {
     "drift": "drift",
     "ridge": "ridge",
 }
+# Distinguishable series (horizons): colour and line style both change, so lines stay apart in
+# grey print and for colour-blind readers.
+SERIES = (
+    ("#0072B2", "-"),
+    ("#D55E00", "--"),
+    ("#009E73", "-."),
+    ("#CC79A7", ":"),
+    ("#E69F00", (0, (5, 1.5, 1, 1.5, 1, 1.5))),
+    ("#56B4E9", (0, (8, 2))),
+)
 WIDTH = 8.0  # inches; at DPI this is the pixel width the CSS scales down on phones
 DPI = 110
 
@@ -47,6 +57,21 @@ def new_figure(height: float, nrows: int = 1, ncols: int = 1, **kw: Any) -> tupl
     for ax in axes.flat:
         _style(ax)
     return fig, axes
+
+
+def series_style(i: int) -> dict[str, Any]:
+    """``color`` and ``ls`` of the ``i``-th series (cycles through ``SERIES``)."""
+    color, ls = SERIES[i % len(SERIES)]
+    return {"color": color, "ls": ls}
+
+
+def headline_horizons(horizons: Any, most: int = 6) -> list[int]:
+    """Up to ``most`` horizons, spread evenly from the first to the last (all when few)."""
+    hs = sorted({int(h) for h in horizons})
+    if len(hs) <= most:
+        return hs
+    picks = {hs[round(i * (len(hs) - 1) / (most - 1))] for i in range(most)}
+    return sorted(picks)
 
 
 def _style(ax: Axes) -> None:

@@ -15,15 +15,18 @@ import numpy as np
 
 
 def fold_histories(histories: Mapping[Any, Any] | Sequence[Any] | None) -> list[tuple[str, dict]]:
-    """``[(fold label, history), ...]`` from a list, a mapping fold -> history, or one history."""
+    """``[(fold label, history), ...]`` from a list, a mapping fold -> history, or one history.
+
+    A list (or a single history) is numbered from fold 1; a mapping keeps its keys.
+    """
     if not histories:
         return []
     if isinstance(histories, Mapping):
         if any(k in ("loss", "val_loss") or str(k).startswith("grad_norm/") for k in histories):
-            return [("0", dict(histories))]
+            return [("1", dict(histories))]
         items = histories.items()
     else:
-        items = enumerate(histories)
+        items = enumerate(histories, start=1)
     return [(str(k), dict(v)) for k, v in items if isinstance(v, Mapping)]
 
 

@@ -16,9 +16,16 @@ from typing import Any
 import pandas as pd
 from stackcast.reports import plots
 from stackcast.reports.config import ReportConfig
+from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
 from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
-from stackcast.reports.trading import LABELS, TradingResult
+from stackcast.reports.ticker_pages import (
+    INLINE_MAX,
+    error_rows,
+    page_path,
+    render_ticker_pages,
+)
+from stackcast.reports.trading import LABELS, PORTFOLIO, TradingResult
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fold", "fold"),
@@ -57,7 +64,9 @@ class ReportData:
         explode_threshold: gradient norm flagged as exploding (``TrainConfig``).
         vanish_threshold: gradient norm flagged as vanishing (``TrainConfig``).
         plots: pre-rendered images (data URIs) to use instead of drawing: keys
-            ``forecast/<ticker>``, ``errors``, ``equity/<name>``, ``training``.
+            ``forecast/<ticker>``, ``errors``, ``scatter`` (predicted vs realised), ``sqerr``
+            (cumulative squared-error difference), ``equity/<name>``, ``training``, ``skill``
+            (the cross-section's histogram).
     """
 
     title: str
@@ -93,26 +102,7 @@ def _headline_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
         name: {r["horizon"]: r for r in block.get("by_horizon", [])}
         for name, block in blocks.items()
     }
-    rows = []
-    for h in headline.get("horizons", []):
-        present = [name for name in blocks if h in per[name]]
-        maes = [per[n][h]["mae"] for n in present if per[n][h]["mae"] is not None]
-        best = min(maes) if maes else None
-        for i, name in enumerate(present):
-            r = per[name][h]
-            rows.append(
-                {
-                    "horizon": h,
-                    "first": i == 0,
-                    "span": len(present),
-                    "predictor": name.replace("_", " "),
-                    "is_model": name == "model",
-                    "best": r["mae"] is not None and r["mae"] == best,
-                    **r,
-                    "dm": dm.get(h) if name == "model" else None,
-                }
-            )
-    return rows
+    return error_rows(per, dm, headline.get("horizons", []))
 
 
 def _ticker_rows(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -155,9 +145,19 @@ def _tickers(data: ReportData) -> list[str]:
     return []
 
 
+def _inline(data: ReportData) -> bool:
+    """Whether the main report also shows the per-ticker figures and tables (few tickers)."""
+    return len(_tickers(data)) <= INLINE_MAX
+
+
 def _figures(data: ReportData) -> dict[str, Any]:
-    """Every image, from ``data.plots`` when given, else drawn here."""
+    """Every image of the main report, from ``data.plots`` when given, else drawn here.
+
+    Per-ticker figures (forecasts, a ticker's equity) only when ``_inline``; otherwise they
+    are on the ticker pages.
+    """
     given = dict(data.plots or {})
+    inline = _inline(data)
 
     def get(key: str, draw: Any) -> str | None:
         if key in given:  # only images: anything else would be an external reference
@@ -165,7 +165,7 @@ def _figures(data: ReportData) -> dict[str, Any]:
         return draw()
 
     forecasts = []
-    if data.predictions is not None and data.prices is not None:
+    if inline and data.predictions is not None and data.prices is not None:
         for t in _tickers(data):
             uri = get(
                 f"forecast/{t}",
@@ -178,9 +178,13 @@ def _figures(data: ReportData) -> dict[str, Any]:
     errors = get(
         "errors", lambda: plots.error_plot(data.headline["by_fold"]) if data.headline else None
     )
+    scatter = get("scatter", lambda: plots.predicted_vs_realised_plot(data.predictions))
+    sqerr = get("sqerr", lambda: plots.error_difference_plot(data.predictions))
     equity = []
     if data.trading is not None:
         for name, curves in data.trading.curves.items():
+            if not inline and name != PORTFOLIO:
+                continue
             uri = get(f"equity/{name}", lambda c=curves, n=name: plots.equity_plot(c, n))
             if uri:
                 equity.append({"name": name, "uri": uri})
@@ -192,31 +196,51 @@ def _figures(data: ReportData) -> dict[str, Any]:
             vanish_threshold=data.vanish_threshold,
         ),
     )
-    return {"forecasts": forecasts, "errors": errors, "equity": equity, "training": training}
+    headline = data.headline or {}
+    skill = get(
+        "skill", lambda: skill_histogram(skill_table(headline), list(headline.get("horizons", [])))
+    )
+    return {
+        "forecasts": forecasts,
+        "errors": errors,
+        "scatter": scatter,
+        "sqerr": sqerr,
+        "equity": equity,
+        "training": training,
+        "skill": skill,
+    }
 
 
 def render_report(data: ReportData) -> str:
     """Render one run's self-contained HTML report.
 
-    Sections (element ids): ``headline``, ``forecasts``, ``errors``, ``trading``,
-    ``training``, ``leakage``, ``metadata``. A section without data says so.
+    Sections (element ids): ``headline``, ``cross-section``, ``forecasts``, ``errors``,
+    ``trading``, ``training``, ``leakage``, ``metadata``. A section without data says so.
+    Per-ticker detail is on the ticker pages (``render_pages``); runs of at most
+    ``INLINE_MAX`` tickers also show it here.
     """
     headline = data.headline or {}
     train_rows, train_notes = training_diagnostics(
         data.histories, data.explode_threshold, data.vanish_threshold
     )
+    inline = _inline(data)
     trading_rows = []
     if data.trading is not None:
         trading_rows = [
-            {**r, "label": LABELS.get(r["strategy"], r["strategy"])} for r in data.trading.rows
+            {**r, "label": LABELS.get(r["strategy"], r["strategy"])}
+            for r in data.trading.rows
+            if inline or r["name"] == PORTFOLIO
         ]
     context = {
         "d": data,
         "headline": headline,
         "verdicts": headline.get("verdicts", []),
         "headline_rows": _headline_rows(headline),
-        "ticker_rows": _ticker_rows(headline),
+        "ticker_rows": _ticker_rows(headline) if inline else [],
         "tickers": _tickers(data),
+        "inline": inline,
+        "ticker_links": [{"ticker": t, "href": page_path(t)} for t in _tickers(data)],
+        "cross": cross_section(headline),
         "fig": _figures(data),
         "trading_rows": trading_rows,
         "train_rows": train_rows,
@@ -226,3 +250,21 @@ def render_report(data: ReportData) -> str:
         "data_range_columns": list(dict.fromkeys(k for r in data.data_ranges for k in r)),
     }
     return _env().get_template("report.html").render(**context)
+
+
+def render_pages(data: ReportData) -> dict[str, str]:
+    """The run's pages: ``report.html`` and every ``tickers/<name>.html``, by relative path."""
+    pages = {"report.html": render_report(data)}
+    pages |= render_ticker_pages(
+        title=data.title,
+        run_id=data.run_id,
+        created=data.created,
+        tickers=_tickers(data),
+        headline=data.headline or {},
+        predictions=data.predictions,
+        prices=data.prices,
+        trading=data.trading,
+        data_ranges=data.data_ranges,
+        plot_last=data.config.plot_last,
+    )
+    return pages

@@ -18,7 +18,16 @@ Conventions:
   predicts 0 (the random walk). Its p-value is the one-sided binomial test against 0.5; for
   ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
 - Diebold-Mariano compares the model with the random walk under squared-error loss, per ticker
-  and pooled over tickers by origin date (``stackcast.reports.significance`` has the details).
+  and pooled over tickers by origin date (``stackcast.reports.significance`` has the details);
+  its one-sided p-values are Holm-adjusted across the horizons (``p_holm``) and the verdicts
+  are decided on those.
+- Interval coverage is checked against its nominal level: a horizon whose coverage falls more
+  than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal ``p`` gets a
+  line in ``coverage_warnings``. Overlapping targets (``h > 1``) and same-day errors of
+  different tickers are correlated, so the effective ``n`` is smaller and the check lenient.
+- Units (``UNITS``, also written into the output): errors in log returns (a fraction; the
+  reports show them x100 as percent of price), squared errors in squared log returns, shares
+  as fractions.
 - Everything returned is JSON-able: NaN and infinities become ``None``.
 """
 
@@ -36,10 +45,18 @@ from stackcast.reports.significance import (
     binomial_p,
     dm_tables,
     finite_or_none,
+    holm_note,
     verdict_sentence,
 )
 
 MODEL = "model"
+COVERAGE_SE = 2.0  # standard errors below nominal that trigger a coverage warning
+
+UNITS = {
+    "mae, rmse, bias, interval_width, scale": "log return (fraction; x100 = percent of price)",
+    "model_mse, rw_mse, mean_diff": "squared log return",
+    "coverage, coverage_nominal, dir_acc, significance": "fraction",
+}
 
 Scale = Mapping[tuple[str, int], float] | pd.DataFrame | pd.Series | None
 
@@ -189,6 +206,31 @@ def _predictor_block(
     }
 
 
+def coverage_warnings(by_horizon: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Horizons whose interval covers less than nominal by more than ``COVERAGE_SE`` errors.
+
+    Args:
+        by_horizon: The model's per-horizon records (``horizon, coverage, coverage_n,
+            coverage_nominal``).
+
+    Returns:
+        One sentence per such horizon, with the coverage, ``n`` and the shortfall.
+    """
+    out = []
+    for r in by_horizon:
+        c, n, p = r.get("coverage"), r.get("coverage_n") or 0, r.get("coverage_nominal")
+        if c is None or p is None or n <= 0:
+            continue
+        se = float(np.sqrt(p * (1.0 - p) / n))
+        if c < p - COVERAGE_SE * se:
+            out.append(
+                f"interval coverage at horizon {r['horizon']} is {100 * c:.1f}% (n = {n}), "
+                f"below the nominal {100 * p:.0f}% by {100 * (p - c):.1f} points, more than "
+                f"{COVERAGE_SE:g} binomial standard errors ({100 * se:.1f} points each)"
+            )
+    return out
+
+
 def error_by_fold(predictions: pd.DataFrame) -> list[dict[str, Any]]:
     """MAE and RMSE per (fold, horizon, predictor) on the scored rows.
 
@@ -238,15 +280,19 @@ def evaluate(
             {"n": rows scored, "horizons": [1..H], "tickers": [...], "significance": 0.05,
              "model": BLOCK, "baselines": {"random_walk": BLOCK, "drift": BLOCK, ...},
              "dm": {"pooled": [DM...], "by_ticker": [{"ticker", **DM}...]},
-             "verdicts": [{"horizon", "beats_random_walk", "p_value", "sentence"}...],
+             "verdicts": [{"horizon", "beats_random_walk", "p_value", "p_raw", "sentence"}...],
+             "verdict_note": "... Holm-adjusted across 5 horizons ...",
+             "coverage_warnings": ["interval coverage at horizon 1 is ..."...],
+             "units": UNITS,
              "by_fold": [{"fold", "horizon", "predictor", "n", "mae", "rmse"}...]}
 
         where BLOCK is ``{"overall": M, "by_horizon": [{"horizon", **M}...],
         "by_ticker": [{"ticker", "horizon", **M}...]}``, M holds ``n, mae, rmse, mase, bias,
         dir_acc, dir_n, dir_p`` (the model also ``coverage, coverage_n, coverage_nominal,
         interval_width``), and DM holds ``horizon, n, mean_diff, stat, p_two_sided,
-        p_one_sided, variance, model_mse, rw_mse, beats_random_walk`` (pooled also ``tickers``).
-        Verdicts use the pooled test.
+        p_one_sided, p_holm, variance, model_mse, rw_mse, beats_random_walk`` (pooled also
+        ``tickers``). Verdicts use the pooled test's Holm-adjusted p (``p_value``; ``p_raw``
+        is the unadjusted one).
     """
     cfg = cfg or ReportConfig()
     if "y_pred" not in predictions.columns:
@@ -267,19 +313,24 @@ def evaluate(
         {
             "horizon": e["horizon"],
             "beats_random_walk": e["beats_random_walk"],
-            "p_value": e["p_one_sided"],
-            "sentence": verdict_sentence(e["horizon"], e["beats_random_walk"], e["p_one_sided"]),
+            "p_value": e["p_holm"],
+            "p_raw": e["p_one_sided"],
+            "sentence": verdict_sentence(e["horizon"], e["beats_random_walk"], e["p_holm"]),
         }
         for e in pooled
     ]
+    model = blocks.pop(MODEL)
     return {
         "n": len(df),
         "horizons": sorted(int(h) for h in df["horizon"].unique()),
         "tickers": sorted(df["ticker"].unique().tolist()),
         "significance": cfg.significance,
-        "model": blocks.pop(MODEL),
+        "model": model,
         "baselines": blocks,
         "dm": {"pooled": pooled, "by_ticker": by_ticker},
         "verdicts": verdicts,
+        "verdict_note": holm_note(len(pooled), cfg.significance) if pooled else "",
+        "coverage_warnings": coverage_warnings(model["by_horizon"]),
+        "units": UNITS,
         "by_fold": _by_fold(df, cols),
     }

@@ -7,6 +7,7 @@ self-contained page (templates and escaping as in ``stackcast.reports.templating
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,7 @@ def index_entry(
         return next((r["mae"] for r in block.get("by_horizon", []) if r["horizon"] == 1), None)
 
     verdict = next((v["sentence"] for v in headline.get("verdicts", []) if v["horizon"] == 1), "")
+    verdict = verdict_text(verdict)
     return {
         "run_id": run_id,
         "created": created,
@@ -45,6 +47,14 @@ def index_entry(
         "mae_rw": mae_h1(headline.get("baselines", {}).get("random_walk", {})),
         "verdict": verdict,
     }
+
+
+_FLOAT_COUNT = re.compile(r"\b(n = \d+)\.0\b")
+
+
+def verdict_text(verdict: Any) -> str:
+    """A verdict as shown: counts as integers (``n = 14``, also for runs indexed as ``14.0``)."""
+    return _FLOAT_COUNT.sub(r"\1", str(verdict or ""))
 
 
 def _created_key(created: Any) -> float:
@@ -70,7 +80,7 @@ def render_index(runs: Sequence[Mapping[str, Any]], *, title: str = "stackcast r
         rows.append(
             {
                 "run_id": str(r["run_id"]),
-                "created": str(r.get("created", "")),
+                "created": str(r.get("created", "")).replace("T", " ", 1),
                 "kind": str(r.get("kind") or "—"),
                 "title": str(r.get("title") or ""),
                 "tickers": ", ".join(map(str, tickers))
@@ -78,7 +88,7 @@ def render_index(runs: Sequence[Mapping[str, Any]], *, title: str = "stackcast r
                 else tickers,
                 "mae_model": r.get("mae_model"),
                 "mae_rw": r.get("mae_rw"),
-                "verdict": str(r.get("verdict") or ""),
+                "verdict": verdict_text(r.get("verdict")),
             }
         )
     return _env().get_template("index.html").render(title=title, rows=rows)

@@ -19,6 +19,12 @@ import pandas as pd
 
 SCORED, PENDING, MISSING = "scored", "pending", "missing"
 
+UNITS = {
+    "mae, rmse, rw_mae, rw_rmse, y_pred, y_true, lo, hi": "log return (fraction; x100 = percent "
+    "of price)",
+    "dir_acc, up_share, coverage, coverage_nominal": "fraction",
+}
+
 METRIC_COLUMNS = (
     "n",
     "mae",
@@ -30,6 +36,7 @@ METRIC_COLUMNS = (
     "rmse_ratio",
     "up_share",
     "coverage",
+    "coverage_n",
 )
 
 
@@ -91,7 +98,7 @@ def realise(forecasts: pd.DataFrame, closes: Mapping[str, pd.DataFrame]) -> pd.D
 def _metrics(y_true: np.ndarray, y_pred: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> dict:
     n = len(y_true)
     if n == 0:
-        return dict.fromkeys(METRIC_COLUMNS, np.nan) | {"n": 0}
+        return dict.fromkeys(METRIC_COLUMNS, np.nan) | {"n": 0, "coverage_n": 0}
     err = y_pred - y_true
     mae = float(np.mean(np.abs(err)))
     rmse = float(np.sqrt(np.mean(err**2)))
@@ -119,6 +126,7 @@ def _metrics(y_true: np.ndarray, y_pred: np.ndarray, lo: np.ndarray, hi: np.ndar
         "rmse_ratio": rmse / rw_rmse if rw_rmse > 0 else np.nan,
         "up_share": up_share,
         "coverage": coverage,
+        "coverage_n": int(has_band.sum()),
     }
 
 
@@ -140,7 +148,12 @@ def only_scored(realised: pd.DataFrame) -> pd.DataFrame:
     return realised[realised["status"] == SCORED]
 
 
-def summary(realised: pd.DataFrame, by: Sequence[str] = ("model_name", "horizon")) -> pd.DataFrame:
+def summary(
+    realised: pd.DataFrame,
+    by: Sequence[str] = ("model_name", "horizon"),
+    *,
+    nominal: float | None = None,
+) -> pd.DataFrame:
     """Score per group: model vs random walk on the same scored rows.
 
     Columns: the ``by`` keys, then ``n`` (scored forecasts), ``mae``, ``rmse``, ``dir_acc``
@@ -148,23 +161,55 @@ def summary(realised: pd.DataFrame, by: Sequence[str] = ("model_name", "horizon"
     left out), ``rw_mae``, ``rw_rmse`` (the random walk's errors, i.e. ``|y_true|``),
     ``mae_ratio``, ``rmse_ratio`` (model / random walk; below 1 beats it), ``up_share`` (share
     of realised up moves: the directional accuracy of "always up", since the random walk
-    forecasts no direction) and ``coverage`` (share of ``y_true`` inside ``[lo, hi]``, NaN
-    without bands). An empty ``by`` gives one overall row.
+    forecasts no direction), ``coverage`` (share of ``y_true`` inside ``[lo, hi]``, NaN
+    without bands) and ``coverage_n`` (the scored rows with a band). Errors are log returns.
+    Grouped by horizon, also ``dm_p``; with ``nominal`` (the interval's level), also
+    ``coverage_nominal``. An empty ``by`` gives one overall row.
     """
     scored = only_scored(realised)
     keys = list(by)
+    extra = ["coverage_nominal"] if nominal is not None else []
     if not keys:
-        return pd.DataFrame([_metrics(*_scored_arrays(scored))], columns=list(METRIC_COLUMNS))
+        row = _metrics(*_scored_arrays(scored)) | {"coverage_nominal": nominal}
+        return pd.DataFrame([row], columns=[*METRIC_COLUMNS, *extra]).astype(
+            {"n": "int64", "coverage_n": "int64"}
+        )
     rows = []
     for key, group in scored.groupby(keys, sort=True):
         values = key if isinstance(key, tuple) else (key,)
         row = dict(zip(keys, values, strict=True)) | _metrics(*_scored_arrays(group))
         if "horizon" in keys:
             row["dm_p"] = dm_p_value(group, int(row["horizon"]))
+        row["coverage_nominal"] = nominal
         rows.append(row)
-    extra = ["dm_p"] if "horizon" in keys else []
+    extra = (["dm_p"] if "horizon" in keys else []) + extra
     out = pd.DataFrame(rows, columns=[*keys, *METRIC_COLUMNS, *extra])
-    return out.astype({"n": "int64"})
+    return out.astype({"n": "int64", "coverage_n": "int64"})
+
+
+def coverage_warnings(score: pd.DataFrame) -> list[str]:
+    """Low-coverage warnings for a ``summary`` by horizon that has ``coverage_nominal``.
+
+    The same test as a backtest's (``stackcast.reports.metrics.coverage_warnings``): coverage
+    more than two binomial standard errors below nominal. Empty without the columns.
+    """
+    need = {"horizon", "coverage", "coverage_n", "coverage_nominal"}
+    if score is None or score.empty or not need <= set(score.columns):
+        return []
+    from stackcast.reports.metrics import coverage_warnings as check
+
+    records = [
+        {
+            "horizon": int(r["horizon"]),
+            "coverage": None if pd.isna(r["coverage"]) else float(r["coverage"]),
+            "coverage_n": int(r["coverage_n"]),
+            "coverage_nominal": None
+            if pd.isna(r["coverage_nominal"])
+            else float(r["coverage_nominal"]),
+        }
+        for _, r in score.iterrows()
+    ]
+    return [f"published forecasts: {w}" for w in check(records)]
 
 
 MIN_DM = 30  # fewer scored forecasts than this give no Diebold-Mariano p-value

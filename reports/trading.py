@@ -1,20 +1,29 @@
-"""A naive trading simulation of the 1-step forecast, against buy-and-hold.
+"""A tradable simulation of the 1-step forecast, against buy-and-hold.
 
 Conventions (one bar = one row of horizon-1 predictions, in origin order):
 
-- At the close of origin ``t`` the rule reads ``y_pred`` for horizon 1 and sets the position
-  ``p_t`` held until the next origin: ``long_flat`` is 1 if ``y_pred > 0`` else 0,
-  ``long_short`` is ``sign(y_pred)`` (0 when exactly 0), ``buy_hold`` is always 1. A missing
-  prediction means flat.
-- The realised return of that bar is ``y_true`` at horizon 1. When the next calendar bar is
+- At the close of origin ``t`` the rule reads ``y_pred`` for horizon 1 and decides the position
+  ``p_t``: ``long_flat`` is 1 if ``y_pred > 0`` else 0, ``long_short`` is ``sign(y_pred)`` (0
+  when exactly 0), ``buy_hold`` is always 1. A missing prediction means flat.
+- A job that runs after the close cannot trade at that close: ``p_t`` is filled at the next bar
+  (the bar whose close realises origin ``t``'s return). ``fill = "next_open"`` (the default)
+  trades at that bar's open, so bar ``t`` earns ``p_{t-1}`` over the night (close ``t`` to the
+  next open) and ``p_t`` over the session (open to close):
+  ``gross_t = (1 + p_{t-1} * R_night)(1 + p_t * R_day) - 1``. Where the source has no open for
+  that bar (a close-only source), or with ``fill = "next_close"``, ``p_t`` is filled at the next
+  close, so bar ``t`` earns ``p_{t-1}`` throughout: ``gross_t = p_{t-1} * R_t``. Either way no
+  position is entered at a price at or before the close that produced its signal; the first
+  bar starts flat (``p_{-1} = 0``).
+- The realised return of a bar is ``y_true`` at horizon 1. When the next calendar bar is
   unobserved (a holiday on a business-day calendar), the horizon-1 target is NaN and the
   return to the next origin is read from the horizon whose target date is that origin, so the
   holding period is still covered; bars with no known return are dropped.
 - ``y_true`` is a log return; it is converted to the simple return ``R_t = exp(y_true) - 1``
-  before anything is compounded. A short earns ``-R_t`` (re-balanced every bar).
-- Turnover ``|p_t - p_{t-1}|`` (with ``p_{-1} = 0``, so opening the first position costs) is
-  charged at ``cost_bps / 1e4`` per unit on bar ``t``: ``net_t = p_t * R_t - cost * turnover_t``.
-  The last position is marked to market, not closed.
+  before anything is compounded; the night leg is ``log(open / close_t)`` from the prices and
+  the session leg the rest of ``y_true``. A short earns ``-R`` (re-balanced every bar).
+- Turnover ``|p_t - p_{t-1}|`` is charged at ``cost_bps / 1e4`` per unit on the bar whose open
+  or close the trade happens at: ``net_t = gross_t - cost * turnover_t``. The last position is
+  marked to market, not closed.
 - Equity starts at 1 and is ``prod(1 + net)``; it is indexed by the date on which each return
   is realised (``target_date``), with the first origin as the starting point.
 - Metrics: CAGR ``equity_end ** (periods_per_year / n) - 1``; annualised volatility
@@ -24,7 +33,8 @@ Conventions (one bar = one row of horizon-1 predictions, in origin order):
   ``equity / running_max - 1`` (a negative number, running max including the starting 1);
   Calmar ``CAGR / |max drawdown|``; turnover ``mean(turnover) * ppy`` (position units per
   year); hit rate is the share of bars in the market whose gross P&L is positive; exposure is
-  ``mean(|p|)``.
+  ``mean(|held|)``, ``held`` being the position through the bar's session (``p_t`` with an open
+  fill, ``p_{t-1}`` with a close fill).
 - The equal-weight ``portfolio`` averages the per-ticker net returns over the tickers trading
   on each date (daily re-balancing to equal weights, whose own costs are ignored).
 """
@@ -61,18 +71,37 @@ def positions(y_pred: np.ndarray, rule: str) -> np.ndarray:
 
 
 def strategy_returns(
-    position: np.ndarray, log_return: np.ndarray, cost_bps: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Net simple returns of holding ``position`` over bars with realised ``log_return``.
+    position: np.ndarray,
+    previous: np.ndarray,
+    log_return: np.ndarray,
+    night: np.ndarray | None,
+    cost_bps: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Net simple returns per bar when each bar's decision is filled at the next bar.
+
+    Args:
+        position: ``p_t``, decided at the close of each origin.
+        previous: ``p_{t-1}``, the position decided at the previous origin (0 for the first).
+        log_return: realised log return from the origin's close to the next close.
+        night: log return from the origin's close to the next open; NaN (or ``None`` for
+            all bars) fills that bar at the next close instead.
+        cost_bps: cost per unit of turnover.
 
     Returns:
-        ``(net, gross, turnover)`` per bar; ``net = gross - cost_bps / 1e4 * turnover``.
+        ``(net, gross, turnover, held)`` per bar; ``net = gross - cost_bps / 1e4 * turnover``
+        and ``held`` is the position through the bar's session.
     """
     position = np.asarray(position, dtype=float)
-    simple = np.expm1(np.asarray(log_return, dtype=float))
-    gross = position * simple
-    turnover = np.abs(np.diff(position, prepend=0.0))
-    return gross - cost_bps / 1e4 * turnover, gross, turnover
+    previous = np.asarray(previous, dtype=float)
+    log_return = np.asarray(log_return, dtype=float)
+    night = np.full_like(log_return, np.nan) if night is None else np.asarray(night, float)
+    at_open = np.isfinite(night)
+    g = np.where(at_open, night, 0.0)
+    gross_open = (1.0 + previous * np.expm1(g)) * (1.0 + position * np.expm1(log_return - g)) - 1
+    gross = np.where(at_open, gross_open, previous * np.expm1(log_return))
+    turnover = np.abs(position - previous)
+    held = np.where(at_open, position, previous)
+    return gross - cost_bps / 1e4 * turnover, gross, turnover, held
 
 
 def equity_curve(net: np.ndarray) -> np.ndarray:
@@ -135,6 +164,10 @@ def performance(
     return out
 
 
+FILLS: tuple[str, ...] = ("next_open", "next_close")
+FILL_LABELS = {"next_open": "next open", "next_close": "next close"}
+
+
 @dataclass
 class TradingResult:
     """Outcome of ``simulate``.
@@ -142,6 +175,10 @@ class TradingResult:
     Attributes:
         cost_bps: cost per unit of turnover used.
         periods_per_year: bars per year used for annualising.
+        fill: the fill asked for (``ReportConfig.fill``).
+        fills: bars filled at each price, ``{"next_open": n, "next_close": n}``.
+        fallback: with ``fill = "next_open"``, ticker -> bars filled at the next close because
+            the source had no open for them (empty when every bar had its open).
         rows: one record per (name, strategy): ``name`` (a ticker or ``"portfolio"``),
             ``strategy`` and the ``performance`` fields.
         curves: per name, a frame indexed by date with ``<strategy>`` equity and
@@ -150,14 +187,39 @@ class TradingResult:
 
     cost_bps: float
     periods_per_year: int
+    fill: str = "next_open"
+    fills: dict[str, int] = field(default_factory=dict)
+    fallback: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def fill_note(self) -> str:
+        """One sentence on how positions were filled (shown in the report)."""
+        if self.fill == "next_close":
+            return (
+                "Fill: next close (the position decided at a close is traded at the next bar's "
+                "close)."
+            )
+        note = "Fill: next open (the position decided at a close is traded at the next bar's open)."
+        if self.fallback:
+            total = sum(self.fills.values())
+            which = ", ".join(f"{t} ({n})" for t, n in self.fallback.items())
+            note += (
+                f" The source had no open for {sum(self.fallback.values())} of {total} bars, "
+                f"so those fell back to the next close: {which}."
+            )
+        return note
 
     def to_json(self) -> dict[str, Any]:
         """The JSON-able part (no curves)."""
         return {
             "cost_bps": self.cost_bps,
             "periods_per_year": self.periods_per_year,
+            "fill": self.fill,
+            "fills": self.fills,
+            "fallback": self.fallback,
+            "fill_note": self.fill_note,
             "rows": self.rows,
         }
 
@@ -172,12 +234,42 @@ def _curve_frame(start: pd.Timestamp, dates: pd.Index, nets: dict[str, np.ndarra
     return pd.DataFrame(cols, index=index)
 
 
-def trading_bars(predictions: pd.DataFrame) -> pd.DataFrame:
+def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
+    """Log return from each bar's origin close to the open of the bar that realises it."""
+    out = np.full(len(bars), np.nan)
+    if prices is None or prices.empty or not {"open", "close"} <= set(prices.columns):
+        return out
+    px = pd.DataFrame(
+        {
+            "ticker": prices["ticker"].astype(str).to_numpy(),
+            "date": pd.to_datetime(prices["date"]).dt.normalize().to_numpy(),
+            "open": pd.to_numeric(prices["open"], errors="coerce").to_numpy(float),
+            "close": pd.to_numeric(prices["close"], errors="coerce").to_numpy(float),
+        }
+    ).drop_duplicates(["ticker", "date"], keep="last")
+    px = px.set_index(["ticker", "date"])
+    tickers = bars["ticker"].astype(str).to_numpy()
+    close = px["close"].reindex(pd.MultiIndex.from_arrays([tickers, bars["origin"]]))
+    opened = px["open"].reindex(pd.MultiIndex.from_arrays([tickers, bars["end"]]))
+    c, o = close.to_numpy(float), opened.to_numpy(float)
+    ok = np.isfinite(c) & np.isfinite(o) & (c > 0) & (o > 0)
+    out[ok] = np.log(o[ok]) - np.log(c[ok])
+    return out
+
+
+def trading_bars(predictions: pd.DataFrame, prices: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (ticker, origin) with a known holding-period return.
 
+    Args:
+        predictions: backtest frame (``ticker, origin, horizon, target_date, y_true, y_pred``).
+        prices: optional long ``ticker, date, close, open`` frame for the night leg.
+
     Returns:
-        Columns ``ticker, origin, end`` (date the return is realised), ``y_pred`` (horizon 1)
-        and ``ret`` (log return from the origin to ``end``), sorted by ticker and origin.
+        Columns ``ticker, origin, end`` (date the return is realised), ``y_pred`` (horizon 1),
+        ``prev_pred`` (the previous origin's, NaN for a ticker's first), ``first`` (no previous
+        origin), ``ret`` (log return from the origin's close to ``end``'s) and ``night`` (log
+        return from the origin's close to ``end``'s open; NaN without an open), sorted by
+        ticker and origin.
     """
     cols = ["ticker", "origin", "horizon", "target_date", "y_true", "y_pred"]
     df = predictions[cols].copy()
@@ -185,7 +277,11 @@ def trading_bars(predictions: pd.DataFrame) -> pd.DataFrame:
     df["target_date"] = pd.to_datetime(df["target_date"])
     h1 = df.loc[df["horizon"] == 1].sort_values(["ticker", "origin"], kind="stable")
     h1 = h1.drop_duplicates(["ticker", "origin"])
-    h1["next"] = h1.groupby("ticker")["origin"].shift(-1)
+    by = h1.groupby("ticker")
+    h1["next"] = by["origin"].shift(-1)
+    # The decision in force before this origin's: taken before unknown bars are dropped.
+    h1["prev_pred"] = by["y_pred"].shift(1)
+    h1["first"] = by["origin"].shift(1).isna()
     # The return to the next origin, from whichever horizon targets that date.
     ok = np.isfinite(df["y_true"].to_numpy(float)) & df["target_date"].notna().to_numpy()
     link = df.loc[ok, ["ticker", "origin", "target_date", "y_true"]]
@@ -196,17 +292,26 @@ def trading_bars(predictions: pd.DataFrame) -> pd.DataFrame:
     known = np.isfinite(bars["y_true"].to_numpy(float))
     bars["ret"] = np.where(known, bars["y_true"], bars["to_next"])
     bars["end"] = bars["target_date"].where(known, bars["next"])
-    bars = bars.loc[np.isfinite(bars["ret"].to_numpy(float))]
-    return bars[["ticker", "origin", "end", "y_pred", "ret"]].reset_index(drop=True)
+    bars = bars.loc[np.isfinite(bars["ret"].to_numpy(float))].reset_index(drop=True)
+    bars["night"] = _night(bars, prices)
+    keep = ["ticker", "origin", "end", "y_pred", "prev_pred", "first", "ret", "night"]
+    return bars[keep]
 
 
-def simulate(predictions: pd.DataFrame, cfg: ReportConfig | None = None) -> TradingResult:
+def simulate(
+    predictions: pd.DataFrame,
+    cfg: ReportConfig | None = None,
+    prices: pd.DataFrame | None = None,
+) -> TradingResult:
     """Trade every ticker's horizon-1 forecast with each rule, plus an equal-weight portfolio.
 
     Args:
         predictions: backtest frame with ``ticker, origin, horizon, target_date, y_true,
             y_pred`` (see ``trading_bars`` for which rows are used).
-        cfg: ``cost_bps``, ``periods_per_year`` and ``risk_free``; defaults to ``ReportConfig()``.
+        cfg: ``cost_bps``, ``periods_per_year``, ``risk_free`` and ``fill``; defaults to
+            ``ReportConfig()``.
+        prices: long ``ticker, date, close`` frame with ``open`` where the source has opens;
+            without opens (or with ``fill = "next_close"``) every bar fills at the next close.
 
     Returns:
         A ``TradingResult``; the portfolio comes first, then tickers in sorted order (the
@@ -214,23 +319,35 @@ def simulate(predictions: pd.DataFrame, cfg: ReportConfig | None = None) -> Trad
     """
     cfg = cfg or ReportConfig()
     kw = {"periods_per_year": cfg.periods_per_year, "risk_free": cfg.risk_free}
-    result = TradingResult(cost_bps=cfg.cost_bps, periods_per_year=cfg.periods_per_year)
+    result = TradingResult(
+        cost_bps=cfg.cost_bps, periods_per_year=cfg.periods_per_year, fill=cfg.fill
+    )
     rows: list[dict[str, Any]] = []
     # Per rule, per ticker: a frame of net, gross, turnover and |position| by realisation date.
     panel: dict[str, list[pd.DataFrame]] = {s: [] for s in STRATEGIES}
     starts: list[pd.Timestamp] = []
-    for ticker, g in trading_bars(predictions).groupby("ticker", sort=True):
+    bars = trading_bars(predictions, prices if cfg.fill == "next_open" else None)
+    at_open = np.isfinite(bars["night"].to_numpy(float))
+    result.fills = {"next_open": int(at_open.sum()), "next_close": int((~at_open).sum())}
+    if cfg.fill == "next_open":
+        missing = bars.loc[~at_open].groupby("ticker", sort=True).size()
+        result.fallback = {str(t): int(n) for t, n in missing.items()}
+    for ticker, g in bars.groupby("ticker", sort=True):
         dates = pd.DatetimeIndex(g["end"])
+        first = g["first"].to_numpy(bool)
         nets: dict[str, np.ndarray] = {}
         for rule in STRATEGIES:
             pos = positions(g["y_pred"].to_numpy(float), rule)
-            net, gross, turnover = strategy_returns(pos, g["ret"].to_numpy(float), cfg.cost_bps)
+            prev = np.where(first, 0.0, positions(g["prev_pred"].to_numpy(float), rule))
+            net, gross, turnover, held = strategy_returns(
+                pos, prev, g["ret"].to_numpy(float), g["night"].to_numpy(float), cfg.cost_bps
+            )
             nets[rule] = net
-            stats = performance(net, gross, turnover, pos, **kw)
+            stats = performance(net, gross, turnover, held, **kw)
             rows.append({"name": str(ticker), "strategy": rule, **stats})
             panel[rule].append(
                 pd.DataFrame(
-                    {"net": net, "gross": gross, "turnover": turnover, "pos": np.abs(pos)},
+                    {"net": net, "gross": gross, "turnover": turnover, "pos": np.abs(held)},
                     index=dates,
                 )
             )

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
+from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
 from stackcast.pipeline.environment import quiet_tensorflow, use_backend
 from stackcast.pipeline.errors import ConfigError
@@ -24,7 +25,14 @@ Source = Annotated[
     str | None,
     typer.Option("--source", "-s", help="yahoo, sample, or a .csv/.parquet file."),
 ]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Also print every epoch.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Print every epoch as a line (default: a progress bar on a terminal).",
+    ),
+]
 RunVerbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
@@ -45,22 +53,6 @@ def configure(config: Path | None, tickers: str | None, source: str | None) -> R
     if names is None and source is not None and parse_source(source).kind == "file":
         names = tuple(source_tickers(source))
     return cfg.with_overrides(tickers=names, source=source)
-
-
-def printer(verbose: bool):
-    """A progress callback: fold/ticker lines always, epoch lines with ``--verbose``.
-
-    ``say.said`` holds every line printed, so a command can add the warnings not yet shown.
-    """
-    said: set[str] = set()
-
-    def say(message: str) -> None:
-        if verbose or not message.startswith("  "):
-            typer.echo(message, err=True)
-            said.add(message)
-
-    say.said = said  # type: ignore[attr-defined]
-    return say
 
 
 def print_warnings(warnings: list[str], say) -> None:
@@ -88,10 +80,41 @@ def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
 
     say = printer(verbose)
     result, run_dir = run_backtest(cfg, out=out, steps=Steps(say))
-    print_warnings(result.warnings, say)
-    for v in result.metrics.get("verdicts", []):
+    metrics = result.metrics
+    print_warnings(list(result.warnings) + list(metrics.get("coverage_warnings", [])), say)
+    for line in horizon_lines(metrics):
+        typer.echo(line)
+    for v in metrics.get("verdicts", []):
         typer.echo(v["sentence"])
+    if metrics.get("verdict_note"):
+        typer.echo(f"({metrics['verdict_note']})")
     typer.echo(f"report: {run_dir / 'report.html'}")
+
+
+def _percent(x: float | None, digits: int = 3) -> str:
+    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def horizon_lines(metrics: dict) -> list[str]:
+    """Per horizon: MAE of the model and the random walk (percent of price) and coverage."""
+    rw = {
+        r["horizon"]: r
+        for r in metrics.get("baselines", {}).get("random_walk", {}).get("by_horizon", [])
+    }
+    lines = []
+    for r in metrics.get("model", {}).get("by_horizon", []):
+        h = r["horizon"]
+        line = (
+            f"h={h}: MAE {_percent(r.get('mae'))} vs random walk "
+            f"{_percent(rw.get(h, {}).get('mae'))}"
+        )
+        if r.get("coverage") is not None and r.get("coverage_nominal") is not None:
+            line += (
+                f", interval coverage {_percent(r['coverage'], 1)} "
+                f"(nominal {_percent(r['coverage_nominal'], 0)})"
+            )
+        lines.append(line)
+    return lines
 
 
 @app.command()
@@ -160,8 +183,8 @@ def train(
     c = result.challenger
     v = c.model.validation
     typer.echo(
-        f"trained {c.name} {c.version}: validation MAE {v['y_pred']:.5f} "
-        f"(random walk {v['random_walk']:.5f})"
+        f"trained {c.name} {c.version}: validation MAE {_percent(v['y_pred'])} "
+        f"(random walk {_percent(v['random_walk'])})"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
     typer.echo(f"report: {result.run_dir / 'report.html'}")

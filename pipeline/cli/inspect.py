@@ -41,9 +41,9 @@ def _cell(value: Any) -> str:
 
 
 def _mae(value: Any) -> str:
-    return (
-        f"{value:.5f}" if isinstance(value, int | float) and not isinstance(value, bool) else DASH
-    )
+    """A log-return MAE as percent of price (``0.0123`` -> ``1.230%``)."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    return f"{100 * value:.3f}%" if ok else DASH
 
 
 @app.command()
@@ -111,7 +111,7 @@ def models(
 ) -> None:
     """List the model versions per name (newest first), the champion marked 'yes'.
 
-    Columns: validation MAE of the model and of the random walk, the last date the version
+    Columns: validation MAE (percent) of the model and of the random walk, the last date the version
     has seen (where recorded) and when it was created.
     """
     from stackcast.pipeline.results import registry

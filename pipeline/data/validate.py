@@ -167,7 +167,10 @@ def validate_prices(
         if col != "close" and values.isna().all():
             warnings.append(f"{ticker}: column '{col}' has no values; ignored")
             continue
-        not_number = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
+        if pd.api.types.is_numeric_dtype(raw.dtype):  # already numbers: nothing to misread
+            not_number = pd.Series(False, index=raw.index)
+        else:
+            not_number = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
         problem(not_number, dates, lambda i, c=col: f"{c} is not a number ({df[c][i]!r})")
         arr = values.to_numpy()
         if col == "volume":

@@ -5,6 +5,9 @@ Keys are stable (``<flow>-summary``, ``<flow>-report`` and one table per flow:
 ``train-validation``, ``ingest-tickers``), so the UI's Artifacts page keeps each key's history.
 Link artifacts point at the report server that ``stackcast serve`` runs
 (``stackcast.pipeline.results.reportserver.link_for``); flows run elsewhere skip them.
+
+Every error figure a person reads here is percent of price: the log-return error x 100, in
+columns or values marked ``%`` (table keys end in ``_pct``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from prefect.states import Completed, State
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.reportserver import link_for
+from stackcast.reports.scoreboard import MIN_DM
+from stackcast.reports.scoreboard import coverage_warnings as score_coverage_warnings
 
 TABLE_ROWS = 500  # most rows in one table artifact
 
@@ -60,6 +65,17 @@ def _fmt(value: Any, spec: str = ".5f") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "—"
     return format(value, spec) if isinstance(value, int | float) else str(value)
+
+
+def pct(value: Any, digits: int = 3) -> str:
+    """A log-return error (or a share) as percent text: ``0.01954`` -> ``1.954%``."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return f"{100 * float(value):.{digits}f}%"
+
+
+def _x100(value: Any) -> Any:
+    return None if value is None else 100 * float(value)
 
 
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
@@ -140,7 +156,11 @@ def finished(message: str, data: dict[str, Any], failed: Mapping[str, str]) -> S
 
 
 def metric_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per-horizon metrics of the model against the baselines (compact)."""
+    """Per-horizon metrics of the model against the baselines (compact).
+
+    Errors and coverage are percent (keys ending ``_pct``); ``dm_p`` is the one-sided
+    Diebold-Mariano p-value and ``dm_p_holm`` the Holm-adjusted one the verdict uses.
+    """
     base = metrics.get("baselines", {})
 
     def by_h(block: Mapping[str, Any]) -> dict[int, Mapping[str, Any]]:
@@ -151,15 +171,16 @@ def metric_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     dm = {int(r["horizon"]): r for r in metrics.get("dm", {}).get("pooled", [])}
     rows = []
     for h, m in sorted(model.items()):
-        row: dict[str, Any] = {"horizon": h, "n": m.get("n"), "mae": m.get("mae")}
+        row: dict[str, Any] = {"horizon": h, "n": m.get("n"), "mae_pct": _x100(m.get("mae"))}
         for name, block in others.items():
-            row[f"{name}_mae"] = block.get(h, {}).get("mae")
+            row[f"{name}_mae_pct"] = _x100(block.get(h, {}).get("mae"))
         row |= {
-            "rmse": m.get("rmse"),
+            "rmse_pct": _x100(m.get("rmse")),
             "mase": m.get("mase"),
             "dir_acc": m.get("dir_acc"),
-            "coverage": m.get("coverage"),
+            "coverage_pct": _x100(m.get("coverage")),
             "dm_p": dm.get(h, {}).get("p_one_sided"),
+            "dm_p_holm": dm.get(h, {}).get("p_holm"),
             "beats_random_walk": dm.get(h, {}).get("beats_random_walk"),
         }
         rows.append({k: cell(v) for k, v in row.items()})
@@ -167,20 +188,33 @@ def metric_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def metrics_md(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Per-horizon errors of the model and baselines as a markdown table."""
+    """Per-horizon errors of the model and baselines (percent) as a markdown table."""
+
+    def p(value: Any) -> str:
+        return "—" if value is None else f"{value:.3f}%"
+
     shown = [
         {
             "horizon": r["horizon"],
             "n": r["n"],
-            "model MAE": _fmt(r["mae"]),
-            "random walk MAE": _fmt(r.get("random_walk_mae")),
-            "drift MAE": _fmt(r.get("drift_mae")),
-            "ridge MAE": _fmt(r.get("ridge_mae")),
+            "model MAE %": p(r["mae_pct"]),
+            "random walk MAE %": p(r.get("random_walk_mae_pct")),
+            "drift MAE %": p(r.get("drift_mae_pct")),
+            "ridge MAE %": p(r.get("ridge_mae_pct")),
+            "coverage": "—" if r.get("coverage_pct") is None else f"{r['coverage_pct']:.1f}%",
             "DM p": _fmt(r["dm_p"], ".3f"),
+            "DM p (Holm)": _fmt(r.get("dm_p_holm"), ".3f"),
         }
         for r in rows
     ]
     return markdown_table(shown, list(shown[0]) if shown else ["horizon"])
+
+
+def verdicts_md(metrics: Mapping[str, Any]) -> str:
+    """The verdict sentences as a markdown list, then how their p-values were adjusted."""
+    lines = "".join(f"- {v['sentence']}\n" for v in metrics.get("verdicts", []))
+    note = metrics.get("verdict_note")
+    return lines + (f"\n_{note}_\n" if note else "")
 
 
 def not_beating_rw(metrics: Mapping[str, Any]) -> list[str]:
@@ -189,10 +223,16 @@ def not_beating_rw(metrics: Mapping[str, Any]) -> list[str]:
     if not lost:
         return []
     level = metrics.get("significance", 0.05)
+    m = len(metrics.get("verdicts", []))
     return [
         f"model does not beat random walk at horizon(s) {', '.join(lost)} "
-        f"(Diebold-Mariano, one-sided, {level:.0%} level)"
+        f"(Diebold-Mariano, one-sided, Holm-adjusted across {m} horizon(s), {level:.0%} level)"
     ]
+
+
+def metric_warnings(metrics: Mapping[str, Any]) -> list[str]:
+    """The warnings a backtest's metrics raise: no win over the random walk, low coverage."""
+    return not_beating_rw(metrics) + list(metrics.get("coverage_warnings", []))
 
 
 LEDGER_TABLE = (
@@ -208,6 +248,13 @@ LEDGER_TABLE = (
     "model_version",
     "run_id",
 )
+
+
+def dm_text(n: int, p: Any) -> str:
+    """A scoreboard row's test result: its DM p-value, or why there is none."""
+    if n < MIN_DM:
+        return f"too few scored forecasts (n < {MIN_DM})"
+    return f"Diebold-Mariano p = {_fmt(p, '.3f')} (one-sided, model better)"
 
 
 def daily_summary(
@@ -235,31 +282,27 @@ def daily_summary(
         }
         for r in h1.itertuples()
     ]
-    warn = list(warnings)
+    warn = list(warnings) + score_coverage_warnings(score)
     score_rows = []
     for r in score.itertuples():
-        p = getattr(r, "dm_p", float("nan"))
-        verdict = (
-            "too few scored forecasts (n < 30)"
-            if r.n < 30
-            else f"Diebold-Mariano p = {_fmt(p, '.3f')} (one-sided, model better)"
-        )
+        n = int(r.n)
         score_rows.append(
             {
-                "horizon": r.horizon,
-                "n": r.n,
-                "MAE": _fmt(r.mae),
-                "random walk MAE": _fmt(r.rw_mae),
-                "": verdict,
+                "horizon": int(r.horizon),
+                "n": n,
+                "MAE %": pct(r.mae),
+                "random walk MAE %": pct(r.rw_mae),
+                "coverage": pct(getattr(r, "coverage", None), 1),
+                "": dm_text(n, getattr(r, "dm_p", float("nan"))),
             }
         )
         if r.horizon == 1 and not r.mae < r.rw_mae:
             warn.append(
-                f"model does not beat random walk on the published 1-step forecasts so far "
-                f"(MAE {r.mae:.5f} vs {r.rw_mae:.5f}, n = {r.n})"
+                f"published 1-step forecasts are no more accurate than the random walk so far "
+                f"(MAE {pct(r.mae)} vs {pct(r.rw_mae)}, n = {n})"
             )
     scored = (
-        markdown_table(score_rows, ["horizon", "n", "MAE", "random walk MAE", ""])
+        markdown_table(score_rows, ["horizon", "n", "MAE %", "random walk MAE %", "coverage", ""])
         if score_rows
         else "_no published forecast has reached its target date yet_\n"
     )
@@ -278,7 +321,7 @@ def daily_summary(
 
 
 def decision_rows(numbers: Mapping[str, Any]) -> list[dict[str, str]]:
-    """The numbers behind a promotion decision, as markdown rows."""
+    """The numbers behind a promotion decision, as markdown rows (MAE in percent)."""
     names = [
         (f"challenger {numbers.get('challenger', '')}", "challenger_y_pred"),
         (f"champion {numbers.get('champion', '(none)')}", "champion_mae"),
@@ -286,4 +329,4 @@ def decision_rows(numbers: Mapping[str, Any]) -> list[dict[str, str]]:
         ("drift", "challenger_drift"),
         ("ridge", "challenger_ridge"),
     ]
-    return [{"": label, "validation MAE": _fmt(numbers.get(key))} for label, key in names]
+    return [{"": label, "validation MAE": pct(numbers.get(key))} for label, key in names]

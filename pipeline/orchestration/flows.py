@@ -32,11 +32,12 @@ from stackcast.pipeline.orchestration.artifacts import (
     finished,
     markdown_table,
     metric_rows,
+    metric_warnings,
     metrics_md,
-    not_beating_rw,
     publish_artifacts,
     summary_on_failure,
     table_rows,
+    verdicts_md,
     warnings_md,
 )
 from stackcast.pipeline.orchestration.tasks import PrefectSteps, prepared, task_runner_for
@@ -92,13 +93,16 @@ def ingest_flow(cfg: RunConfig) -> State[Any]:
 
 
 @flow(name="daily-forecast")
-def daily_forecast_flow(cfg: RunConfig, as_of: date | None = None) -> State[Any]:
+def daily_forecast_flow(as_of: date | None = None, *, cfg: RunConfig) -> State[Any]:
     """Ingest new bars, forecast every ticker with the champion, publish, score and report.
 
+    ``as_of`` comes first so the UI's run form shows it at the top, with the config's tickers
+    next and its schedules and paths last.
+
     Args:
-        cfg: The stackcast configuration (tickers, model name, runtime, report settings).
         as_of: Replay this past day on the stored prices (no ingest); empty: today, after
             ingesting the new bars.
+        cfg: The stackcast configuration (tickers, model name, runtime, report settings).
     """
     cfg = prepared(cfg)
     with summary_on_failure("daily-forecast", f"Daily forecast: {cfg.name}"):
@@ -210,7 +214,7 @@ def backtest_flow(cfg: RunConfig) -> State[Any]:
         with task_runner_for(cfg.runtime) as runner:
             result, run_dir = run_backtest(cfg, steps=PrefectSteps(runner))
         metrics = result.metrics
-        warnings = list(result.warnings) + not_beating_rw(metrics)
+        warnings = list(result.warnings) + metric_warnings(metrics)
         rows = metric_rows(metrics)
         folds = metrics.get("folds", [])
         span = f"{folds[0]['test_start']} .. {folds[-1]['test_end']}" if folds else ""
@@ -221,13 +225,13 @@ def backtest_flow(cfg: RunConfig) -> State[Any]:
             f"{metrics.get('n', 0)} scored forecasts.\n\n"
             + metrics_md(rows)
             + "\n"
-            + "".join(f"- {v['sentence']}\n" for v in metrics.get("verdicts", []))
+            + verdicts_md(metrics)
             + warnings_md(warnings)
         )
         link = publish_artifacts(
             "backtest",
             md,
-            ("backtest-metrics", rows, "Errors per horizon: model vs baselines (log returns)"),
+            ("backtest-metrics", rows, "Errors per horizon: model vs baselines (percent)"),
             run_dir / "report.html",
             cfg.home(),
         )

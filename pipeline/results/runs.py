@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stackcast.pipeline.atomic import atomic_write_text, file_lock
+from stackcast.pipeline.atomic import atomic_write_text, file_lock, fsync_dir
 
 from stackcast.versions import library_versions
 
@@ -226,7 +226,8 @@ def publish_run(
         home: STACKCAST_HOME.
         run_id: The run's id (``new_run_id``), also its default directory name.
         files: File name -> content: ``str`` (text), ``dict``/``list`` (JSON) or a DataFrame
-            (Parquet).
+            (Parquet). A name may hold relative folders (``tickers/MSFT.html``): they are made
+            inside the staging directory, so they are published with the rest.
         summary: What the index shows for the run (``summary.json``).
         out: Final directory (``--out``); default ``home/runs/<run_id>``. The index is
             refreshed only for runs under ``home/runs``.
@@ -238,18 +239,43 @@ def publish_run(
 
     kind = summary.get("kind", "run")
     with staged_run(home, kind, out, run_id=run_id) as run:
+        folders: set[Path] = set()
         for name, content in files.items():
-            path = run.staging / name
-            if isinstance(content, str):
+            path = staged_path(run.staging, name)
+            if path.parent != run.staging.resolve() and isinstance(content, str):
+                # A page in a folder of the staging directory (tickers/): nobody reads it before
+                # the directory is published, so a durable plain write is enough (no temp file,
+                # rename and folder sync per page: hundreds of pages in a large run).
+                _write_durable(path, content)
+                folders.add(path.parent)
+            elif isinstance(content, str):
                 atomic_write_text(path, content)
             elif isinstance(content, dict | list):
                 atomic_write_json(path, content)
             else:
                 atomic_write_parquet(content, path)
+        for folder in folders:
+            fsync_dir(folder)
         write_summary(run, summary)
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)
     return run.final
+
+
+def _write_durable(path: Path, text: str) -> None:
+    with open(path, "wb") as fh:
+        fh.write(text.encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def staged_path(staging: Path, name: str) -> Path:
+    """``staging / name`` with its folders made; a name that leaves ``staging`` is refused."""
+    path = (staging / name).resolve()
+    if not path.is_relative_to(staging.resolve()) or path == staging.resolve():
+        raise ValueError(f"run file {name!r} is outside the run directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def write_summary(run: RunDir, summary: dict[str, Any]) -> None:

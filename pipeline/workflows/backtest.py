@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel
 from stackcast.features.splits import Split, walk_forward
@@ -63,8 +64,13 @@ def run_engine(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) 
         return engine.backtest(panel, splits, model, baselines, steps.say)
 
 
-def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
-    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds."""
+def score(
+    cfg: RunConfig, run: Any, frames: Mapping[str, pd.DataFrame] | None = None
+) -> tuple[dict[str, Any], Any]:
+    """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds.
+
+    The trading simulation fills at the next bar's open when ``frames`` carry opens.
+    """
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.trading import simulate
 
@@ -74,7 +80,7 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
         cfg.report,
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
     )
-    trading = simulate(run.predictions, cfg.report)
+    trading = simulate(run.predictions, cfg.report, prices_frame(frames) if frames else None)
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
         {
@@ -89,9 +95,15 @@ def score(cfg: RunConfig, run: Any) -> tuple[dict[str, Any], Any]:
 
 
 def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One long ``ticker, date, close`` frame of every ticker's prices (for the plots)."""
+    """One long ``ticker, date, close, open`` frame of every ticker's prices (plots, fills).
+
+    ``open`` is NaN for a source without opens.
+    """
     return pd.concat(
-        [f.assign(ticker=t)[["ticker", "date", "close"]] for t, f in frames.items()],
+        [
+            f.assign(ticker=t, open=f.get("open", np.nan))[["ticker", "date", "close", "open"]]
+            for t, f in frames.items()
+        ],
         ignore_index=True,
     )
 
@@ -126,9 +138,9 @@ class BacktestResult:
         """The forecasts with the contract's columns (log returns; ``y_true`` NaN if unknown)."""
         return self.run.predictions[CONTRACT_COLUMNS + INTERVAL_COLUMNS].reset_index(drop=True)
 
-    def render(self, run_id: str, created: str, meta: dict[str, Any]) -> str:
-        """The self-contained ``report.html``."""
-        from stackcast.reports.html import ReportData, render_report
+    def render(self, run_id: str, created: str, meta: dict[str, Any]) -> dict[str, str]:
+        """The self-contained pages: ``report.html`` and ``tickers/<name>.html`` by path."""
+        from stackcast.reports.html import ReportData, render_pages
 
         cfg = self.config
         data_ranges = [
@@ -136,7 +148,7 @@ class BacktestResult:
              "origins": v["origins"]}
             for t, v in self.panel.summary().items()
         ]  # fmt: skip
-        return render_report(
+        return render_pages(
             ReportData(
                 title=cfg.report.title,
                 run_id=run_id,
@@ -170,8 +182,8 @@ class BacktestResult:
         """Publish the run: forecasts, metrics, history, config and report files.
 
         The files are ``forecasts.parquet``, ``metrics.json``, ``history.json``,
-        ``config.toml`` and ``report.html``, in ``directory`` (default: a new
-        STACKCAST_HOME/runs/<id>).
+        ``config.toml``, ``report.html`` and one ``tickers/<name>.html`` per ticker, in
+        ``directory`` (default: a new STACKCAST_HOME/runs/<id>).
 
         Args:
             directory: Where to publish (replaced only when complete).
@@ -182,7 +194,7 @@ class BacktestResult:
 
         cfg = self.config
         run_id, created, meta = new_run_id(self.kind), now_iso(), run_metadata()
-        html = self.render(run_id, created, meta)
+        pages = self.render(run_id, created, meta)
         metrics = {
             **self.metrics,
             **(extra or {}),
@@ -191,9 +203,9 @@ class BacktestResult:
         files = {
             "forecasts.parquet": self.forecasts,
             "metrics.json": metrics,
-            "history.json": [{"fold": f.split.fold, **f.history} for f in self.run.folds],
+            "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
             "config.toml": to_toml(cfg),
-            "report.html": html,
+            **pages,
         }
         entry = index_entry(
             run_id,
@@ -232,7 +244,7 @@ def backtest(
     splits = make_splits(cfg, panel.calendar())
     steps.say(f"{cfg.backtest.mode} training window, {len(splits)} fold(s)")
     run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
-    metrics, trading = score(cfg, run)
+    metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(
         cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed

@@ -131,9 +131,11 @@ def scoreboard(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.Da
     book = ledger.read(cfg.home())
     realised = ledger.score(book[book["model_name"] == cfg.name], frames)
     return {
-        "by_horizon": sb.summary(realised, by=("horizon",)),
+        "by_horizon": sb.summary(
+            realised, by=("horizon",), nominal=cfg.train.interval if cfg.train.mc_samples else None
+        ),
         "by_ticker": sb.summary(realised, by=("ticker", "horizon")),
-        "running": sb.cumulative(realised, by=()),
+        "running": sb.cumulative(realised, by=("horizon",)),
     }
 
 
@@ -150,6 +152,7 @@ def write_daily(
 ) -> Path:
     """Publish the daily run directory (report, forecasts, metrics) and refresh the index."""
     from stackcast.reports.daily import DailyData, render_daily
+    from stackcast.reports.scoreboard import UNITS as SCORE_UNITS
 
     created = now_iso()
     html = render_daily(
@@ -172,6 +175,7 @@ def write_daily(
         "model": model,
         "ledger": {"added": update.added, "replaced": update.replaced, "total": update.total},
         "score": score["by_horizon"].to_dict("records"),
+        "units": dict(SCORE_UNITS),
         "failed": failed,
         "warnings": warnings,
     }

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,16 @@ def fit_version(
     *,
     steps: Steps | None = None,
     panel: Panel | None = None,
+    frames: Mapping[str, pd.DataFrame] | None = None,
 ) -> TrainedModel:
-    """Fit a model on the latest data, validated on the latest block with known outcomes."""
+    """Fit a model on the latest data, validated on the latest block with known outcomes.
+
+    With ``panel``, ``frames`` are the prices it was built from (the validation report's plots
+    and next-open fills).
+    """
     steps = steps or Steps()
     warnings: list[str] = []
-    frames: dict[str, pd.DataFrame] = {}
+    frames = dict(frames or {})
     if panel is None:
         frames, warnings, _ = obtain_prices(cfg, steps, prices, refresh=False)
         panel = build(cfg, frames)
@@ -116,7 +122,7 @@ def fit_version(
         "validation_mae": validation,
         "history": {k: v for k, v in fold.history.items() if not k.startswith("grad")},
     }
-    metrics, trading = score(cfg, run)
+    metrics, trading = score(cfg, run, frames)
     result = BacktestResult(
         cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train"
     )
@@ -146,7 +152,7 @@ def refit(cfg: RunConfig, panel: Panel, model: TrainedModel, steps: Steps) -> Tr
     steps.say(f"refit on {len(rows.train)} origins through {panel.dates.max()}, {epochs} epochs")
     with core_errors():
         info = forecaster.fit(panel, rows, progress=steps.say)
-    forecaster.offsets = model.forecaster.offsets
+    forecaster.calibration = model.forecaster.calibration
     forecaster.train_config = cfg.train
     meta = {
         **model.meta,
@@ -316,7 +322,9 @@ def retrain(
         frames, warnings = steps.call("load-prices", stored_frames, cfg, as_of)
         ingest_failed = {}
     panel = build(cfg, frames)
-    challenger = steps.call("train-challenger", fit_version, cfg, steps=steps, panel=panel)
+    challenger = steps.call(
+        "train-challenger", fit_version, cfg, steps=steps, panel=panel, frames=frames
+    )
     result = challenger.result
     assert result is not None
     result.frames = frames

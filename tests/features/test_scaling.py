@@ -128,3 +128,22 @@ def test_panel_scaled_forecast_back_to_prices() -> None:
     prices = prices_from_returns(p.close[o], logret)
     for h in range(1, 4):
         np.testing.assert_allclose(prices[:, h - 1], p.close[o + h], rtol=1e-9)
+
+
+def test_standard_stats_match_scikit_learn_bit_for_bit():
+    from stackcast.features.scaling import standard_stats
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n, f = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+        A = rng.normal(rng.normal(0, 5), rng.uniform(1e-6, 3), (n, f))
+        A *= 10.0 ** rng.integers(-6, 4)
+        if trial % 3 == 0:
+            A[rng.random((n, f)) < 0.2] = np.nan  # NaN-aware sums
+        if trial % 7 == 0:
+            A[:, 0] = 1.5  # a constant column: scale 1
+        A[0, ~np.isfinite(A).any(axis=0)] = 1.0
+        sk = StandardScaler().fit(A)
+        mean, scale = standard_stats(A)
+        np.testing.assert_array_equal(mean, sk.mean_)
+        np.testing.assert_array_equal(scale, sk.scale_)

@@ -64,6 +64,7 @@ def test_walk_forward_invariants(n, folds, test_size, h, extra, mode, train_size
             assert lo == 0
         audit = s.audit()
         assert audit["first_test_origin"] == str(cal[f]) and audit["embargo"] == emb
+        assert audit["fold"] == s.fold + 1  # shown to users from 1
         assert audit["scaler_fit_end"] == audit["train_end"] < audit["embargo_start"]
         assert all(isinstance(v, (str, int)) for v in audit.values())
     for a, b in itertools.pairwise(splits):

@@ -58,7 +58,7 @@ def test_any_forecasters_give_one_long_frame_with_a_column_each(monkeypatch) -> 
     frame = run.predictions
     assert {"y_pred", "lo", "hi", "random_walk", "ridge", "last_return"} <= set(frame.columns)
     assert len(frame) == sum(len(s.rows(panel).test) for s in splits) * 3
-    assert sorted(frame["fold"].unique()) == [0, 1, 2]
+    assert sorted(frame["fold"].unique()) == [1, 2, 3]  # numbered as the logs number them
     assert (frame["random_walk"] == 0).all()
     assert frame["lo"].isna().all()  # drift gives no interval
     # Each forecaster was fit on the last fold's training origins only.

@@ -187,3 +187,16 @@ def test_gradient_monitor_works_under_jit_compile(no_op_determinism: None) -> No
     assert model.jit_compile is True
     norms = result.history["grad_norm/rnn_0/mean"] + result.history["grad_norm/out/max"]
     assert all(math.isfinite(v) and v > 0 for v in norms)
+
+
+def test_epoch_lines_carry_their_numbers(trained: Trained) -> None:
+    from stackcast.models.base import EpochLine, labelled
+
+    lines = trained.lines
+    assert [line.epoch for line in lines] == list(range(1, trained.result.epochs_run + 1))
+    assert all(isinstance(line, EpochLine) and line.epochs == SHARED_TRAIN.epochs for line in lines)
+    assert lines[0].loss == pytest.approx(trained.result.history["loss"][0])
+    tagged = labelled("fold 2", lines[0])
+    assert isinstance(tagged, EpochLine) and tagged.label == "fold 2" and tagged.epoch == 1
+    assert tagged == f"  fold 2: {lines[0]}"
+    assert labelled("fold 2", "done") == "  fold 2: done"

@@ -65,7 +65,7 @@ def test_backtest_with_prices_returns_contract_and_writes_nothing(home: Path) ->
     cols = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_true", "fold", "lo", "hi"]
     assert list(result.forecasts.columns) == cols
     assert set(result.forecasts["ticker"]) == {"MSFT", "GOOG"}
-    assert set(result.forecasts["fold"]) == {0, 1}
+    assert set(result.forecasts["fold"]) == {1, 2}
     assert set(result.metrics["baselines"]) == {"random_walk", "drift", "ridge"}
     assert result.metrics["model"]["overall"]["n"] > 0
     assert files_under(home) == []

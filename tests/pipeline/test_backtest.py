@@ -124,6 +124,8 @@ def test_run_backtest_writes_the_contract(tmp_path, home):
     assert "model" in metrics and set(metrics["baselines"]) == {"random_walk", "drift", "ridge"}
     html = (out / "report.html").read_text()
     assert "ACME" in html and "Leakage audit" in html
+    page = (out / "tickers" / "ACME.html").read_text()  # published with the rest of the run
+    assert 'href="tickers/ACME.html"' in html and 'href="../report.html"' in page
     assert any(line.startswith("fold 2/2 done") for line in lines)
     # No staging directories are left behind.
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]

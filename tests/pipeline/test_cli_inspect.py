@@ -164,8 +164,8 @@ def test_models_lists_versions_marks_the_champion(home: Path) -> None:
         ["default", "v0010"], ["default", "v0002"], ["default", "v0001"], ["other", "v0001"]
     ]  # fmt: skip
     assert rows[0][2:] == ["", "—", "—", "—", "—", "meta.json unreadable"]
-    assert rows[1][2:] == ["", "2024-01-05", "0.02000", "—", "2024-01-08T09:00:00+00:00", ""]
-    assert rows[2][2:] == ["yes", "—", "0.01235", "0.01250", "2024-01-01T09:00:00+00:00", ""]
+    assert rows[1][2:] == ["", "2024-01-05", "2.000%", "—", "2024-01-08T09:00:00+00:00", ""]
+    assert rows[2][2:] == ["yes", "—", "1.235%", "1.250%", "2024-01-01T09:00:00+00:00", ""]
     assert rows[3][2] == ""
     assert [r[2] for r in rows].count("yes") == 1
 

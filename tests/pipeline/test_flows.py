@@ -100,7 +100,9 @@ def test_weekly_retrain_first_run_promotes(trained: dict[str, Any]) -> None:
     assert "no champion yet" in summary and "random walk" in summary
     rows = table(arts["weekly-retrain-validation"])
     assert [r["horizon"] for r in rows] == [1, 2]
-    assert {"mae", "random_walk_mae", "drift_mae", "ridge_mae", "dm_p"} <= set(rows[0])
+    assert {"mae_pct", "random_walk_mae_pct", "drift_mae_pct", "ridge_mae_pct", "dm_p"} <= set(
+        rows[0]
+    )
 
     metrics = json.loads((Path(result["report"]).parent / "metrics.json").read_text())
     assert metrics["decision"]["promoted"] is True
@@ -143,7 +145,7 @@ def test_daily_forecast_bad_ticker_and_rerun(
     with_champion(trained, home)
     monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
     state = flows.daily_forecast_flow(
-        tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True
+        cfg=tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True
     )
     assert state.is_completed(), state.message
     assert state.message.endswith("1 ticker(s) failed: NOPE")
@@ -176,7 +178,7 @@ def test_daily_forecast_bad_ticker_and_rerun(
     assert result["link"] == "http://127.0.0.1:9/" + report.relative_to(home).as_posix()
     assert "NOPE" in report.read_text(encoding="utf-8")
 
-    again = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    again = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert again.is_completed() and again.message.endswith("ledger +0 new")
     assert again.result()["ledger"] == {"added": 0, "replaced": 4, "total": 4}
     book = ledger.read(home)
@@ -201,10 +203,12 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
 
     with_champion(trained, home)
     with pytest.raises(registry.NoChampion, match="train --as-of 2008-10-01"):
-        flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1))
+        flows.daily_forecast_flow(cfg=tiny_config(), as_of=_dt.date(2008, 10, 1))
     made = retrain(tiny_config(), as_of=_dt.date(2008, 10, 1))
     assert made.challenger.model.meta["seen_until"] == "2008-10-01" and not made.promoted
-    past = flows.daily_forecast_flow(tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True)
+    past = flows.daily_forecast_flow(
+        cfg=tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True
+    )
     assert past.is_completed(), past.message
     assert past.result()["as_of"] == "2008-10-01"
     assert not any(name.startswith("ingest-") for name in task_states(past))
@@ -214,7 +218,7 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
         artifacts(past)["daily-forecast-summary"].data
     )
 
-    later = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    later = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert later.is_completed(), later.message
     book = ledger.read(home)
     assert len(book) == 8 and set(book["origin"].dt.date.astype(str)) == {
@@ -227,7 +231,7 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
 
 @pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_without_champion_fails_with_a_summary(home: Path) -> None:
-    state = flows.daily_forecast_flow(tiny_config(), return_state=True)
+    state = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
     assert state.is_failed()
     summary = artifacts(state)["daily-forecast-summary"].data
     assert "failed" in summary and "no trained model named 'tiny'" in summary
@@ -244,8 +248,9 @@ def test_backtest_flow_artifacts(home: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert set(arts) == {"backtest-summary", "backtest-metrics", "backtest-report"}
     rows = table(arts["backtest-metrics"])
     assert [r["horizon"] for r in rows] == [1, 2]
-    assert all(r["n"] > 0 and r["mae"] > 0 and r["random_walk_mae"] > 0 for r in rows)
+    assert all(r["n"] > 0 and r["mae_pct"] > 0 and r["random_walk_mae_pct"] > 0 for r in rows)
     summary = arts["backtest-summary"].data
+    assert "model MAE %" in summary and "Holm-adjusted across 2 horizons" in summary
     assert "# Backtest: tiny flow test" in summary
     for sentence in result["verdicts"]:
         assert sentence in summary
@@ -306,7 +311,7 @@ def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -
     ) as cluster:
         runtime = RuntimeConfig(task_runner="dask", dask_address=cluster.scheduler_address)
         cfg = tiny_config(tickers=["MSFT", "NOPE", "GOOG"]).model_copy(update={"runtime": runtime})
-        state = flows.daily_forecast_flow(cfg, return_state=True)
+        state = flows.daily_forecast_flow(cfg=cfg, return_state=True)
         ran = set(cluster.scheduler.task_prefixes)
     assert state.is_completed(), state.message
     assert list(state.result()["failed"]) == ["NOPE"]

@@ -16,3 +16,22 @@ def test_run_ids_sort_by_time_and_name_their_kind():
     a, b = new_run_id("backtest"), new_run_id("daily")
     assert re.fullmatch(r"\d{8}T\d{6}Z-backtest-[0-9a-f]{4}", a)
     assert a[:16] <= b[:16] and "-daily-" in b
+
+
+def test_run_files_in_folders_are_published_with_the_run(tmp_path):
+    from stackcast.pipeline.results.runs import publish_run
+
+    home = tmp_path / "home"
+    files = {"report.html": "<p>r</p>", "tickers/BRK_2EB.html": "<p>t</p>"}
+    out = publish_run(home, "r1", files, {"kind": "backtest"}, out=tmp_path / "out")
+    assert (out / "tickers" / "BRK_2EB.html").read_text() == "<p>t</p>"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
+
+
+def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(tmp_path):
+    from stackcast.pipeline.results.runs import publish_run
+
+    files = {"report.html": "<p>r</p>", "../escaped.html": "<p>x</p>"}
+    with pytest.raises(ValueError, match="outside the run directory"):
+        publish_run(tmp_path / "home", "r1", files, {"kind": "backtest"}, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.html").exists()

@@ -294,3 +294,16 @@ def test_sigterm_to_the_launcher_stops_its_server(home: Path, tmp_path: Path) ->
     assert "Stopped." in text
     assert "Traceback" not in text and "never awaited" not in text, text[-3000:]
     assert pids_with_cmdline("server", "start", f"--port {ui_port}") == []
+
+
+def test_custom_run_form_puts_what_a_one_off_run_changes_first() -> None:
+    """daily-forecast's form: as_of, then the config (tickers first, schedules and paths last)."""
+    cfg = parse_config(CONFIG)
+    specs = [s for s in serve_mod.deployments_for(cfg) if s.name == "daily-forecast"]
+    (dep,) = serve_mod.to_runner_deployments(specs)
+    schema = dep._parameter_openapi_schema.model_dump()
+    by_position = sorted(schema["properties"], key=lambda k: schema["properties"][k]["position"])
+    assert by_position == ["as_of", "cfg"]
+    sections = list(schema["definitions"]["RunConfig"]["properties"])
+    assert sections[0] == "data" and sections[-3:] == ["schedule", "runtime", "paths"]
+    assert next(iter(schema["definitions"]["DataConfig"]["properties"])) == "tickers"

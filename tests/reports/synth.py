@@ -58,7 +58,7 @@ def predictions(
                         "horizon": h,
                         "target_date": target,
                         "y_true": y,
-                        "fold": k // test_size,
+                        "fold": k // test_size + 1,
                         "y_pred": pred,
                         "lo": pred - 1.28 * sd if intervals else np.nan,
                         "hi": pred + 1.28 * sd if intervals else np.nan,
@@ -101,7 +101,7 @@ def audit(folds: int = 3) -> list[dict[str, Any]]:
     for f in range(folds):
         rows.append(
             {
-                "fold": f,
+                "fold": f + 1,
                 "train_start": f"2020-0{f + 1}-01",
                 "train_end": f"2020-0{f + 6}-01",
                 "scaler_fit_start": f"2020-0{f + 1}-01",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.histories import training_diagnostics
@@ -27,8 +28,9 @@ def assert_self_contained(html: str) -> None:
     assert "Content-Security-Policy" in html
     for src in re.findall(r'src="([^"]*)"', html):
         assert src.startswith("data:image/png;base64,")
-    for href in re.findall(r'href="([^"]*)"', html):
-        assert href.startswith(("#", "runs/")), href
+    own_page = r"#[\w-]+|(\.\./|runs/[\w.%-]+/|tickers/)?[\w.-]+\.html(#[\w-]+)?"
+    for href in re.findall(r'href="([^"]*)"', html):  # sections or the run's own pages
+        assert re.fullmatch(own_page, href), href
 
 
 def sample_data(ticker: str = "AAA", **overrides) -> ReportData:
@@ -77,14 +79,15 @@ def test_report_has_every_section_and_is_self_contained(report):
     for section in SECTIONS:
         assert f'<section id="{section}">' in report
         assert f'href="#{section}"' in report
-    assert (
-        report.count("data:image/png;base64,") == 2 + 1 + 3 + 1
-    )  # forecasts, errors, equity, training
+    # forecasts (2 tickers), errors, predicted vs realised, squared-error difference, equity
+    # (portfolio + 2 tickers), training, cross-section (2 tickers: per-ticker figures inline)
+    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1 + 1
 
 
 def test_report_headline_sentences_and_table(report):
-    assert "the model beats a random walk at horizon 1, p" in report.lower()
-    assert re.search(r"does not beat a random walk at horizon \d, p", report)
+    assert "the model beats a random walk at horizon 1, holm p" in report.lower()
+    assert re.search(r"does not beat a random walk at horizon \d, Holm p", report)
+    assert "Holm-adjusted across 5 horizons" in report
     headline = report.split('id="headline"')[1].split("</section>")[0]
     for column in ("MAE", "RMSE", "MASE", "dir. acc.", "DM p"):
         assert column in headline
@@ -183,3 +186,60 @@ def test_training_diagnostics():
     assert "exploding gradients in dense" in text
     assert "vanishing gradients in rnn_0" in text
     assert "exploding gradients in rnn_0" not in text
+
+
+def _tables_without_heading(html: str) -> list[int]:
+    """Positions of tables whose nearest preceding heading is further back than a figure or
+    another table (each table must be introduced by its own h2/h3)."""
+    missing = []
+    for m in re.finditer(r"<table", html):
+        before = html[: m.start()]
+        heading = max(before.rfind("<h2"), before.rfind("<h3"))
+        if heading < 0 or max(before.rfind("</table>"), before.rfind("<figure")) > heading:
+            missing.append(m.start())
+    return missing
+
+
+def test_every_table_has_a_heading(report):
+    assert report.count("<table") == 7 + 3  # + the cross-section's summary, best and worst
+    assert _tables_without_heading(report) == []
+    index = render_index([index_entry("r", "2024-01-01T00:00:00", "backtest", None)])
+    assert _tables_without_heading(index) == [] and "<h2>Runs</h2>" in index
+
+
+def test_report_states_the_fill(report, data):
+    trading = report.split('id="trading"')[1].split("</section>")[0]
+    # The synthetic prices have no opens: next open was asked, every bar fell back.
+    assert data.trading.fill == "next_open" and data.trading.fallback
+    assert 'id="fill"' in trading and "fallback" in trading
+    assert "Fill: next open" in trading and "fell back to the next close" in trading
+    closed = sample_data(trading=simulate(data.predictions, ReportConfig(fill="next_close")))
+    html = render_report(closed)
+    assert "Fill: next close" in html and "fell back" not in html
+
+
+def test_folds_are_numbered_from_one(report):
+    from stackcast.features.splits import walk_forward
+
+    days = pd.bdate_range("2020-01-01", periods=400).to_numpy().astype("datetime64[D]")
+    splits = walk_forward(days, folds=3, test_size=40, embargo=5, horizons=5, mode="rolling",
+                          train_size=200, min_train=100)  # fmt: skip
+    html = render_report(
+        ReportData(title="t", run_id="r", created="c", audit=[s.audit() for s in splits])
+    )
+    leakage = html.split('id="leakage"')[1].split("</section>")[0]
+    firsts = re.findall(r"<tr>\s*<td class=\"\">(\d+)</td>", leakage)
+    assert firsts == ["1", "2", "3"]
+    training = report.split('id="training"')[1].split("</section>")[0]
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", training) == ["1", "2"]
+    assert "fold 2: exploding gradients" in training  # the second history's blow-up
+    # The heatmap's rows are the forecasts' fold column, as the engine numbers it.
+    assert {r["fold"] for r in sample_data().headline["by_fold"]} == {1, 2}
+
+
+def test_index_counts_are_integers(data):
+    entry = index_entry("r", "2024-01-01T00:00:00", "daily", None)
+    entry["verdict"] = "published 1-step forecasts beat the random walk so far (n = 14.0)"
+    html = render_index([entry])
+    assert "n = 14)" in html and "14.0" not in html
+    assert "2024-01-01 00:00:00" in html  # wraps at the space

@@ -11,13 +11,20 @@ import pytest
 from scipy import stats
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.metrics import (
+    coverage_warnings,
     error_by_fold,
     evaluate,
     interval_metrics,
     point_metrics,
     scale_lookup,
 )
-from stackcast.reports.significance import binomial_p, diebold_mariano, format_p, verdict_sentence
+from stackcast.reports.significance import (
+    binomial_p,
+    diebold_mariano,
+    format_p,
+    holm,
+    verdict_sentence,
+)
 
 from tests.reports import synth
 
@@ -154,10 +161,10 @@ def test_evaluate_shape_json_and_verdicts():
     assert out["model"]["overall"]["coverage_nominal"] == 0.8
     v = {x["horizon"]: x for x in out["verdicts"]}
     assert v[1]["beats_random_walk"] is True
-    assert v[1]["sentence"] == "the model beats a random walk at horizon 1, p < 0.001"
+    assert v[1]["sentence"] == "the model beats a random walk at horizon 1, Holm p < 0.001"
     # A zero forecast is the random walk: the test is undefined, never a win.
     assert v[3]["beats_random_walk"] is False and v[3]["p_value"] is None
-    assert v[3]["sentence"] == "the model does not beat a random walk at horizon 3, p = n/a"
+    assert v[3]["sentence"] == "the model does not beat a random walk at horizon 3, Holm p = n/a"
 
 
 def test_evaluate_mase_scale_forms_and_common_rows():
@@ -196,10 +203,73 @@ def test_format_p_and_sentence():
     assert format_p(0.0004) == "< 0.001"
     assert format_p(None) == "n/a"
     assert verdict_sentence(1, False, 0.41) == (
-        "the model does not beat a random walk at horizon 1, p = 0.41"
+        "the model does not beat a random walk at horizon 1, Holm p = 0.41"
     )
     assert (
-        verdict_sentence(5, True, 0.01) == "the model beats a random walk at horizon 5, p = 0.010"
+        verdict_sentence(5, True, 0.01)
+        == "the model beats a random walk at horizon 5, Holm p = 0.010"
+    )
+
+
+def test_holm_on_known_p_values():
+    # m = 4 defined: sorted 0.01, 0.02, 0.03, 0.5 -> 4*0.01, max(.04, 3*.02), max(.06, 2*.03), 0.5
+    got = holm([0.03, 0.01, None, 0.5, 0.02])
+    assert got[2] is None
+    assert got == pytest.approx([0.06, 0.04, None, 0.5, 0.06], nan_ok=False)
+    assert holm([0.9, 0.8]) == [1.0, 1.0]  # capped at 1, monotone in the sorted order
+    assert holm([]) == []
+
+
+def test_verdicts_use_the_holm_adjusted_p():
+    px = synth.prices()
+    pr = synth.predictions(px, skill=0.9)
+    out = evaluate(pr, synth.scale(px), ReportConfig(significance=0.05), nominal_coverage=0.8)
+    pooled = out["dm"]["pooled"]
+    assert [e["p_holm"] for e in pooled] == pytest.approx(holm([e["p_one_sided"] for e in pooled]))
+    for e, v in zip(pooled, out["verdicts"], strict=True):
+        assert v["p_value"] == e["p_holm"] and v["p_raw"] == e["p_one_sided"]
+        assert v["beats_random_walk"] == (e["p_holm"] < 0.05 and e["mean_diff"] < 0)
+        assert e["p_holm"] >= e["p_one_sided"]
+    for ticker in out["tickers"]:
+        rows = [e for e in out["dm"]["by_ticker"] if e["ticker"] == ticker]
+        assert [e["p_holm"] for e in rows] == pytest.approx(holm([e["p_one_sided"] for e in rows]))
+    assert "Holm-adjusted across 5 horizons" in out["verdict_note"]
+    assert "log return" in out["units"]["mae, rmse, bias, interval_width, scale"]
+
+
+def test_a_raw_p_below_the_level_is_not_a_win_after_holm():
+    # Five horizons, one raw p of 0.02: Holm multiplies the smallest by 5 -> 0.1, no win.
+    p = holm([0.02, 0.4, 0.5, 0.6, 0.7])
+    assert p[0] == pytest.approx(0.1) and not p[0] < 0.05
+
+
+def _cov(horizon: int, coverage: float, n: int, nominal: float = 0.8) -> dict:
+    return {"horizon": horizon, "coverage": coverage, "coverage_n": n, "coverage_nominal": nominal}
+
+
+def test_coverage_warning_fires_beyond_two_standard_errors():
+    # n = 400, p = 0.8: se = 0.02, so the threshold is 0.76.
+    warned = coverage_warnings([_cov(1, 0.75, 400), _cov(2, 0.77, 400), _cov(3, 0.9, 400)])
+    assert len(warned) == 1
+    assert "horizon 1 is 75.0% (n = 400)" in warned[0] and "nominal 80%" in warned[0]
+    assert coverage_warnings([_cov(1, 0.761, 400)]) == []
+    # The same shortfall on a small sample is within sampling error.
+    assert coverage_warnings([_cov(1, 0.75, 25)]) == []
+    assert coverage_warnings([_cov(1, None, 0)]) == []
+
+
+def test_evaluate_lists_coverage_warnings():
+    px = synth.prices()
+    pr = synth.predictions(px, skill=0.9)
+    narrow = pr.assign(lo=pr["y_pred"] - 1e-6, hi=pr["y_pred"] + 1e-6)
+    out = evaluate(narrow, synth.scale(px), ReportConfig(), nominal_coverage=0.8)
+    assert [w.split(" is ")[0] for w in out["coverage_warnings"]] == [
+        f"interval coverage at horizon {h}" for h in range(1, 6)
+    ]
+    wide = pr.assign(lo=pr["y_pred"] - 1.0, hi=pr["y_pred"] + 1.0)
+    assert (
+        evaluate(wide, synth.scale(px), ReportConfig(), nominal_coverage=0.8)["coverage_warnings"]
+        == []
     )
 
 

@@ -76,9 +76,9 @@ def test_no_pyplot_figures_leak(data):
 
 def test_fold_histories_forms():
     one = synth.history()
-    assert [k for k, _ in plots.fold_histories(one)] == ["0"]  # a single history
+    assert [k for k, _ in plots.fold_histories(one)] == ["1"]  # a single history
     assert [k for k, _ in plots.fold_histories({3: one, 4: one})] == ["3", "4"]
-    assert [k for k, _ in plots.fold_histories([one, None, one])] == ["0", "2"]
+    assert [k for k, _ in plots.fold_histories([one, None, one])] == ["1", "3"]  # from fold 1
 
 
 def test_grad_layers_reads_flat_keras_history_keys():
@@ -86,3 +86,35 @@ def test_grad_layers_reads_flat_keras_history_keys():
     layers = plots.grad_layers(hist)
     assert list(layers) == ["rnn_0"]
     assert layers["rnn_0"]["max"].tolist() == [0.3, 0.4]
+
+
+def test_ols_fit_by_hand():
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    y = np.array([1.0, 3.0, 5.0, 7.5])
+    a, b, se = plots.ols_fit(x, y)
+    # b = sum(dx * dy) / sum(dx^2) = (1.5*3.125 + .5*1.125 + .5*.875 + 1.5*3.375) / 5 = 2.15
+    assert b == pytest.approx(2.15) and a == pytest.approx(4.125 - 2.15 * 1.5)
+    resid = y - a - b * x
+    assert se == pytest.approx(np.sqrt(resid @ resid / 2 / 5))
+    assert plots.ols_fit(np.ones(5), np.arange(5.0)) is None  # no spread in x
+
+
+def test_predicted_vs_realised_and_error_difference(data):
+    _, pr = data
+    big = png(plots.predicted_vs_realised_plot(pr))
+    png(plots.predicted_vs_realised_plot(pr, horizons=[1], max_points=50))
+    png(plots.error_difference_plot(pr))
+    png(plots.error_difference_plot(pr.drop(columns=["random_walk"])))  # RW forecasts 0
+    assert plots.predicted_vs_realised_plot(pr.assign(y_true=np.nan)) is None
+    assert plots.error_difference_plot(None) is None
+    assert plots.error_difference_plot(pr, horizons=[99]) is None
+    assert len(big) < 400_000  # modest: one portfolio-level figure at the report's dpi
+
+
+def test_headline_horizons_and_series_styles():
+    from stackcast.reports.figures import headline_horizons, series_style
+
+    assert headline_horizons([3, 1, 2]) == [1, 2, 3]
+    assert headline_horizons(range(1, 21), most=4) == [1, 7, 14, 20]
+    styles = {(s["color"], str(s["ls"])) for s in map(series_style, range(6))}
+    assert len({c for c, _ in styles}) == 6 and len({ls for _, ls in styles}) == 6

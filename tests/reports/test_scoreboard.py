@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -133,3 +134,70 @@ def test_empty_inputs() -> None:
     assert scoreboard.summary(realised).empty
     assert scoreboard.summary(realised, by=())["n"].iloc[0] == 0
     assert scoreboard.cumulative(realised).empty
+
+
+def _scored_book(n: int, inside: int) -> pd.DataFrame:
+    """``n`` scored horizon-1 rows, the first ``inside`` of them inside their band."""
+    origin = pd.bdate_range("2024-01-01", periods=n)
+    y = 0.01 + 0.004 * np.sin(np.arange(n))
+    lo = np.where(np.arange(n) < inside, y - 0.01, y + 0.001)
+    return pd.DataFrame(
+        {
+            "ticker": "AAA",
+            "origin": origin,
+            "horizon": 1,
+            "target_date": origin + pd.offsets.BDay(1),
+            "y_pred": 0.005,
+            "lo": lo,
+            "hi": lo + 0.02,
+            "model_name": "m",
+            "y_true": y,
+            "status": scoreboard.SCORED,
+        }
+    )
+
+
+def test_summary_with_a_nominal_level_warns_on_low_coverage() -> None:
+    low = scoreboard.summary(_scored_book(100, 60), by=("horizon",), nominal=0.8)
+    assert low.loc[0, "coverage"] == pytest.approx(0.6) and low.loc[0, "coverage_n"] == 100
+    assert low.loc[0, "coverage_nominal"] == 0.8
+    (warning,) = scoreboard.coverage_warnings(low)
+    assert warning.startswith("published forecasts: interval coverage at horizon 1 is 60.0%")
+    fine = scoreboard.summary(_scored_book(100, 78), by=("horizon",), nominal=0.8)
+    assert scoreboard.coverage_warnings(fine) == []  # 2 points short: within sampling error
+    # Without a nominal level there is nothing to compare with.
+    assert (
+        scoreboard.coverage_warnings(scoreboard.summary(_scored_book(100, 60), ("horizon",))) == []
+    )
+
+
+def test_daily_page_and_index_sentence_give_numbers_not_a_bare_beats() -> None:
+    from stackcast.reports.daily import DailyData, daily_verdict, render_daily
+
+    score = scoreboard.summary(_scored_book(14, 5), by=("horizon",), nominal=0.8)
+    row = score.iloc[0]  # mixed dtypes: n comes back as a float here
+    sentence = daily_verdict(row)
+    assert "n = 14)" in sentence and "n = 14.0" not in sentence
+    assert "beats" not in sentence and "too few scored forecasts" in sentence
+    assert re.search(r"MAE \d\.\d{3}% vs random walk \d\.\d{3}% \(n = 14\)", sentence)
+    many = scoreboard.summary(_scored_book(40, 30), by=("horizon",), nominal=0.8)
+    assert "Diebold-Mariano p = " in daily_verdict(many.iloc[0])
+
+    forecasts = pd.DataFrame(
+        columns=["ticker", "origin", "horizon", "target_date", "y_pred", "lo", "hi"]
+    )
+    html = render_daily(
+        DailyData(
+            "t",
+            "r",
+            "now",
+            "2024-02-01",
+            {"name": "m", "version": "v1", "seen_until": None},
+            forecasts,
+            score,
+        )
+    )
+    board = html.split('id="scoreboard"')[1].split("</section>")[0]
+    assert "beats" not in board
+    assert "too few scored forecasts (n &lt; 30)" in board
+    assert "interval coverage at horizon 1 is 35.7%" in board and "nominal 80%" in board

@@ -1,0 +1,97 @@
+"""Error figures a person reads are percent of price; verdicts say how p was adjusted."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import stackcast.pipeline.workflows.backtest as backtest_workflow
+from stackcast.pipeline.cli.app import app
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.orchestration import artifacts
+from stackcast.reports.config import ReportConfig
+from stackcast.reports.metrics import evaluate
+from typer.testing import CliRunner
+
+from tests.reports import synth
+
+
+@pytest.fixture(scope="module")
+def metrics() -> dict:
+    px = synth.prices()
+    pr = synth.predictions(px, skill=0.9)
+    pr = pr.assign(lo=pr["y_pred"] - 1e-4, hi=pr["y_pred"] + 1e-4)  # far too narrow
+    return evaluate(pr, synth.scale(px), ReportConfig(), nominal_coverage=0.8)
+
+
+def test_backtest_cli_prints_percent_holm_note_and_coverage_warnings(
+    metrics: dict, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    def fake_run(cfg, out=None, steps=None):
+        return SimpleNamespace(metrics=metrics, warnings=[]), tmp_path
+
+    monkeypatch.setattr(backtest_workflow, "run_backtest", fake_run)
+    result = CliRunner().invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    mae = metrics["model"]["by_horizon"][0]["mae"]
+    line = next(s for s in result.stdout.splitlines() if s.startswith("h=1:"))
+    assert f"MAE {100 * mae:.3f}%" in line and "(nominal 80%)" in line
+    assert not re.search(r"\b0\.0\d{3,}\b", result.stdout)  # no bare fractions
+    assert "Holm-adjusted across 5 horizons" in result.stdout
+    assert "Holm p" in result.stdout
+    assert "warning: interval coverage at horizon 1 is" in result.stderr
+
+
+def test_artifact_tables_and_markdown_are_percent(metrics: dict) -> None:
+    rows = artifacts.metric_rows(metrics)
+    mae = metrics["model"]["by_horizon"][0]["mae"]
+    assert rows[0]["mae_pct"] == pytest.approx(100 * mae, abs=1e-6)
+    assert {"random_walk_mae_pct", "coverage_pct", "dm_p", "dm_p_holm"} <= set(rows[0])
+    md = artifacts.metrics_md(rows)
+    assert "model MAE %" in md and f"{100 * mae:.3f}%" in md and "DM p (Holm)" in md
+    verdicts = artifacts.verdicts_md(metrics)
+    assert "Holm-adjusted across 5 horizons" in verdicts
+    warned = artifacts.metric_warnings(metrics)
+    assert any(w.startswith("interval coverage at horizon") for w in warned)
+    assert artifacts.decision_rows({"challenger_y_pred": 0.01954})[0]["validation MAE"] == (
+        "1.954%"
+    )
+
+
+def test_daily_summary_is_percent_and_never_says_a_bare_beats() -> None:
+    cfg = RunConfig.model_validate({"data": {"tickers": ["AAA"]}})
+    forecasts = pd.DataFrame(
+        {
+            "ticker": ["AAA"],
+            "origin": [pd.Timestamp("2024-02-01")],
+            "horizon": [1],
+            "target_date": [pd.Timestamp("2024-02-02")],
+            "origin_close": [100.0],
+            "price_pred": [101.0],
+            "lo": [-0.01],
+            "hi": [0.02],
+        }
+    )
+    score = pd.DataFrame(
+        {
+            "horizon": [1, 2],
+            "n": [14, 40],
+            "mae": [0.01, 0.03],
+            "rw_mae": [0.02, 0.02],
+            "coverage": [0.5, 0.6],
+            "coverage_n": [14, 40],
+            "coverage_nominal": [0.8, 0.8],
+            "dm_p": [float("nan"), 0.2],
+        }
+    )
+    update = SimpleNamespace(added=1, replaced=0, total=1)
+    model = {"name": "m", "version": "v1"}
+    md = artifacts.daily_summary(cfg, forecasts, update, score, model, "2024-02-01", [])
+    assert "beats" not in md
+    assert "| 1 | 14 | 1.000% | 2.000% | 50.0% | too few scored forecasts (n < 30) |" in md
+    assert "Diebold-Mariano p = 0.200" in md
+    assert "interval coverage at horizon 2 is 60.0% (n = 40)" in md
+    assert "n = 14.0" not in md
