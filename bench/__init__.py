@@ -22,6 +22,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.backtest_warm",
         "walk-forward backtest, warm start vs retrain from scratch: wall time and MAE",
     ),
+    "fold_parallel": (
+        "bench.fold_parallel",
+        "backtest without warm start: folds in order vs on 2 local Dask worker processes",
+    ),
     "daily": (
         "bench.daily_run",
         "`stackcast run` for 10 tickers with a saved champion vs `import tensorflow`",

@@ -46,7 +46,8 @@ class BacktestRun:
         scale: In-sample random-walk MAE per (ticker, horizon) of the first fold's training
             range (the MASE denominator).
         baselines: Names of the baseline columns in ``predictions``.
-        model: The model forecaster as fit on the last fold.
+        model: The model forecaster as fit on the last fold (unfitted when the folds ran
+            apart and were joined by ``assemble``).
     """
 
     predictions: pd.DataFrame
@@ -157,6 +158,35 @@ def _epochs(n: int) -> str:
     return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
+def fold_banner(split: Split, folds: int) -> str:
+    """The line that opens a fold: its training and test ranges."""
+    a = split.audit()
+    return (
+        f"fold {split.fold + 1}/{folds}: train {a['train_start']}..{a['train_end']}, "
+        f"test {a['test_start']}..{a['test_end']}"
+    )
+
+
+def fold_done(out: FoldResult, folds: int) -> str:
+    """The line that closes a fold: its time and epochs."""
+    epochs = out.history.get("epochs_run")
+    done = f" ({_epochs(epochs)})" if epochs is not None else ""
+    return f"fold {out.split.fold + 1}/{folds} done in {out.seconds:.1f} s{done}"
+
+
+def assemble(
+    panel: Panel, folds: Sequence[FoldResult], baselines: Sequence[str], model: Forecaster
+) -> BacktestRun:
+    """One ``BacktestRun`` from its folds' results (in fold order), however they ran."""
+    folds = sorted(folds, key=lambda f: f.split.fold)
+    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
+    scale = rw_scale(panel, folds[0].split.rows(panel).train)
+    warnings = [w for f in folds for w in f.warnings]
+    names = tuple(baselines)
+    predictions.attrs["baselines"] = list(names)
+    return BacktestRun(predictions, list(folds), scale, names, model, warnings)
+
+
 def backtest(
     panel: Panel,
     splits: Sequence[Split],
@@ -171,20 +201,8 @@ def backtest(
     )
     folds: list[FoldResult] = []
     for split in splits:
-        a, number = split.audit(), split.fold + 1
-        say(
-            progress,
-            f"fold {number}/{len(splits)}: train {a['train_start']}..{a['train_end']}, "
-            f"test {a['test_start']}..{a['test_end']}",
-        )
+        say(progress, fold_banner(split, len(splits)))
         out = run_fold(panel, split, model, baselines, progress)
         folds.append(out)
-        epochs = out.history.get("epochs_run")
-        done = f" ({_epochs(epochs)})" if epochs is not None else ""
-        say(progress, f"fold {number}/{len(splits)} done in {out.seconds:.1f} s{done}")
-    predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
-    scale = rw_scale(panel, folds[0].split.rows(panel).train)
-    warnings = [w for f in folds for w in f.warnings]
-    names = tuple(b.name for b in baselines)
-    predictions.attrs["baselines"] = list(names)
-    return BacktestRun(predictions, folds, scale, names, model, warnings)
+        say(progress, fold_done(out, len(splits)))
+    return assemble(panel, folds, [b.name for b in baselines], model)

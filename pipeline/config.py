@@ -1,8 +1,8 @@
 """The run configuration: one TOML file loaded into frozen pydantic models.
 
 Each package owns its section's model; ``RunConfig`` composes them with the pipeline's own
-``[data]``, ``[backtest]``, ``[schedule]``, ``[runtime]`` and ``[paths]`` sections. The same
-models are the Prefect flows' parameters, so the UI renders them as forms.
+``[data]``, ``[backtest]``, ``[schedule]``, ``[runtime]``, ``[sweep]`` and ``[paths]``
+sections. The same models are the Prefect flows' parameters, so the UI renders them as forms.
 """
 
 from __future__ import annotations
@@ -148,6 +148,20 @@ class RuntimeConfig(_Section):
     max_workers: int = Field(4, ge=1, le=256, description="Thread pool size / local Dask workers.")
 
 
+class SweepConfig(_Section):
+    """How ``stackcast sweep`` picks a configuration: validation folds before the test folds."""
+
+    validation_folds: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Walk-forward folds before the [backtest] test folds that score candidates.",
+    )
+    max_combinations: int = Field(
+        32, ge=1, le=10_000, description="Most grid combinations a sweep accepts."
+    )
+
+
 class PathsConfig(_Section):
     """Where stackcast keeps its state."""
 
@@ -164,6 +178,7 @@ class RunConfig(_Section):
     train: TrainConfig = TrainConfig()
     backtest: BacktestConfig = BacktestConfig()
     report: ReportConfig = ReportConfig()
+    sweep: SweepConfig = SweepConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     runtime: RuntimeConfig = RuntimeConfig()
     paths: PathsConfig = PathsConfig()

@@ -8,6 +8,8 @@ They register on ``stackcast.pipeline.cli.app.app`` and run the workflow bodies 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,7 @@ from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError
+from stackcast.pipeline.workflows.steps import Steps
 
 Tickers = Annotated[
     str | None, typer.Option("--tickers", "-t", help="Comma-separated tickers (default: config's).")
@@ -33,6 +36,13 @@ Verbose = Annotated[
         help="Print every epoch as a line (default: a progress bar on a terminal).",
     ),
 ]
+RunOut = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
+        file_okay=False,
+    ),
+]  # fmt: skip
 RunVerbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
@@ -73,13 +83,25 @@ def _date(value: str | None, flag: str) -> _dt.date | None:
         raise ConfigError(f"{flag}: expected YYYY-MM-DD, got {value!r}") from None
 
 
+@contextmanager
+def command_steps(cfg: RunConfig, say) -> Iterator[Steps]:
+    """The steps a command runs with: on Dask with ``task_runner = "dask"``, else in order."""
+    if cfg.runtime.task_runner != "dask":
+        yield Steps(say)
+        return
+    from stackcast.pipeline.orchestration.pool import dask_steps
+
+    with dask_steps(cfg.runtime, say) as steps:
+        yield steps
+
+
 def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     quiet_tensorflow()
     from stackcast.pipeline.workflows.backtest import run_backtest
-    from stackcast.pipeline.workflows.steps import Steps
 
     say = printer(verbose)
-    result, run_dir = run_backtest(cfg, out=out, steps=Steps(say))
+    with command_steps(cfg, say) as steps:
+        result, run_dir = run_backtest(cfg, out=out, steps=steps)
     metrics = result.metrics
     print_warnings(list(result.warnings) + list(metrics.get("coverage_warnings", [])), say)
     for line in horizon_lines(metrics):
@@ -122,15 +144,7 @@ def backtest(
     config: ConfigOpt = None,
     tickers: Tickers = None,
     source: Source = None,
-    out: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Write the run here (default: STACKCAST_HOME/runs/<id>).",
-            file_okay=False,
-        ),
-    ] = None,
+    out: RunOut = None,
     verbose: Verbose = False,
 ) -> None:
     """Walk-forward backtest against random-walk, drift and ridge baselines, with a report.
@@ -171,7 +185,6 @@ def train(
 ) -> None:
     """Train a new model version; it becomes champion if it beats the champion and random walk."""
     quiet_tensorflow()
-    from stackcast.pipeline.workflows.steps import Steps
     from stackcast.pipeline.workflows.training import retrain
 
     say = printer(verbose)
@@ -200,7 +213,6 @@ def run(
     """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
     quiet_tensorflow()
     from stackcast.pipeline.workflows.daily import daily_forecast
-    from stackcast.pipeline.workflows.steps import Steps
 
     cfg = load_run_config(config)
     say = printer(verbose) if verbose else None
@@ -236,7 +248,6 @@ def replay(
     """
     quiet_tensorflow()
     from stackcast.pipeline.workflows.replay import replay as run_replay
-    from stackcast.pipeline.workflows.steps import Steps
 
     first, last = _date(start or None, "--start"), _date(end or None, "--end")
     if first is None or last is None:

@@ -1,9 +1,10 @@
 """The deployments ``stackcast serve`` serves: their specs, parameters and Prefect form.
 
 ``deployments_for(cfg)`` lists them (``daily-forecast`` and ``weekly-retrain`` on the config's
-cron schedules, ``backtest`` and ``ingest`` on demand), each with the whole ``RunConfig`` as its
-parameter; ``to_runner_deployments`` turns them into Prefect ``RunnerDeployment``s;
-``load_deployments`` calls a ``MODULE:FUNCTION`` that returns others instead.
+cron schedules, ``backtest``, ``sweep`` and ``ingest`` on demand), each with the whole
+``RunConfig`` as its parameter (``sweep`` also takes its ``grid``); ``to_runner_deployments``
+turns them into Prefect ``RunnerDeployment``s; ``load_deployments`` calls a
+``MODULE:FUNCTION`` that returns others instead.
 """
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from typing import Any
 
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
+
+DEFAULT_GRID: dict[str, list[Any]] = {"model.dropout": [0.0, 0.2]}
+"""The sweep deployment's default grid (the Run form shows it, to edit)."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,13 @@ def deployments_for(cfg: RunConfig) -> list[DeploymentSpec]:
         ),
         DeploymentSpec(
             flows.backtest_flow, "backtest", None, params, "Walk-forward backtest and report."
+        ),
+        DeploymentSpec(
+            flows.sweep_flow,
+            "sweep",
+            None,
+            params | {"grid": dict(DEFAULT_GRID)},
+            "Backtest a grid of configs; choose on validation folds, report the test folds.",
         ),
         DeploymentSpec(flows.ingest_flow, "ingest", None, params, "Fetch and store prices."),
     ]

@@ -245,6 +245,58 @@ def backtest_flow(cfg: RunConfig) -> State[Any]:
     return finished(f"backtest {run_dir.name}", data, result.ingest_failed)
 
 
+@flow(name="sweep")
+def sweep_flow(cfg: RunConfig, grid: dict[str, list[Any]]) -> State[Any]:
+    """Backtest every combination of a grid; choose on validation folds, report the test folds.
+
+    Args:
+        cfg: The base configuration (``[sweep]`` sets the validation folds and the most
+            combinations, ``[backtest]`` the test folds).
+        grid: Dotted config keys to lists of values, e.g. ``{"model.dropout": [0.0, 0.2]}``.
+    """
+    from stackcast.pipeline.workflows.sweep import run_sweep
+
+    cfg = prepared(cfg)
+    with summary_on_failure("sweep", f"Sweep: {cfg.report.title}"):
+        with task_runner_for(cfg.runtime) as runner:
+            result, run_dir = run_sweep(cfg, grid, steps=PrefectSteps(runner))
+        rows = [
+            {
+                "candidate": r["label"],
+                "status": r["status"],
+                "chosen": r["candidate"] == result.winner.index,
+                **{k: cell(r.get(k)) for k in ("validation_mae", "test_mae", "test_rw_mae")},
+            }
+            for r in result.rows
+        ]
+        md = (
+            f"# Sweep: {cfg.report.title}\n\n"
+            f"Chosen on validation: **{result.winner.label}** "
+            f"({len(result.rows)} candidates, {len(result.failed)} failed).\n\n"
+            + markdown_table(
+                rows, ["candidate", "status", "chosen", "validation_mae", "test_mae", "test_rw_mae"]
+            )
+            + warnings_md(result.warnings)
+        )
+        report = run_dir / "report.html"
+        link = publish_artifacts(
+            "sweep", md, ("sweep-candidates", rows, "Every candidate: validation and test MAE"),
+            report, cfg.home(),
+        )  # fmt: skip
+    data = {
+        "run_id": run_dir.name,
+        "report": str(report),
+        "link": link,
+        "winner": result.winner.label,
+        "winner_config": str(run_dir / "winner.toml"),
+        "failed": result.failed,
+    }
+    message = f"sweep {run_dir.name}: chose {result.winner.label}"
+    if result.failed:
+        message += f"; {len(result.failed)} candidate(s) failed: {', '.join(result.failed)}"
+    return finished(message, data, {})
+
+
 @flow(name="replay")
 def replay_flow(cfg: RunConfig, start: date, end: date) -> State[Any]:
     """Replay the daily routine session by session, as production would have run it.

@@ -6,7 +6,8 @@ serves the deployments with a Prefect ``Runner`` (what ``prefect.serve`` does):
 
 - ``daily-forecast`` on ``cfg.schedule.daily_cron`` (in ``cfg.schedule.timezone``),
 - ``weekly-retrain`` on ``cfg.schedule.retrain_cron``,
-- ``backtest`` and ``ingest`` on demand (Run button in the UI).
+- ``backtest``, ``sweep`` (its ``grid`` parameter a form field) and ``ingest`` on demand
+  (Run button in the UI).
 
 Each deployment's parameter is the whole ``RunConfig`` (``cfg``), so the UI shows a form with
 the loaded config as defaults. Schedules stay active after shutdown

@@ -22,7 +22,6 @@ start of every flow).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -33,6 +32,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from stackcast.pipeline.config import RunConfig, RuntimeConfig
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError, UserError
+from stackcast.pipeline.orchestration.pool import in_worker
 from stackcast.pipeline.workflows.steps import Steps, failure_text
 
 T = TypeVar("T")
@@ -80,6 +80,15 @@ def failure_message(state: State[Any]) -> str:
     return failure_text(exc)
 
 
+def lost_message(future: Any, state: State[Any]) -> str:
+    """Why a task run that never reached a final state is gone (the runner's error)."""
+    try:
+        future.result(raise_on_failure=True)
+    except Exception as exc:
+        return f"lost while {state.type.value.lower()}: {failure_text(exc)}"
+    return f"lost while {state.type.value.lower()}"
+
+
 def retry_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
     """Retry condition: network trouble and unexpected errors, never bad input.
 
@@ -91,17 +100,6 @@ def retry_transient(task: Any, task_run: Any, state: State[Any]) -> bool:
     if isinstance(exc, UserError):
         return getattr(exc, "exit_code", 2) != 2
     return True
-
-
-def _in_worker(fn: Callable[..., T]) -> Callable[..., T]:
-    """``fn`` that first quiets TensorFlow (a Dask worker process starts bare)."""
-
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> T:
-        quiet_tensorflow()
-        return fn(*args, **kwargs)
-
-    return run
 
 
 def map_options(name: str, key_param: str) -> dict[str, Any]:
@@ -129,6 +127,8 @@ class PrefectSteps(Steps):
         runner: A started task runner for the per-key fan-out.
     """
 
+    parallel = True
+
     def __init__(self, runner: TaskRunner[Any]) -> None:
         super().__init__()
         self.runner = runner
@@ -152,7 +152,7 @@ class PrefectSteps(Steps):
         **params: Any,
     ) -> tuple[dict[str, T], dict[str, str]]:
         """Submit one task run per key to the runner and wait for all of them."""
-        step = task(_in_worker(fn), **map_options(name, key_param))
+        step = task(in_worker(fn), **map_options(name, key_param))
         futures = {k: self.runner.submit(step, {**params, key_param: k}) for k in keys}
         done: dict[str, T] = {}
         failed: dict[str, str] = {}
@@ -161,8 +161,10 @@ class PrefectSteps(Steps):
             state = future.state
             if state.is_completed():
                 done[key] = future.result()
-            else:
+            elif state.is_final():
                 failed[key] = failure_message(state)
+            else:  # never finished: its worker died (a Dask KilledWorker) or it was lost
+                failed[key] = lost_message(future, state)
         return done, failed
 
 

@@ -3,6 +3,12 @@
 ``backtest`` computes (the Python API's ``stackcast.backtest``: with ``prices`` it reads and
 writes nothing under STACKCAST_HOME); ``run_backtest`` also publishes the run. The CLI and
 the Prefect flow both call ``run_backtest``.
+
+Fold-parallel: with ``[train] warm_start = false`` the folds are independent, so where the
+steps run keys at the same time (``Steps.parallel``: the Prefect flows' task runner, the CLI
+on Dask) each fold is its own step (``backtest-fold-<k>``, ``fold_task``) with fresh
+forecasters; fold k still trains with seed ``seed + k``, so the forecasts are bit-identical to
+the sequential run on CPU. A warm-started backtest runs its folds in order.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import pandas as pd
 from stackcast.features.panel import Panel
 from stackcast.features.splits import Split, walk_forward
 from stackcast.pipeline.config import RunConfig, to_toml
-from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.errors import DataError, TrainingFailed
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run, run_metadata
 from stackcast.pipeline.workflows.common import build, core_errors, obtain_prices, panel_warnings
 from stackcast.pipeline.workflows.steps import Steps
@@ -62,6 +68,48 @@ def run_engine(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) 
     model, baselines = forecasters(cfg)
     with core_errors():
         return engine.backtest(panel, splits, model, baselines, steps.say)
+
+
+class FoldsFailed(TrainingFailed):
+    """Folds of a fold-parallel backtest failed (diverged, too little data, worker lost)."""
+
+
+def fold_task(cfg: RunConfig, panel: Panel, splits: list[Split], fold: str) -> Any:
+    """Fit and forecast fold ``fold`` (its index) with fresh forecasters: one parallel step."""
+    from stackcast.models import engine
+
+    model, baselines = forecasters(cfg)
+    with core_errors():
+        return engine.run_fold(panel, splits[int(fold)], model, baselines)
+
+
+def folds_in_parallel(cfg: RunConfig, splits: list[Split], steps: Steps) -> bool:
+    """Whether this backtest fans its folds out: independent folds, steps that run at once."""
+    return steps.parallel and not cfg.train.warm_start and len(splits) > 1
+
+
+def run_folds(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) -> Any:
+    """Every fold as its own step (``backtest-fold-<k>``), joined into one engine run.
+
+    Raises:
+        FoldsFailed: a fold failed (the run is not published without it).
+    """
+    from stackcast.models import engine
+
+    steps.say(f"{len(splits)} fold(s) in parallel over {len(panel.tickers)} ticker(s)")
+    keys = [str(s.fold) for s in splits]
+    done, failed = steps.map(
+        "backtest-fold", fold_task, keys, "fold", cfg=cfg, panel=panel, splits=splits
+    )
+    if failed:
+        raise FoldsFailed(
+            f"{len(failed)} of {len(keys)} fold(s) failed: "
+            + "; ".join(f"fold {int(k) + 1}: {why}" for k, why in failed.items())
+        )
+    for k in keys:
+        steps.say(engine.fold_done(done[k], len(keys)))
+    model, baselines = forecasters(cfg)  # each fold's fit stayed in its step
+    return engine.assemble(panel, [done[k] for k in keys], [b.name for b in baselines], model)
 
 
 def score(
@@ -243,7 +291,10 @@ def backtest(
         steps.say(f"warning: {w}")
     splits = make_splits(cfg, panel.calendar())
     steps.say(f"{cfg.backtest.mode} training window, {len(splits)} fold(s)")
-    run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
+    if folds_in_parallel(cfg, splits, steps):
+        run = run_folds(cfg, panel, splits, steps)
+    else:
+        run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
     metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(

@@ -32,7 +32,13 @@ class Steps:
 
     Args:
         progress: Called with each progress line (the CLI prints them); None: log only.
+
+    Attributes:
+        parallel: Whether ``map`` runs its keys at the same time (a fold-parallel backtest
+            fans its folds out only then).
     """
+
+    parallel = False
 
     def __init__(self, progress: Progress | None = None) -> None:
         self.progress = progress

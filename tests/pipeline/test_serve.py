@@ -14,7 +14,11 @@ from prefect.schedules import Cron
 from stackcast.pipeline.config import RunConfig, load_config, parse_config
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.orchestration import serve as serve_mod
-from stackcast.pipeline.orchestration.deployments import DeploymentSpec, flow_parameters
+from stackcast.pipeline.orchestration.deployments import (
+    DEFAULT_GRID,
+    DeploymentSpec,
+    flow_parameters,
+)
 from stackcast.pipeline.results.reportserver import link_for
 
 from tests.prefect_support import (  # noqa: F401 (prefect_harness is a fixture)
@@ -75,19 +79,20 @@ def test_flow_parameters_fill_home_and_round_trip(home: Path) -> None:
 
 def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = types.ModuleType("stackcast.pipeline.orchestration.flows")
-    for name in ("ingest_flow", "train_flow", "backtest_flow", "weekly_retrain_flow"):
+    for name in ("ingest_flow", "train_flow", "backtest_flow", "weekly_retrain_flow", "sweep_flow"):
         setattr(fake, name, report_flow)
     fake.daily_forecast_flow = report_flow
     monkeypatch.setitem(sys.modules, "stackcast.pipeline.orchestration.flows", fake)
     cfg = parse_config(CONFIG)
     specs = serve_mod.deployments_for(cfg)
     by_name = {s.name: s for s in specs}
-    assert list(by_name) == ["daily-forecast", "weekly-retrain", "backtest", "ingest"]
+    assert list(by_name) == ["daily-forecast", "weekly-retrain", "backtest", "sweep", "ingest"]
     daily, weekly = by_name["daily-forecast"].schedule, by_name["weekly-retrain"].schedule
     assert (daily.cron, daily.timezone) == ("30 18 * * 1-5", "Europe/London")
     assert (weekly.cron, weekly.timezone) == ("0 9 * * 6", "Europe/London")
     assert by_name["backtest"].schedule is None and by_name["ingest"].schedule is None
-    assert all(s.parameters == flow_parameters(cfg) for s in specs)
+    assert all(s.parameters == flow_parameters(cfg) for s in specs if s.name != "sweep")
+    assert by_name["sweep"].parameters == flow_parameters(cfg) | {"grid": DEFAULT_GRID}
 
 
 def test_deployments_for_without_flows_module(monkeypatch: pytest.MonkeyPatch) -> None:
