@@ -4,11 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,dask
+# torch's CPU wheels for bench-peer (PyPI's Linux torch is a CUDA build of several GB).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup demo test test-fast lint format serve bench clean help
+.PHONY: setup demo test test-fast lint format serve bench bench-peer clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -43,6 +45,11 @@ serve: setup  ## start Prefect, serve the scheduled deployments and the reports 
 
 bench: setup  ## run the benchmarks in bench/ (prints JSON lines, appends bench/results.jsonl)
 	$(BIN)/python -m bench
+
+bench-peer: setup  ## install the peer extra (torch CPU, darts), then time darts vs stackcast on the demo
+	$(BIN)/python -m pip install --quiet "torch==2.13.0" --extra-index-url $(TORCH_INDEX)
+	$(BIN)/python -m pip install --quiet -e ".[peer]"
+	$(BIN)/python -m bench.peer
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info

@@ -168,7 +168,9 @@ def _sample(runner: _Runner, x: np.ndarray, mc_samples: int, seed: int, max_rows
         for start in range(0, len(x), per_pass):
             xb = x[start : start + per_pass]
             tiled = np.repeat(xb, mc_samples, axis=0)  # window-major: w0 s0..sS, w1 ...
-            out = runner.sampler.predict(tiled, batch_size=len(tiled), verbose=0)
+            # One batch: predict_on_batch runs the same compiled predict step as predict()
+            # without building a dataset, an epoch iterator and callbacks for it.
+            out = runner.sampler.predict_on_batch(tiled)
             chunks.append(np.asarray(out, dtype=np.float64).reshape(len(xb), mc_samples, -1))
         return np.concatenate(chunks, axis=0)
     finally:

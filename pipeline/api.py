@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 from stackcast.pipeline.config import RunConfig, load_config
-from stackcast.pipeline.environment import quiet_tensorflow
+from stackcast.pipeline.environment import use_backend
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.workflows import backtest as backtest_workflow
 from stackcast.pipeline.workflows.backtest import BacktestResult
@@ -48,8 +48,9 @@ def backtest(
         ``.forecasts`` (contract columns), ``.metrics`` (``model``, ``baselines``, verdicts),
         ``.save(directory)`` writes the run files and the report.
     """
-    quiet_tensorflow()
-    return backtest_workflow.backtest(_config(config), prices, steps=Steps(progress))
+    cfg = _config(config)
+    use_backend(cfg.runtime.backend)
+    return backtest_workflow.backtest(cfg, prices, steps=Steps(progress))
 
 
 def train(
@@ -66,8 +67,9 @@ def train(
     """
     from stackcast.pipeline.workflows.training import fit_version
 
-    quiet_tensorflow()
-    return fit_version(_config(config), prices, steps=Steps(progress))
+    cfg = _config(config)
+    use_backend(cfg.runtime.backend)
+    return fit_version(cfg, prices, steps=Steps(progress))
 
 
 def load_model(directory: str | Path, config: RunConfig | str | Path | None = None) -> TrainedModel:
@@ -79,7 +81,7 @@ def load_model(directory: str | Path, config: RunConfig | str | Path | None = No
     from stackcast.models.rnn import RNNForecaster
     from stackcast.pipeline.config import config_from_dict
 
-    quiet_tensorflow()
+    use_backend(None if config is None else _config(config).runtime.backend)
     directory = Path(directory)
     try:
         forecaster, meta = RNNForecaster.load(directory)

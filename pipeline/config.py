@@ -141,8 +141,16 @@ class ScheduleConfig(_Section):
 
 
 class RuntimeConfig(_Section):
-    """How Prefect runs per-ticker tasks."""
+    """How stackcast runs: the Keras backend and how Prefect runs per-ticker tasks."""
 
+    backend: Literal["tensorflow", "jax"] = Field(
+        "tensorflow",
+        description=(
+            "Keras backend for training and forecasting: tensorflow, or jax (pip install "
+            "'stackcast[jax]'; faster on CPU, compiles longer on a run's first fold). "
+            "STACKCAST_BACKEND overrides it for one process."
+        ),
+    )
     task_runner: Literal["thread", "dask"] = Field("thread", description="Task runner.")
     dask_address: str | None = Field(None, description="Existing Dask scheduler to join.")
     max_workers: int = Field(4, ge=1, le=256, description="Thread pool size / local Dask workers.")

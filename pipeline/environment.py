@@ -1,9 +1,17 @@
-"""Process set-up shared by every entry point (CLI, flows, workers)."""
+"""Process set-up shared by every entry point (CLI, flows, workers): quiet logs, Keras backend."""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import sys
+
+from stackcast.pipeline.errors import ConfigError
+
+BACKENDS = ("tensorflow", "jax")
+# Overrides ``[runtime] backend`` for one process (e.g. ``STACKCAST_BACKEND=jax stackcast demo``).
+BACKEND_ENV = "STACKCAST_BACKEND"
 
 
 def quiet_tensorflow() -> None:
@@ -17,3 +25,42 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
     logging.getLogger("absl").setLevel(logging.ERROR)
+
+
+def use_backend(backend: str | None) -> str:
+    """Make ``backend`` (``[runtime] backend``) the Keras backend of this process.
+
+    ``STACKCAST_BACKEND`` in the environment overrides ``backend``; ``None`` keeps what the
+    process already uses (``KERAS_BACKEND``, else TensorFlow). Keras reads its backend once, at
+    its first import, so this must run before anything imports Keras; once Keras is loaded, a
+    request for the backend it runs on is accepted and any other is refused.
+
+    Returns:
+        The backend in use.
+
+    Raises:
+        ConfigError: an unknown backend, ``jax`` without jax installed, or a backend other
+            than the one Keras was already imported with.
+    """
+    quiet_tensorflow()
+    wanted = os.environ.get(BACKEND_ENV) or backend or os.environ["KERAS_BACKEND"]
+    where = f"{BACKEND_ENV}={wanted}" if os.environ.get(BACKEND_ENV) else f"backend = {wanted!r}"
+    if wanted not in BACKENDS:
+        raise ConfigError(f"[runtime] {where}: choose one of {', '.join(BACKENDS)}")
+    keras = sys.modules.get("keras")
+    if keras is not None:
+        current = keras.backend.backend()
+        if current != wanted:
+            raise ConfigError(
+                f"[runtime] {where}, but Keras is already running on {current} in this "
+                f"process: start a new process (or set KERAS_BACKEND={wanted} before importing "
+                "keras)"
+            )
+        return current
+    if importlib.util.find_spec(wanted) is None:
+        extra = "jax" if wanted == "jax" else "gpu"
+        raise ConfigError(
+            f"[runtime] {where}, but {wanted} is not installed: pip install 'stackcast[{extra}]'"
+        )
+    os.environ["KERAS_BACKEND"] = wanted
+    return wanted

@@ -17,7 +17,7 @@ import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
-from stackcast.pipeline.environment import quiet_tensorflow
+from stackcast.pipeline.environment import quiet_tensorflow, use_backend
 from stackcast.pipeline.errors import ConfigError
 from stackcast.pipeline.workflows.steps import Steps
 
@@ -96,7 +96,7 @@ def command_steps(cfg: RunConfig, say) -> Iterator[Steps]:
 
 
 def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
-    quiet_tensorflow()
+    use_backend(cfg.runtime.backend)
     from stackcast.pipeline.workflows.backtest import run_backtest
 
     say = printer(verbose)
@@ -189,7 +189,9 @@ def train(
 
     say = printer(verbose)
     day = _date(as_of, "--as-of")
-    result = retrain(configure(config, tickers, source), steps=Steps(say), as_of=day)
+    cfg = configure(config, tickers, source)
+    use_backend(cfg.runtime.backend)
+    result = retrain(cfg, steps=Steps(say), as_of=day)
     print_warnings(result.warnings, say)
     c = result.challenger
     v = c.model.validation
@@ -215,6 +217,7 @@ def run(
     from stackcast.pipeline.workflows.daily import daily_forecast
 
     cfg = load_run_config(config)
+    use_backend(cfg.runtime.backend)
     say = printer(verbose) if verbose else None
     result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(say))
     for t in sorted(result.forecasts["ticker"].unique()):
@@ -252,7 +255,9 @@ def replay(
     first, last = _date(start or None, "--start"), _date(end or None, "--end")
     if first is None or last is None:
         raise ConfigError("replay needs --start and --end (YYYY-MM-DD)")
-    result = run_replay(load_run_config(config), first, last, steps=Steps(printer(verbose)))
+    cfg = load_run_config(config)
+    use_backend(cfg.runtime.backend)
+    result = run_replay(cfg, first, last, steps=Steps(printer(verbose)))
     for r in result.score.itertuples():
         typer.echo(
             f"h={r.horizon}: n {r.n}, MAE {100 * r.mae:.3f}% vs random walk {100 * r.rw_mae:.3f}%"

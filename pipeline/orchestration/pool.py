@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from stackcast.pipeline.config import RuntimeConfig
-from stackcast.pipeline.environment import quiet_tensorflow
+from stackcast.pipeline.config import RunConfig, RuntimeConfig
+from stackcast.pipeline.environment import use_backend
 from stackcast.pipeline.errors import ConfigError
 from stackcast.pipeline.workflows.steps import Progress, Steps, failure_text
 
@@ -25,11 +25,15 @@ T = TypeVar("T")
 
 
 def in_worker(fn: Callable[..., T]) -> Callable[..., T]:
-    """``fn`` that first quiets TensorFlow (a Dask worker process starts bare)."""
+    """``fn`` that first sets up the process (a Dask worker starts bare).
+
+    Quiet logs, and the Keras backend of the ``RunConfig`` among the arguments.
+    """
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> T:
-        quiet_tensorflow()
+        cfg = next((v for v in (*args, *kwargs.values()) if isinstance(v, RunConfig)), None)
+        use_backend(None if cfg is None else cfg.runtime.backend)
         return fn(*args, **kwargs)
 
     return run

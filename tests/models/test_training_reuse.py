@@ -70,3 +70,35 @@ def test_a_different_setup_recompiles() -> None:
     plain = model.optimizer
     train(model, (x, y), None, TrainConfig(epochs=1, batch_size=16, loss="mae"), run_eagerly=True)
     assert model.optimizer is not plain and model.loss.kind == "mae"
+
+
+def _count_traces(obj, name: str, counts: dict[str, int]) -> None:
+    """Wrap ``obj.<name>`` so each trace (the Python body runs only while tracing) counts."""
+    inner = getattr(obj, name)
+
+    def counted(*args, **kwargs):
+        counts[name] = counts.get(name, 0) + 1
+        return inner(*args, **kwargs)
+
+    setattr(obj, name, counted)
+
+
+def test_warm_folds_reuse_the_traced_train_test_and_predict_steps() -> None:
+    """After the first fold, later train()/predict() calls trace nothing (no compile cost)."""
+    from stackcast.models import predict as predict_module
+
+    x, y = make_data(96)
+    model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+    counts: dict[str, int] = {}
+    _count_traces(model, "train_step", counts)
+    _count_traces(model, "test_step", counts)
+    _count_traces(predict_module._runner(model).sampler, "predict_step", counts)
+    train(model, (x[:64], y[:64]), (x[64:], y[64:]), FIRST)
+    predict(model, x[64:], mc_samples=4, interval=0.8, seed=1)
+    assert min(counts.get(k, 0) for k in ("train_step", "test_step", "predict_step")) >= 1
+    first = dict(counts)
+    for fold in range(2):  # warm folds: same shapes, new data and settings
+        start = 16 * (fold + 1)
+        train(model, (x[start : start + 64], y[start : start + 64]), (x[:32], y[:32]), SECOND)
+        predict(model, x[start : start + 32], mc_samples=4, interval=0.8, seed=fold)
+    assert counts == first, f"retraced on a warm fold: {first} -> {counts}"

@@ -1,0 +1,94 @@
+"""``[runtime] backend``: chosen before Keras is imported, refused clearly when it cannot be."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from stackcast.pipeline import environment
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.errors import ConfigError
+
+from tests.conftest import REPO
+
+
+def test_backend_defaults_to_tensorflow_and_is_validated() -> None:
+    assert RunConfig().runtime.backend == "tensorflow"
+    assert RunConfig.model_validate({"runtime": {"backend": "jax"}}).runtime.backend == "jax"
+    with pytest.raises(ValueError, match="backend"):
+        RunConfig.model_validate({"runtime": {"backend": "torch"}})
+
+
+def test_loaded_keras_accepts_its_own_backend_and_refuses_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import keras
+
+    monkeypatch.delenv(environment.BACKEND_ENV, raising=False)
+    current = keras.backend.backend()
+    assert environment.use_backend(current) == current
+    assert environment.use_backend(None) == current
+    other = "jax" if current == "tensorflow" else "tensorflow"
+    with pytest.raises(ConfigError, match=f"already running on {current}"):
+        environment.use_backend(other)
+    monkeypatch.setenv(environment.BACKEND_ENV, "torch")
+    with pytest.raises(ConfigError, match="STACKCAST_BACKEND=torch: choose one of"):
+        environment.use_backend(current)
+
+
+def test_missing_jax_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(environment.BACKEND_ENV, raising=False)
+    monkeypatch.delitem(sys.modules, "keras", raising=False)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        environment.importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "jax" else real(name, *a),
+    )
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with pytest.raises(ConfigError, match=r"jax is not installed: pip install 'stackcast\[jax\]'"):
+        environment.use_backend("jax")
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"
+
+
+def test_cli_applies_the_config_backend_before_keras(tmp_path) -> None:
+    """A fresh process: ``use_backend`` from the config sets KERAS_BACKEND for Keras' import."""
+    code = textwrap.dedent(
+        """
+        import os, sys
+        from stackcast.pipeline.config import RunConfig
+        from stackcast.pipeline.environment import use_backend
+        assert "keras" not in sys.modules
+        cfg = RunConfig.model_validate({"runtime": {"backend": "tensorflow"}})
+        print(use_backend(cfg.runtime.backend))
+        import keras
+        print(keras.backend.backend())
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "STACKCAST_BACKEND")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["tensorflow", "tensorflow"]
+
+
+def test_cli_refuses_an_unknown_backend_override_with_one_error_line(home) -> None:
+    env = {**os.environ, "STACKCAST_BACKEND": "torch", "STACKCAST_HOME": str(home)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "stackcast", "backtest", "--config", "configs/demo.toml"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: [runtime] STACKCAST_BACKEND=torch: choose one of tensorflow, jax"
+    ]
+    assert not any(home.iterdir())

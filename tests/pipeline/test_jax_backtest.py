@@ -1,0 +1,69 @@
+"""A small backtest on the JAX backend chosen by ``[runtime] backend`` (skipped without jax)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import numpy as np
+    import pandas as pd
+    import stackcast
+    out = Path(sys.argv[1])
+    prices = pd.concat(pd.read_csv(f"data/sample/{t}.csv") for t in ("MSFT", "GOOG"))
+    cfg = stackcast.RunConfig.model_validate({
+        "data": {"end": "2008-10-14"},
+        "features": {"window": 20, "horizons": 2},
+        "model": {"layers": [{"cell": "gru", "units": 4}, {"cell": "lstm", "units": 3,
+                              "backward_cell": "gru"}], "head": "attention"},
+        "train": {"epochs": 2, "warm_epochs": 1, "mc_samples": 4, "batch_size": 64},
+        "backtest": {"folds": 2, "test_size": 10, "train_size": 200},
+        "runtime": {"backend": "jax"},
+    })
+    first = stackcast.backtest(cfg, prices=prices)
+    import keras
+    assert keras.backend.backend() == "jax", keras.backend.backend()
+    again = stackcast.backtest(cfg, prices=prices)
+    cols = ["y_pred", "lo", "hi"]
+    assert np.array_equal(first.forecasts[cols].to_numpy(), again.forecasts[cols].to_numpy())
+    assert np.isfinite(first.forecasts[cols].to_numpy()).all()
+    first.save(out)
+    history = json.loads((out / "history.json").read_text())
+    print(json.dumps({"files": sorted(p.name for p in out.iterdir()),
+                      "history": history}))
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_backtest_on_jax_is_seeded_and_writes_every_output(tmp_path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND", "STACKCAST_BACKEND")},
+        "STACKCAST_HOME": str(tmp_path / "home"),
+        "PYTHONPATH": str(REPO),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path / "run")],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in ("forecasts.parquet", "metrics.json", "history.json", "report.html"):
+        assert name in out["files"]
+    assert "grad_norm" in json.dumps(out["history"])
