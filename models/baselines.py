@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import Ridge as SkRidge
-from threadpoolctl import threadpool_limits
 from stackcast.features.scaling import FoldScaler
 from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
+from threadpoolctl import threadpool_limits
 
 if TYPE_CHECKING:
     from stackcast.features.panel import Panel
