@@ -119,7 +119,7 @@ class TrainConfig(BaseModel):
         "auto", description="auto: mixed float16 on GPU only."
     )
     explode_threshold: float = Field(
-        1e3, gt=0.0, description="Gradient norm above which training warns of explosion."
+        1e3, gt=0.0, description="Gradient norm above which a fit fails as exploding."
     )
     vanish_threshold: float = Field(
         1e-7, ge=0.0, description="Gradient norm below which training warns of vanishing."

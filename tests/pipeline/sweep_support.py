@@ -45,7 +45,12 @@ def write_config(path: Path, cfg: RunConfig) -> Path:
 
 
 def task_names(state: Any, expected: set[str], timeout: float = 30.0) -> set[str]:
-    """The flow run's task run names, polled until ``expected`` show (the API records them late)."""
+    """The flow run's task run names, polled until ``expected`` show (the API records them late).
+
+    The test harness records task runs from client events; when its events service drops
+    them (it logs "EventsWorker failed to process item"), none show: callers then rely on
+    ``mapped_steps``.
+    """
     import time
 
     from tests.pipeline.test_flows import task_states
@@ -56,3 +61,19 @@ def task_names(state: Any, expected: set[str], timeout: float = 30.0) -> set[str
         if expected <= names or time.monotonic() > deadline:
             return names
         time.sleep(0.5)
+
+
+def mapped_steps(monkeypatch: Any) -> list[tuple[str, list[str]]]:
+    """Record every ``PrefectSteps.map`` call as ``(step name, keys)``."""
+    from stackcast.pipeline.orchestration.tasks import PrefectSteps
+
+    calls: list[tuple[str, list[str]]] = []
+    original = PrefectSteps.map
+
+    def spy(self: Any, name: str, fn: Any, keys: Any, key_param: str, /, **params: Any) -> Any:
+        keys = list(keys)
+        calls.append((name, keys))
+        return original(self, name, fn, keys, key_param, **params)
+
+    monkeypatch.setattr(PrefectSteps, "map", spy)
+    return calls

@@ -65,9 +65,14 @@ class Exploded:
 
 @pytest.fixture(scope="module")
 def exploded(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Exploded:
-    """``stackcast train`` with learning_rate 10 (the most a config allows), run once."""
+    """``stackcast train`` with learning_rate 10 (the most a config allows) and a gradient-norm
+    limit of 1 (about a healthy fit's norm before clipping), run once."""
     home = trained.copy_to(tmp_path_factory.mktemp("exploded"))
-    path = trained.config(home.parent, "explode.toml", train='learning_rate = 10.0\nloss = "mse"\n')
+    path = trained.config(
+        home.parent,
+        "explode.toml",
+        train='learning_rate = 10.0\nloss = "mse"\nexplode_threshold = 1.0\n',
+    )
     before = (home / CHAMPION).read_bytes()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STACKCAST_HOME", str(home))
