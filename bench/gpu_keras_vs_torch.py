@@ -10,7 +10,7 @@ the first epoch (compilation) is dropped and samples/s comes from the median of 
 Explored, one factor at a time from stackcast's default (batch 256, jit on, float32, masked,
 ``use_cudnn=False`` as ``models.network`` sets it on JAX), then combined: masking off (full
 windows need no mask), ``use_cudnn=True`` (possible only without a mask; its inference output
-is compared with the generic kernel's, see NOTES.md on the backward-direction misalignment),
+is compared with the generic kernel's: on JAX the backward direction came out misaligned),
 ``mixed_float16``, ``jit_compile=False``, batch 512 and 1024. Each Keras record carries its
 ratio to the torch fp32 reference (goal >= 1.0), the device and the versions.
 

@@ -41,7 +41,7 @@ class LayerConfig(BaseModel):
 
 
 class ModelConfig(BaseModel):
-    """Architecture of the stacked recurrent regressor (see DESIGN.md, ``[model]``)."""
+    """Architecture of the stacked recurrent regressor (the ``[model]`` section)."""
 
     model_config = SECTION_CONFIG
 

@@ -1,7 +1,7 @@
 """Will each recurrent layer/direction run on the fast cuDNN kernel on a GPU, and if not, why.
 
-The rules are Keras 3.15's (``keras/src/backend/*/rnn.py``, ``layers/rnn/lstm.py|gru.py``) and
-the measurements in ``shared/NOTES.md``: cuDNN needs the default activations (tanh/sigmoid),
+The rules are Keras 3.15's (``keras/src/backend/*/rnn.py``, ``layers/rnn/lstm.py|gru.py``),
+as measured with TensorFlow and JAX: cuDNN needs the default activations (tanh/sigmoid),
 ``recurrent_dropout == 0``, no unrolling, a bias and, on TensorFlow, a strictly right-padded
 mask. On JAX and torch any mask disables it (stackcast models always carry one), and JAX has
 no cuDNN GRU at all. Input ``dropout`` is fine: Keras applies it before the kernel.

@@ -107,7 +107,7 @@ def _recurrent(
     kwargs: dict[str, Any] = {}
     if keras.backend.backend() == "jax":
         # Our inputs always carry a mask, which disables cuDNN on JAX anyway; keras 3.15's
-        # JAX cuDNN LSTM also misaligns go_backwards + return_sequences + dropout (NOTES.md).
+        # JAX cuDNN LSTM also misaligns go_backwards + return_sequences + dropout (measured).
         kwargs["use_cudnn"] = False
     return _CELLS[cell](
         lc.units,

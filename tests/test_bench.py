@@ -88,3 +88,18 @@ def test_interleaving_runs_every_variant_every_rep_in_rotated_order() -> None:
     order = interleaved(["a", "b", "c"], 3)
     assert [n for _, n in order] == ["a", "b", "c", "b", "c", "a", "c", "a", "b"]
     assert [r for r, _ in order] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+
+
+def test_peer_sizes_darts_to_the_parameter_count_and_scores_the_same_pairs() -> None:
+    """bench.peer imports without darts; its sizing and MAE tables are plain arithmetic."""
+    import numpy as np
+
+    from bench import peer
+
+    hidden, count = peer.lstm_hidden_for(17669, inputs=4, outputs=1)
+    # torch LSTM: 4 gates x (input + recurrent weights + two biases); darts' head Linear(h, 1).
+    assert (hidden, count) == (63, 4 * (63 * 4 + 63 * 63 + 2 * 63) + 63 + 1)
+    y = np.array([0.01, -0.02, np.nan, 0.03])
+    table = peer._mae_table(y, np.zeros(4), np.array([1, 2, 1, 2]))
+    assert table["mae"] == table["mae_random_walk"] == [0.01, 0.025]
+    assert table["n"] == [1, 2]

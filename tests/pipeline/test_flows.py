@@ -393,7 +393,7 @@ def test_flow_parameters_render_as_forms() -> None:
 
     deployments = to_runner_deployments(deployments_for(tiny_config()))
     by_name = {d.name: d for d in deployments}
-    assert set(by_name) == {"daily-forecast", "weekly-retrain", "backtest", "ingest"}
+    assert set(by_name) == {"daily-forecast", "weekly-retrain", "backtest", "ingest", "sweep"}
     for dep in deployments:
         schema = dep._parameter_openapi_schema.model_dump()
         assert "RunConfig" in schema["definitions"]
