@@ -253,7 +253,12 @@ def predicted_vs_realised_plot(
         return None
     ncols = min(len(hs), 3)
     nrows = math.ceil(len(hs) / ncols)
-    fig, axes = new_figure(2.7 * nrows + 0.4, nrows, ncols)
+    height = 2.7 * nrows + 0.4
+    # A fixed grid of same-shaped panels: margins set here instead of by the layout engine.
+    fig, axes = new_figure(height, nrows, ncols, layout=None)
+    fig.subplots_adjust(
+        left=0.075, right=0.985, top=1 - 0.3 / height, bottom=0.75 / height, wspace=0.3, hspace=0.4
+    )
     rng = np.random.default_rng(0)
     for ax, h in zip(axes.flat, hs, strict=False):
         g = df.loc[df["horizon"] == h]
