@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from stackcast.reports.figures import COLORS, new_figure, set_title, to_data_uri
+from stackcast.reports.figures import COLORS, fixed_margins, new_figure, set_title, to_data_uri
 from stackcast.reports.ticker_pages import page_path
 
 #: Rows in each of the best and worst tables.
@@ -111,7 +111,8 @@ def skill_histogram(table: list[dict[str, Any]], horizons: list[int]) -> str | N
     allv = np.concatenate([per_h[h] for h in shown])
     lo, hi = float(min(allv.min(), 0.98)), float(max(allv.max(), 1.02))
     bins = np.linspace(lo, hi, max(8, min(40, int(math.sqrt(allv.size / len(shown))) * 2 + 1)))
-    fig, axes = new_figure(2.6, 1, len(shown), sharey=True)
+    fig, axes = new_figure(2.6, 1, len(shown), sharey=True, layout=None)
+    fixed_margins(fig, 0.6, 0.2, 0.3, 0.5, wspace=0.15)  # one row of same-shaped panels
     for ax, h in zip(axes[0], shown, strict=True):
         v = per_h[h]
         ax.hist(v, bins=bins, color=COLORS["model"], alpha=0.8, histtype="stepfilled")

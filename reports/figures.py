@@ -67,6 +67,28 @@ def new_figure(
     return fig, axes
 
 
+def fixed_margins(
+    fig: Figure,
+    left: float,
+    right: float,
+    top: float,
+    bottom: float,
+    *,
+    wspace: float | None = None,
+    hspace: float | None = None,
+) -> None:
+    """Place a ``layout=None`` figure's axes with margins in inches (labels, legends, titles)."""
+    width, height = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        top=1 - top / height,
+        bottom=bottom / height,
+        wspace=wspace,
+        hspace=hspace,
+    )
+
+
 def series_style(i: int) -> dict[str, Any]:
     """``color`` and ``ls`` of the ``i``-th series (cycles through ``SERIES``)."""
     color, ls = SERIES[i % len(SERIES)]

@@ -23,6 +23,7 @@ from stackcast.reports.figures import (
     COLORS,
     NAMES,
     add_legend,
+    fixed_margins,
     headline_horizons,
     log_axis,
     new_figure,
@@ -256,9 +257,7 @@ def predicted_vs_realised_plot(
     height = 2.7 * nrows + 0.4
     # A fixed grid of same-shaped panels: margins set here instead of by the layout engine.
     fig, axes = new_figure(height, nrows, ncols, layout=None)
-    fig.subplots_adjust(
-        left=0.075, right=0.985, top=1 - 0.3 / height, bottom=0.75 / height, wspace=0.3, hspace=0.4
-    )
+    fixed_margins(fig, 0.6, 0.12, 0.3, 0.75, wspace=0.3, hspace=0.4)
     rng = np.random.default_rng(0)
     for ax, h in zip(axes.flat, hs, strict=False):
         g = df.loc[df["horizon"] == h]
@@ -316,7 +315,7 @@ def error_difference_plot(
     hs = list(horizons) if horizons is not None else headline_horizons(df["horizon"].unique())
     df = df.assign(d=1e4 * ((df["y_true"] - df["y_pred"]) ** 2 - (df["y_true"] - df["rw"]) ** 2))
     daily = df.groupby(["horizon", "origin"], sort=True)["d"].mean()
-    fig, axes = new_figure(3.2)
+    fig, axes = new_figure(3.2, layout=None)  # fixed margins: the legend's labels are short
     ax = axes[0, 0]
     drawn = 0
     for i, h in enumerate(hs):
@@ -334,6 +333,7 @@ def error_difference_plot(
     set_title(ax, "cumulative squared-error difference, model − random walk (falling: model gains)")
     add_legend(ax)
     fig.autofmt_xdate(rotation=0, ha="center")
+    fixed_margins(fig, 0.75, 1.0, 0.3, 0.6)  # after autofmt_xdate, which moves the bottom
     return to_data_uri(fig)
 
 
@@ -347,7 +347,8 @@ def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
     """
     if curves is None or curves.empty:
         return None
-    fig, axes = new_figure(4.0, 2, 1, sharex=True, height_ratios=[2, 1])
+    # Fixed margins: the legend's labels are fixed words.
+    fig, axes = new_figure(4.0, 2, 1, sharex=True, height_ratios=[2, 1], layout=None)
     top, bottom = axes[0, 0], axes[1, 0]
     for s in STRATEGIES:
         if s in curves:
@@ -364,6 +365,7 @@ def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
     bottom.set_ylabel("drawdown")
     bottom.yaxis.set_major_formatter(PercentFormatter(decimals=0))
     fig.autofmt_xdate(rotation=0, ha="center")
+    fixed_margins(fig, 0.8, 1.25, 0.3, 0.4, hspace=0.12)  # after autofmt_xdate, as above
     return to_data_uri(fig)
 
 
