@@ -114,7 +114,7 @@ def skill_histogram(table: list[dict[str, Any]], horizons: list[int]) -> str | N
     fig, axes = new_figure(2.6, 1, len(shown), sharey=True)
     for ax, h in zip(axes[0], shown, strict=True):
         v = per_h[h]
-        ax.hist(v, bins=bins, color=COLORS["model"], alpha=0.8)
+        ax.hist(v, bins=bins, color=COLORS["model"], alpha=0.8, histtype="stepfilled")
         ax.axvline(1.0, color=COLORS["actual"], lw=1.0, ls="--")
         set_title(ax, f"h={h}: {int((v < 1).sum())}/{v.size} better")
         ax.set_xlabel("MAE model / RW", fontsize=8)

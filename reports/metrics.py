@@ -180,28 +180,44 @@ def interval_metrics(
     }
 
 
+def _groups(df: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, np.ndarray]]:
+    """``(key, row positions)`` per group of ``df`` (a 0..n-1 index), in sorted key order."""
+    return sorted(df.groupby(keys, sort=False).indices.items())
+
+
 def _predictor_block(
-    df: pd.DataFrame, name: str, column: str, scale: np.ndarray, nominal: float | None
+    df: pd.DataFrame,
+    name: str,
+    column: str,
+    scale: np.ndarray,
+    nominal: float | None,
+    groups: Mapping[str, list[tuple[Any, np.ndarray]]],
 ) -> dict[str, Any]:
+    """One predictor's overall, per-horizon and per-(ticker, horizon) metrics.
+
+    ``groups`` holds the row positions of the ``horizon`` and ``ticker, horizon`` groups
+    (``_groups``), computed once for every predictor; each group is scored on numpy slices.
+    """
     directional = name != RANDOM_WALK
     nan = np.full(len(df), np.nan)
+    y_all = df["y_true"].to_numpy(float)
+    pred_all = df[column].to_numpy(float)
     lo = df["lo"].to_numpy(float) if "lo" in df.columns else nan
     hi = df["hi"].to_numpy(float) if "hi" in df.columns else nan
 
-    def one(g: pd.DataFrame) -> dict[str, Any]:
-        idx = g.index.to_numpy()
-        y = g["y_true"].to_numpy(float)
-        rec = point_metrics(y, g[column].to_numpy(float), scale[idx], directional=directional)
+    def one(idx: np.ndarray | slice) -> dict[str, Any]:
+        y = y_all[idx]
+        rec = point_metrics(y, pred_all[idx], scale[idx], directional=directional)
         if name == MODEL:
             rec |= interval_metrics(y, lo[idx], hi[idx], nominal)
         return rec
 
     return {
-        "overall": one(df),
-        "by_horizon": [{"horizon": int(h), **one(g)} for h, g in df.groupby("horizon")],
+        "overall": one(slice(None)),
+        "by_horizon": [{"horizon": int(h), **one(idx)} for h, idx in groups["horizon"]],
         "by_ticker": [
-            {"ticker": str(t), "horizon": int(h), **one(g)}
-            for (t, h), g in df.groupby(["ticker", "horizon"])
+            {"ticker": str(t), "horizon": int(h), **one(idx)}
+            for (t, h), idx in groups["ticker_horizon"]
         ],
     }
 
@@ -304,8 +320,12 @@ def evaluate(
         [lookup.get((t, h), np.nan) for t, h in zip(df["ticker"], df["horizon"], strict=True)],
         dtype=float,
     )
+    groups = {
+        "horizon": _groups(df, "horizon"),
+        "ticker_horizon": _groups(df, ["ticker", "horizon"]),
+    }
     blocks = {
-        name: _predictor_block(df, name, col, scale_arr, nominal_coverage)
+        name: _predictor_block(df, name, col, scale_arr, nominal_coverage, groups)
         for name, col in cols.items()
     }
     by_ticker, pooled = dm_tables(df, cfg.significance)

@@ -228,7 +228,7 @@ def predicted_vs_realised_plot(
     predictions: pd.DataFrame | None,
     *,
     horizons: Sequence[int] | None = None,
-    max_points: int = 3000,
+    max_points: int = 800,
 ) -> str | None:
     """Realised against predicted log return per horizon, every ticker pooled, with OLS fits.
 

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -145,13 +146,17 @@ def dm_tables(
     y = df["y_true"].to_numpy(float)
     e_m2 = (y - df["y_pred"].to_numpy(float)) ** 2
     e_r2 = (y - rw) ** 2
-    loss = df[["ticker", "horizon", "origin"]].assign(d=e_m2 - e_r2, m=e_m2, r=e_r2)
+    d = e_m2 - e_r2
+    loss = df[["ticker", "horizon", "origin"]].assign(d=d, m=e_m2, r=e_r2)
+    origin = df["origin"].to_numpy()
+    # One grouping for every (ticker, horizon) series, scored on numpy slices in time order.
+    groups = sorted(df.groupby(["ticker", "horizon"], sort=False).indices.items())
     by_ticker: list[dict[str, Any]] = []
-    for ticker, tg in loss.groupby("ticker", sort=True):
+    for ticker, series in itertools.groupby(groups, key=lambda item: item[0][0]):
         entries = []
-        for h, g in tg.groupby("horizon", sort=True):
-            g = g.sort_values("origin")
-            entry = _dm_entry(g["d"].to_numpy(), int(h), g["m"].mean(), g["r"].mean())
+        for (_, h), idx in series:
+            idx = idx[np.argsort(origin[idx], kind="stable")]
+            entry = _dm_entry(d[idx], int(h), np.mean(e_m2[idx]), np.mean(e_r2[idx]))
             entries.append({"ticker": str(ticker), **entry})
         _adjust(entries, significance)
         by_ticker += entries

@@ -332,15 +332,19 @@ def simulate(
     if cfg.fill == "next_open":
         missing = bars.loc[~at_open].groupby("ticker", sort=True).size()
         result.fallback = {str(t): int(n) for t, n in missing.items()}
-    for ticker, g in bars.groupby("ticker", sort=True):
-        dates = pd.DatetimeIndex(g["end"])
-        first = g["first"].to_numpy(bool)
+    # One grouping, then numpy slices per ticker (column lookups per group cost more).
+    cols = {c: bars[c].to_numpy(float) for c in ("y_pred", "prev_pred", "ret", "night")}
+    end, origin, is_first = bars["end"].to_numpy(), bars["origin"].to_numpy(), bars["first"]
+    is_first = is_first.to_numpy(bool)
+    for ticker, idx in sorted(bars.groupby("ticker", sort=False).indices.items()):
+        dates = pd.DatetimeIndex(end[idx], name="end")
+        first = is_first[idx]
         nets: dict[str, np.ndarray] = {}
         for rule in STRATEGIES:
-            pos = positions(g["y_pred"].to_numpy(float), rule)
-            prev = np.where(first, 0.0, positions(g["prev_pred"].to_numpy(float), rule))
+            pos = positions(cols["y_pred"][idx], rule)
+            prev = np.where(first, 0.0, positions(cols["prev_pred"][idx], rule))
             net, gross, turnover, held = strategy_returns(
-                pos, prev, g["ret"].to_numpy(float), g["night"].to_numpy(float), cfg.cost_bps
+                pos, prev, cols["ret"][idx], cols["night"][idx], cfg.cost_bps
             )
             nets[rule] = net
             stats = performance(net, gross, turnover, held, **kw)
@@ -351,7 +355,7 @@ def simulate(
                     index=dates,
                 )
             )
-        starts.append(pd.Timestamp(g["origin"].iloc[0]))
+        starts.append(pd.Timestamp(origin[idx[0]]))
         result.curves[str(ticker)] = _curve_frame(starts[-1], dates, nets)
     if len(result.curves) > 1:
         port_rows: list[dict[str, Any]] = []

@@ -95,6 +95,64 @@ def _fmt_value(value: object) -> str:
     return repr(value)
 
 
+def _clean_numeric(
+    df: pd.DataFrame, ticker: str, rows: pd.Series, cfg: DataConfig, row_name: str
+) -> tuple[pd.DataFrame, list[str]] | None:
+    """The fast path: ``validate_prices``'s result for clean numeric rows, else None.
+
+    Rows whose dates are already datetimes and whose price and volume columns are numpy
+    numbers are checked with whole-array tests; any problem at all (or an empty optional
+    column) returns None, and the general path finds and words it.
+    """
+    dates = _parse_dates(df["date"])
+    if isinstance(dates.dtype, pd.DatetimeTZDtype) or not np.issubdtype(dates.dtype, np.datetime64):
+        return None
+    stamps = dates.to_numpy()
+    if np.isnat(stamps).any():
+        return None
+    if stamps.min() < _MIN_DATE.to_datetime64() or stamps.max() > _MAX_DATE.to_datetime64():
+        return None
+    day = dates.dt.normalize().to_numpy()
+    order = np.argsort(day, kind="stable")
+    day = day[order]
+    if (day[1:] == day[:-1]).any():
+        return None
+    columns: dict[str, np.ndarray] = {}
+    for col in (*PRICES, "volume"):
+        if col not in df.columns:
+            continue
+        raw = df[col]
+        if not isinstance(raw.dtype, np.dtype) or raw.dtype.kind not in "fiu":
+            return None
+        arr = raw.to_numpy(np.float64)
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(arr) & (
+                (arr >= 0) if col == "volume" else (arr >= MIN_PRICE) & (arr <= MAX_PRICE)
+            )
+        if not ok.all():
+            return None
+        columns[col] = arr[order]
+    if "high" in columns and "low" in columns and (columns["high"] < columns["low"]).any():
+        return None
+    logret = np.diff(np.log(columns["close"]))
+    jumps = np.flatnonzero(np.abs(logret) > cfg.max_jump) + 1
+    if len(jumps) and cfg.on_jump == "error":
+        return None
+    row_values = rows.to_numpy()[order]
+    warnings = []
+    for k in jumps:
+        move = float(np.expm1(logret[k - 1]))
+        when = _fmt_date(pd.Timestamp(day[k]))
+        text = (
+            f"one-day move of {move:+.0%} (|log return| {abs(logret[k - 1]):.2f} > "
+            f"max_jump {cfg.max_jump:g})"
+        )
+        warnings.append(str(Problem(ticker, int(row_values[k]), when, text, row_name)))
+    frame = pd.DataFrame({"date": pd.Series(day).astype("datetime64[ns]"), **columns})
+    frame.insert(1, "ticker", ticker)
+    return frame[[c for c in COLUMN_ORDER if c in frame.columns]], warnings
+
+
 def validate_prices(
     df: pd.DataFrame,
     ticker: str,
@@ -138,6 +196,9 @@ def validate_prices(
         df = df.reset_index(drop=True)
         df.index = df.index + 1
     rows = pd.Series(df.index, index=df.index)
+    clean = _clean_numeric(df, ticker, rows, cfg, row_name)
+    if clean is not None:
+        return clean
     warnings: list[str] = []
     problems: list[Problem] = []
 
