@@ -125,7 +125,16 @@ class TrainConfig(BaseModel):
         1e-7, ge=0.0, description="Gradient norm below which training warns of vanishing."
     )
     mc_samples: int = Field(
-        30, ge=0, le=1000, description="Monte Carlo dropout samples at prediction (0 = off)."
+        30,
+        ge=0,
+        le=1000,
+        description="Monte Carlo dropout samples at prediction (0 = no band): the band without "
+        "a calibration block, and the point forecast with point_forecast = mc_mean.",
+    )
+    point_forecast: Literal["deterministic", "mc_mean"] = Field(
+        "deterministic",
+        description="deterministic: one pass with dropout off (the band is calibrated around "
+        "it); mc_mean: the mean of mc_samples dropout passes (mc_samples times the work).",
     )
     interval: float = Field(0.8, gt=0.0, lt=1.0, description="Central prediction interval.")
     warm_start: bool = Field(True, description="Backtest folds start from the previous fold.")

@@ -6,8 +6,9 @@ gaps before each), build the network (or keep the previous fold's weights: warm 
 with gradient monitoring, refuse exploding gradients, then calibrate the interval on the
 calibration block, which neither training nor early stopping saw (split conformal with the
 finite-sample quantile, residuals normalised by each origin's trailing volatility:
-``stackcast.models.intervals``). ``predict`` forecasts with MC dropout and applies that
-calibration. ``save``/``load`` write and read a model directory.
+``stackcast.models.intervals``). ``predict`` makes the point forecast (one pass with dropout
+off by default, or the mean of MC-dropout passes) and applies that calibration.
+``save``/``load`` write and read a model directory.
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ class RNNForecaster(Forecaster):
         """Conformal calibration on held-out origins ``rows`` (as ``[train]`` says)."""
         tc = self.train_config
         batches = panel.batches(rows, tc.batch_size, X=Xs)
-        mean = predict(self.network, batches, tc.mc_samples, tc.interval, seed=self.seed)[0]
+        mean = self._predict(batches, calibrated=True)[0]
         block = "early-stopping" if shared else "calibration"
         if tc.interval_scale == "none":
             return calibrate(Ys[rows] - mean, tc.interval, block=block)
@@ -181,8 +182,23 @@ class RNNForecaster(Forecaster):
         vol = trailing_volatility(panel, rows, lookback)
         return calibrate(residuals, tc.interval, volatility=vol, lookback=lookback, block=block)
 
+    def _predict(
+        self, batches: Any, *, calibrated: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(mean, lo, hi)`` in scaled units: the point forecast ``[train]`` asks for.
+
+        A calibrated band needs only the point forecast, so with ``point_forecast =
+        "deterministic"`` that is one pass with dropout off; otherwise (or without a
+        calibration) ``mc_samples`` dropout passes give the mean and the MC band.
+        """
+        tc = self.train_config
+        samples = tc.mc_samples
+        if calibrated and tc.point_forecast == "deterministic":
+            samples = 0
+        return predict(self.network, batches, samples, tc.interval, seed=self.seed)
+
     def predict(self, panel: Panel, rows: np.ndarray) -> Prediction:
-        """MC-dropout mean and the calibrated band (MC quantiles without a calibration)."""
+        """The point forecast and the calibrated band (MC quantiles without a calibration)."""
         if self.network is None:
             raise RuntimeError("RNNForecaster.predict called before fit or load")
         tc = self.train_config
@@ -191,12 +207,12 @@ class RNNForecaster(Forecaster):
             scaler = scaler.for_tickers(panel.tickers)
         Xs = scaler.transform_inputs(panel.X, panel.ticker_id)
         batches = panel.batches(rows, tc.batch_size, X=Xs)
-        mean, lo, hi = predict(self.network, batches, tc.mc_samples, tc.interval, seed=self.seed)
+        cal = self.calibration
+        mean, lo, hi = self._predict(batches, calibrated=cal is not None)
         tid = panel.ticker_id[rows]
         y_pred = scaler.inverse_targets(mean, tid)
         if tc.mc_samples == 0:
             return Prediction.point(y_pred)
-        cal = self.calibration
         if cal is not None and cal.method == "volatility":
             vol = cal.scale(panel, rows)[:, None]
             return Prediction(y_pred, y_pred + cal.offsets[0] * vol, y_pred + cal.offsets[1] * vol)
@@ -237,7 +253,10 @@ class RNNForecaster(Forecaster):
         saved = meta.get("config") or {}
         try:
             features = features or FeatureConfig.model_validate(saved.get("features", {}))
-            train = train or TrainConfig.model_validate(saved.get("train", {}))
+            saved_train = dict(saved.get("train", {}))
+            # models saved before point_forecast existed were calibrated on the MC mean
+            saved_train.setdefault("point_forecast", "mc_mean")
+            train = train or TrainConfig.model_validate(saved_train)
         except ValueError as exc:
             raise ModelMismatchError(f"meta.json holds an invalid config: {exc}") from None
         self = cls(features, train=train)

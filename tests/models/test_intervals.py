@@ -20,6 +20,7 @@ from stackcast.models.intervals import (
     min_calibration,
     trailing_volatility,
 )
+from stackcast.models.predict import predict
 from stackcast.models.rnn import RNNForecaster, held_out_masks
 
 from tests.features.frames import random_frame
@@ -173,6 +174,11 @@ def test_fit_save_load_keep_the_band_and_old_models_load_as_before(tmp_path: Pat
     # The band's half-widths follow each origin's volatility.
     vol = trailing_volatility(panel, rows.test, fc.window)[:, None]
     assert np.allclose(before.hi - before.mean, f.calibration.offsets[1] * vol)
+    # The calibrated point forecast is one pass with dropout off (point_forecast default).
+    Xs = f.scaler.transform_inputs(panel.X, panel.ticker_id)
+    plain = predict(f.network, panel.batches(rows.test, 64, X=Xs), 0, 0.8)[0]
+    tid = panel.ticker_id[rows.test]
+    np.testing.assert_array_equal(before.mean, f.scaler.inverse_targets(plain, tid))
 
     f.save(tmp_path / "m", {"config": {"features": fc.model_dump(), "train": tc.model_dump()}})
     loaded, _ = RNNForecaster.load(tmp_path / "m")
@@ -184,10 +190,12 @@ def test_fit_save_load_keep_the_band_and_old_models_load_as_before(tmp_path: Pat
     path = tmp_path / "m" / "meta.json"
     old = json.loads(path.read_text())
     del old["interval_calibration"]
+    del old["config"]["train"]["point_forecast"]
     old["interval_offsets"] = [[-0.5, -0.7], [0.5, 0.7]]
     path.write_text(json.dumps(old))
     legacy, _ = RNNForecaster.load(tmp_path / "m")
     assert legacy.calibration is not None and legacy.calibration.method == "residual"
+    assert legacy.train_config.point_forecast == "mc_mean"  # calibrated on the MC mean then
     p = legacy.predict(panel, rows.test)
     scale = legacy.scaler.y_scale[panel.ticker_id[rows.test]]
     np.testing.assert_allclose(p.hi - p.mean, 0.5 * np.array([1.0, 1.4]) * scale, rtol=1e-6)
