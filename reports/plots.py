@@ -142,7 +142,9 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
         return None
     df = df.dropna(subset=["mae"])
     mae = df.pivot_table(index=["fold", "horizon"], columns="predictor", values="mae")
-    fig, axes = new_figure(3.3, 1, 2, width_ratios=[1.1, 1])
+    # Fixed margins: two panels side by side, the colorbar taken from the first.
+    fig, axes = new_figure(3.3, 1, 2, width_ratios=[1.1, 1], layout=None)
+    fixed_margins(fig, 0.55, 0.15, 0.3, 0.8, wspace=0.3)
     ax = axes[0, 0]
     if {"model", "random_walk"} <= set(mae.columns):
         ratio = (mae["model"] / mae["random_walk"]).unstack("horizon")
