@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 import stackcast.pipeline as pipeline  # noqa: F401  (loads curl_cffi before any test imports TensorFlow)
 
+# One definition of the session-wide Prefect harness fixture, so every module shares one server
+# (a module that imported the fixture itself would start and keep its own).
+pytest_plugins = ["tests.prefect_support"]
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")

@@ -1,9 +1,8 @@
 """Helpers for tests that talk to Prefect: a session test harness and a real served server.
 
 Flow tests that only need an API (runs, artifacts, logs) use the session-scoped
-``prefect_harness`` fixture; import it into the test module::
-
-    from tests.prefect_support import prefect_harness  # noqa: F401
+``prefect_harness`` fixture (registered once for the whole suite in ``tests/conftest.py``;
+do not import it into a module, which would start a second server)::
 
     def test_my_flow(prefect_harness): ...
 

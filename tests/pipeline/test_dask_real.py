@@ -26,7 +26,7 @@ from stackcast.pipeline.config import RunConfig, RuntimeConfig
 from stackcast.pipeline.orchestration import flows
 
 from tests.pipeline.sweep_support import tiny_config, write_config
-from tests.prefect_support import free_port, prefect_harness  # noqa: F401 (a fixture)
+from tests.prefect_support import free_port
 
 distributed = pytest.importorskip("distributed")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import shutil
+import time
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,6 @@ from stackcast.pipeline.errors import DataError, SourceError, SourceUnavailable
 from stackcast.pipeline.orchestration import artifacts as artifact_content
 from stackcast.pipeline.orchestration import flows, tasks
 from stackcast.pipeline.results import ledger, registry
-
-from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
 
 # configs/demo.toml, shrunk: ~600 bars per ticker, one small GRU layer, 2 epochs.
 SHRINK: dict[str, Any] = {
@@ -54,14 +53,25 @@ def artifacts(state: Any) -> dict[str, Any]:
         return {a.key: a for a in client.read_artifacts(artifact_filter=flt)}
 
 
-def task_states(state: Any) -> dict[str, str]:
-    """Task run name -> final state type of the flow run."""
+def task_states(state: Any, expect: tuple[str, ...] = (), timeout: float = 20.0) -> dict[str, str]:
+    """Task run name -> final state type of the flow run.
+
+    The harness stores task runs from client events, shortly after the flow returns: poll
+    until every name in ``expect`` is there in a final state (or ``timeout``).
+    """
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     flt = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+    deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
-        return {t.name: t.state.type.value for t in client.read_task_runs(flow_run_filter=flt)}
+        while True:
+            runs = client.read_task_runs(flow_run_filter=flt)
+            got = {t.name: t.state.type.value for t in runs if t.state is not None}
+            final = all(got.get(n) in ("COMPLETED", "FAILED", "CRASHED") for n in expect)
+            if final or time.monotonic() > deadline:
+                return got
+            time.sleep(0.25)
 
 
 def table(artifact: Any) -> list[dict[str, Any]]:
@@ -70,7 +80,7 @@ def table(artifact: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:  # noqa: F811
+def trained(tmp_path_factory: pytest.TempPathFactory, prefect_harness: None) -> dict[str, Any]:
     """One weekly-retrain run in a fresh home: the first champion, shared read-only."""
     home = tmp_path_factory.mktemp("trained")
     with pytest.MonkeyPatch.context() as mp:
@@ -155,7 +165,8 @@ def test_daily_forecast_bad_ticker_and_rerun(
     assert why.startswith("ingest failed (not in the bundled sample") and "no stored prices" in why
     assert result["warnings"] == [f"NOPE: not forecast: {why}"]
     assert result["ledger"] == {"added": 4, "replaced": 0, "total": 4}
-    tasks = task_states(state)
+    names = tuple(f"{s}-{t}" for s in ("ingest", "forecast") for t in ("MSFT", "NOPE", "GOOG"))
+    tasks = task_states(state, expect=names)
     assert tasks["ingest-NOPE"] == "FAILED" and tasks["forecast-NOPE"] == "FAILED"
     for t in ("MSFT", "GOOG"):
         assert tasks[f"ingest-{t}"] == "COMPLETED" and tasks[f"forecast-{t}"] == "COMPLETED"
@@ -334,7 +345,7 @@ def test_ingest_flow_on_a_local_dask_cluster_of_processes(home: Path) -> None:
         "GOOG.parquet",
         "MSFT.parquet",
     ]
-    assert task_states(state) == {
+    assert task_states(state, expect=("ingest-MSFT", "ingest-GOOG", "ingest-NOPE")) == {
         "ingest-MSFT": "COMPLETED",
         "ingest-GOOG": "COMPLETED",
         "ingest-NOPE": "FAILED",

@@ -13,7 +13,6 @@ from stackcast.pipeline.workflows import backtest as bt
 from stackcast.pipeline.workflows.steps import Steps
 
 from tests.pipeline.sweep_support import mapped_steps, task_names, tiny_config
-from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
 
 
 @pytest.fixture(scope="module")

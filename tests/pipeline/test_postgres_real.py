@@ -47,7 +47,7 @@ from tests.prefect_support import (
 
 PG_TOOLS = ("initdb", "pg_ctl", "postgres", "psql")
 DEMO_CONFIG = REPO / "configs" / "demo.toml"
-DEPLOYMENTS = ("daily-forecast", "weekly-retrain", "backtest", "ingest")
+DEPLOYMENTS = ("daily-forecast", "weekly-retrain", "backtest", "ingest", "sweep")
 SCHEDULED = ("daily-forecast", "weekly-retrain")
 
 
@@ -326,6 +326,7 @@ def test_serve_on_postgres_survives_restart(
         "weekly-retrain": [(retrain_cron, "UTC", True)],
         "backtest": [],
         "ingest": [],
+        "sweep": [],
     }
 
     prefect_home = tmp_path / "prefect-home"

@@ -21,14 +21,13 @@ from stackcast.pipeline.orchestration.deployments import (
 )
 from stackcast.pipeline.results.reportserver import link_for
 
-from tests.prefect_support import (  # noqa: F401 (prefect_harness is a fixture)
+from tests.prefect_support import (
     find_deployment,
     flow_run_artifacts,
     free_port,
     group_alive,
     http_get,
     pids_with_cmdline,
-    prefect_harness,
     serve_env,
     start_serve,
     stop_process_group,

@@ -17,7 +17,6 @@ from stackcast.pipeline.workflows import sweep as sw
 from typer.testing import CliRunner
 
 from tests.pipeline.sweep_support import mapped_steps, task_names, tiny_config, write_config
-from tests.prefect_support import prefect_harness  # noqa: F401 (a fixture)
 
 GRID = '"model.dropout" = [0.0, 0.3]\n'
 cli = CliRunner()
