@@ -23,7 +23,8 @@ class TrainingBar:
     """One transient ``rich`` bar per fit, started by its first epoch and closed by its last.
 
     The bar has no refresh thread (it redraws on each epoch), so an error mid-fit leaves no
-    live display behind; ``close`` runs at exit too and restores the cursor.
+    live display behind; while a bar is shown, ``close`` is also registered to run at exit,
+    which restores the cursor.
     """
 
     def __init__(self, console: Any = None) -> None:
@@ -32,7 +33,6 @@ class TrainingBar:
         self.console = console or Console(stderr=True)
         self._progress: Any = None
         self._task: Any = None
-        atexit.register(self.close)
 
     def update(self, line: EpochLine) -> None:
         """Advance the bar to ``line.epoch`` of ``line.epochs`` (a new bar at epoch 1)."""
@@ -67,6 +67,7 @@ class TrainingBar:
             transient=True,
         )
         self._progress.start()
+        atexit.register(self.close)  # restores the cursor if the process ends mid-fit
         self._task = self._progress.add_task(label, total=epochs, loss="")
 
     def close(self) -> None:
@@ -74,6 +75,7 @@ class TrainingBar:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+            atexit.unregister(self.close)
 
 
 def printer(
