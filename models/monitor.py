@@ -74,14 +74,20 @@ class MonitoredAdam(keras.optimizers.Adam):
             group_index.append(groups.index(name))
         groups.append(ALL)
         self.grad_groups: tuple[str, ...] = tuple(groups)
-        self._grad_group_of = tuple(group_index)
+        # variable x slot 0/1 matrix: squared norms of the variables -> squared norms of the
+        # groups in one matmul (slot n - 1 is ``all``; slots past the real groups stay zero).
         # Sized by the variable count (an upper bound on the groups), not by the groups, so the
         # optimizer's variable shapes do not depend on variable paths (they are rebuilt on load).
         n = len(variables) + 1
-        self._gn_sum = self.add_variable((n,), dtype="float32", name="grad_norm_sum")
-        self._gn_max = self.add_variable((n,), dtype="float32", name="grad_norm_max")
-        self._gn_nonfinite = self.add_variable((n,), dtype="float32", name="grad_norm_nonfinite")
-        self._gn_steps = self.add_variable((), dtype="float32", name="grad_norm_steps")
+        membership = np.zeros((len(variables), n), dtype=np.float32)
+        for i, g in enumerate(group_index):
+            membership[i, g] = 1.0
+            membership[i, len(groups) - 1] = 1.0
+        self._grad_membership = membership
+        # Rows: sum of the per-step norms, their max, the count of non-finite steps.
+        self._gn_state = self.add_variable((3, n), dtype="float32", name="grad_norm_state")
+        self._gn_steps_base = 0
+        self._squared: dict[int, Any] = {}
 
     def apply(self, grads: Any, trainable_variables: Any = None) -> Any:
         """Record the per-layer norms of ``grads``, then apply them as Adam does."""
@@ -97,27 +103,61 @@ class MonitoredAdam(keras.optimizers.Adam):
             variables = self._trainable_variables
         if grads:
             self._record(grads, variables)
-        return super().apply(grads, trainable_variables)
+        try:
+            return super().apply(grads, trainable_variables)
+        finally:
+            self._squared = {}
 
     def _record(self, grads: list[Any], variables: list[Any]) -> None:
-        n = len(self.grad_groups)
-        size = int(self._gn_sum.shape[0])
-        terms: list[list[Any]] = [[] for _ in range(size)]
+        """Add this step's per-group norms to the accumulators (one variable update).
+
+        Each gradient's squared L2 norm is kept (by tensor identity) for ``_clip_gradients``,
+        which would otherwise compute the same reduction again for ``clipnorm``.
+        """
+        rows = []
+        squares = []
         for g, v in zip(grads, variables, strict=True):
             if g is None:
                 continue
-            sq = ops.sum(ops.square(ops.cast(g, "float32")))
-            terms[self._grad_group_of[self._get_variable_index(v)]].append(sq)
-            terms[n - 1].append(sq)
-        # Slots past the real groups stay zero.
-        zero = ops.zeros((), dtype="float32")
-        norms = ops.stack([ops.sqrt(sum(t[1:], t[0])) if t else zero for t in terms])
+            sq = ops.sum(ops.square(ops.cast(g, "float32")), keepdims=True)
+            if g.dtype == sq.dtype:
+                self._squared[id(g)] = sq
+            rows.append(self._get_variable_index(v))
+            squares.append(ops.reshape(sq, ()))
+        membership = ops.convert_to_tensor(self._grad_membership[rows])
+        norms = ops.sqrt(
+            ops.squeeze(ops.matmul(ops.expand_dims(ops.stack(squares), 0), membership), 0)
+        )
         finite = ops.isfinite(norms)
+        zero = ops.zeros_like(norms)
         safe = ops.where(finite, norms, zero)
-        self._gn_sum.assign(self._gn_sum + safe)
-        self._gn_max.assign(ops.maximum(self._gn_max, safe))
-        self._gn_nonfinite.assign(self._gn_nonfinite + ops.cast(ops.logical_not(finite), "float32"))
-        self._gn_steps.assign(self._gn_steps + 1.0)
+        state = self._gn_state
+        self._gn_state.assign(
+            ops.stack(
+                [
+                    state[0] + safe,
+                    ops.maximum(state[1], safe),
+                    state[2] + ops.cast(ops.logical_not(finite), "float32"),
+                ]
+            )
+        )
+
+    def _clip_gradients(self, grads: list[Any]) -> list[Any]:
+        """Keras' ``clipnorm`` clipping, reusing the squared norms ``_record`` computed."""
+        if not (self.clipnorm and self.clipnorm > 0) or not self._squared:
+            return super()._clip_gradients(grads)
+        return [g if g is None else self._clip_with(g, self._squared.get(id(g))) for g in grads]
+
+    def _clip_with(self, values: Any, l2sum: Any) -> Any:
+        """``values`` clipped to L2 norm ``clipnorm`` given their squared norm (as Keras does)."""
+        if l2sum is None:
+            return self._clip_by_norm(values)
+        l2sum = ops.reshape(l2sum, (1,) * len(values.shape))
+        pred = l2sum > 0
+        l2sum_safe = ops.where(pred, l2sum, ops.ones_like(l2sum))
+        l2norm = ops.where(pred, ops.sqrt(l2sum_safe), l2sum)
+        intermediate = ops.multiply(values, self.clipnorm)
+        return ops.convert_to_tensor(intermediate) / ops.maximum(l2norm, self.clipnorm)
 
     def read_grad_norms(self, reset: bool = True) -> dict[str, dict[str, float]]:
         """Per layer: mean and max norm over the steps since the last reset, and counts.
@@ -128,15 +168,14 @@ class MonitoredAdam(keras.optimizers.Adam):
         """
         if not self.built:
             return {}
-        total = to_numpy(self._gn_sum).astype(np.float64)
-        peak = to_numpy(self._gn_max).astype(np.float64)
-        bad = to_numpy(self._gn_nonfinite).astype(np.float64)
-        steps = float(to_numpy(self._gn_steps))
+        state = to_numpy(self._gn_state).astype(np.float64)
+        total, peak, bad = state[0], state[1], state[2]
+        iterations = int(to_numpy(self.iterations))
+        steps = float(iterations - self._gn_steps_base)
         if reset:
-            for var in (self._gn_sum, self._gn_max, self._gn_nonfinite):
-                var.assign(ops.zeros(var.shape, dtype="float32"))
-            self._gn_steps.assign(ops.zeros((), dtype="float32"))
-        if steps == 0:
+            self._gn_state.assign(ops.zeros(self._gn_state.shape, dtype="float32"))
+            self._gn_steps_base = iterations
+        if steps <= 0:
             return {}
         out: dict[str, dict[str, float]] = {}
         for i, name in enumerate(self.grad_groups):

@@ -200,3 +200,35 @@ def test_epoch_lines_carry_their_numbers(trained: Trained) -> None:
     assert isinstance(tagged, EpochLine) and tagged.label == "fold 2" and tagged.epoch == 1
     assert tagged == f"  fold 2: {lines[0]}"
     assert labelled("fold 2", "done") == "  fold 2: done"
+
+
+def test_monitored_clipping_matches_keras_adam() -> None:
+    """MonitoredAdam reuses its squared norms for clipnorm: the updates are Adam's, bit for bit."""
+    import keras
+    from stackcast.models.losses import masked_loss
+    from stackcast.models.monitor import MonitoredAdam
+
+    x, y = make_data(64)
+    weights = []
+    for optimizer in (keras.optimizers.Adam(clipnorm=0.01), MonitoredAdam(clipnorm=0.01)):
+        model = build_model(SMALL, FEATURES, WINDOW, HORIZONS, MASK, seed=0)
+        model.compile(optimizer=optimizer, loss=masked_loss("huber"))
+        model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_gradient_norm_steps_count_since_the_last_read() -> None:
+    x, y = make_data(48)
+    model = build_model(SMALL, FEATURES, WINDOW, HORIZONS, MASK, seed=0)
+    tc = TrainConfig(epochs=2, batch_size=16, patience=5)
+    for _ in range(2):  # the second fit reuses the compiled setup (optimizer state restored)
+        result = train(model, (x, y), None, tc)
+        assert len(result.history["grad_norm/all/mean"]) == 2
+    assert model.optimizer.read_grad_norms() == {}  # read and reset at the last epoch's end
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # 3 steps, nobody reads in between
+    stats = model.optimizer.read_grad_norms()
+    assert {s["steps"] for s in stats.values()} == {3}
+    assert {s["nonfinite"] for s in stats.values()} == {0}
+    assert model.optimizer.read_grad_norms() == {}
