@@ -136,6 +136,13 @@ class TrainConfig(BaseModel):
         description="deterministic: one pass with dropout off (the band is calibrated around "
         "it); mc_mean: the mean of mc_samples dropout passes (mc_samples times the work).",
     )
+    steps_per_execution: int = Field(
+        8,
+        ge=1,
+        le=1024,
+        description="Batches per compiled call (fewer host round trips; the NaN guard checks "
+        "the loss after each call, so a divergence is located to within that many batches).",
+    )
     interval: float = Field(0.8, gt=0.0, lt=1.0, description="Central prediction interval.")
     warm_start: bool = Field(True, description="Backtest folds start from the previous fold.")
     warm_epochs: int = Field(

@@ -26,9 +26,12 @@ class NanGuard(keras.callbacks.Callback):
     # finish out of order, so keep the earliest batch under a lock.
     async_safe = True
 
-    def __init__(self, adapter: BatchAdapter) -> None:
+    def __init__(self, adapter: BatchAdapter, steps_per_execution: int = 1) -> None:
         super().__init__()
         self.adapter = adapter
+        # Keras reports a batch end once per compiled call of this many batches: a hit at
+        # batch b means the loss went non-finite somewhere in the call that ended at b.
+        self.steps_per_execution = max(1, int(steps_per_execution))
         self.epoch = 0
         self.hit: tuple[str, int, int, float] | None = None
         self._lock = threading.Lock()
@@ -43,8 +46,10 @@ class NanGuard(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is None or math.isfinite(float(loss)):
             return
+        # The last call of an epoch may report past the epoch's last batch: clamp to it.
+        batch = min(int(batch), len(self.adapter) - 1)
         with self._lock:
-            hit = ("loss", self.epoch, int(batch), float(loss))
+            hit = ("loss", self.epoch, batch, float(loss))
             if self.hit is None or hit[1:3] < self.hit[1:3]:
                 self.hit = hit
         self.model.stop_training = True
@@ -57,6 +62,25 @@ class NanGuard(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def first_batch_of_hit(guard: NanGuard) -> int:
+    """The first batch (0-based) of the compiled call in which ``guard``'s training hit fell."""
+    assert guard.hit is not None
+    _, epoch, batch, _ = guard.hit
+    if batch < 0:
+        return batch
+    return max(0, batch - guard.steps_per_execution + 1)
+
+
+def data_batch_of_hit(guard: NanGuard, adapter: BatchAdapter) -> int | None:
+    """The first batch of the hit's call whose inputs held NaN/inf, if any (0-based)."""
+    assert guard.hit is not None
+    _, epoch, batch, _ = guard.hit
+    for b in range(first_batch_of_hit(guard), batch + 1):
+        if (epoch, b) in adapter.nonfinite:
+            return b
+    return None
+
+
 def divergence_message(guard: NanGuard, adapter: BatchAdapter, clipnorm: float | None) -> str:
     """What went wrong where, for the ``TrainingError`` after ``guard`` stopped a fit.
 
@@ -67,6 +91,7 @@ def divergence_message(guard: NanGuard, adapter: BatchAdapter, clipnorm: float |
     """
     assert guard.hit is not None
     kind, epoch, batch, value = guard.hit
+    first = first_batch_of_hit(guard)
     what = "NaN" if math.isnan(value) else "inf"
     if kind == "val_loss":
         return (
@@ -74,12 +99,12 @@ def divergence_message(guard: NanGuard, adapter: BatchAdapter, clipnorm: float |
             "finite; check the validation inputs/targets for NaN/inf"
         )
     advice = "lower learning_rate" + (" or enable clipnorm" if clipnorm is None else "")
-    message = (
-        f"training diverged: loss became {what} at epoch {epoch + 1}, batch {batch + 1}; {advice}"
-    )
-    if (epoch, batch) in adapter.nonfinite:
+    where = f"batch {batch + 1}" if first == batch else f"batches {first + 1}-{batch + 1}"
+    message = f"training diverged: loss became {what} at epoch {epoch + 1}, {where}; {advice}"
+    bad = data_batch_of_hit(guard, adapter)
+    if bad is not None:
         message = (
-            f"training diverged: loss became {what} at epoch {epoch + 1}, batch {batch + 1}, "
+            f"training diverged: loss became {what} at epoch {epoch + 1}, batch {bad + 1}, "
             "and that batch's inputs or targets contain NaN/inf; check the data"
         )
     elif adapter.nonfinite:

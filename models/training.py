@@ -31,7 +31,7 @@ from stackcast.models.batches import (
 )
 from stackcast.models.config import TrainConfig
 from stackcast.models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
-from stackcast.models.divergence import NanGuard, divergence_message
+from stackcast.models.divergence import NanGuard, data_batch_of_hit, divergence_message
 from stackcast.models.losses import masked_loss
 from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
@@ -138,7 +138,15 @@ def _compile_key(
     config: TrainConfig, monitor_gradients: bool, mixed: bool, jit_compile: Any, run_eagerly: bool
 ) -> tuple[Any, ...]:
     """Everything that is baked into the compiled train step (not the learning rate)."""
-    return (config.loss, config.clipnorm, bool(monitor_gradients), mixed, jit_compile, run_eagerly)
+    return (
+        config.loss,
+        config.clipnorm,
+        config.steps_per_execution,
+        bool(monitor_gradients),
+        mixed,
+        jit_compile,
+        run_eagerly,
+    )
 
 
 def _compile_or_reuse(
@@ -183,6 +191,7 @@ def _compile_or_reuse(
         loss=masked_loss(config.loss),
         jit_compile=jit_compile,
         run_eagerly=run_eagerly,
+        steps_per_execution=config.steps_per_execution,
     )
     # Build the optimizer now (fit would build it on its first step, with the same variables)
     # and remember its untouched state, which the next reuse restores.
@@ -283,7 +292,7 @@ def train(
 
     history: dict[str, list[float]] = {}
     train_adapter = BatchAdapter(train_seq, shuffle=True, seed=config.seed)
-    guard = NanGuard(train_adapter)
+    guard = NanGuard(train_adapter, config.steps_per_execution)
     grads = (
         GradientNormCallback(history, warnings, config.vanish_threshold, config.explode_threshold)
         if monitor_gradients
@@ -317,10 +326,12 @@ def train(
     seconds = time.perf_counter() - t0
     if guard.hit is not None:
         hit = guard.hit
+        data_batch = data_batch_of_hit(guard, train_adapter) if hit[2] >= 0 else None
+        batch = data_batch if data_batch is not None else hit[2]
         raise TrainingError(
             divergence_message(guard, train_adapter, config.clipnorm),
             epoch=hit[1] + 1,
-            batch=hit[2] + 1 if hit[2] >= 0 else None,
+            batch=batch + 1 if batch >= 0 else None,
         )
 
     epochs_run = len(history.get("loss", []))

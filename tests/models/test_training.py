@@ -96,8 +96,12 @@ def test_overflowing_loss_suggests_learning_rate_and_clipnorm() -> None:
     with pytest.raises(TrainingError) as info:
         train(model, (x, y * 1e25), None, tc, run_eagerly=True)
     message = str(info.value)
-    assert message.startswith("training diverged: loss became inf at epoch 1, batch 1")
+    # Both batches ran in one compiled call (steps_per_execution 8): located to within it.
+    assert message.startswith("training diverged: loss became inf at epoch 1, batches 1-2;")
     assert "lower learning_rate or enable clipnorm" in message
+    one_step = tc.model_copy(update={"steps_per_execution": 1})
+    with pytest.raises(TrainingError, match="at epoch 1, batch 1; lower learning_rate"):
+        train(model, (x, y * 1e25), None, one_step, run_eagerly=True)
 
 
 def test_no_validation_watches_training_loss_and_early_stops() -> None:
