@@ -65,7 +65,7 @@ class NanGuard(keras.callbacks.Callback):
 def first_batch_of_hit(guard: NanGuard) -> int:
     """The first batch (0-based) of the compiled call in which ``guard``'s training hit fell."""
     assert guard.hit is not None
-    _, epoch, batch, _ = guard.hit
+    batch = guard.hit[2]
     if batch < 0:
         return batch
     return max(0, batch - guard.steps_per_execution + 1)
