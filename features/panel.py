@@ -303,16 +303,24 @@ def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
     Inside a ticker's history this is the row's own date (rows are sessions); past its last
     bar it is the next session of the ticker's calendar.
     """
-    horizons = panel.horizons
-    out = np.empty((len(rows), horizons), dtype="datetime64[D]")
-    block_end = panel.offsets[panel.ticker_id[rows] + 1]
-    for h in range(1, horizons + 1):
-        idx = rows + h
-        inside = idx < block_end
-        out[inside, h - 1] = panel.dates[idx[inside]]
-        for k in np.flatnonzero(~inside):
-            last = int(block_end[k]) - 1
-            extra = int(idx[k] - last)
-            calendar = panel.sessions[panel.tickers[panel.ticker_id[last]]]
-            out[k, h - 1] = calendar.next_sessions(panel.dates[last], extra)[-1]
+    rows = np.asarray(rows, dtype=np.int64)
+    steps = np.arange(1, panel.horizons + 1)
+    idx = rows[:, None] + steps[None, :]
+    block_end = panel.offsets[panel.ticker_id[rows] + 1][:, None]
+    inside = idx < block_end
+    out = np.empty(idx.shape, dtype="datetime64[D]")
+    out[inside] = panel.dates[idx[inside]]
+    if inside.all():
+        return out
+    # Past a ticker's last bar: count sessions on its calendar from that bar's date.
+    last = np.broadcast_to(block_end - 1, idx.shape)[~inside]
+    extra = idx[~inside] - last
+    beyond = np.empty(last.shape, dtype="datetime64[D]")
+    owner = panel.ticker_id[last]
+    for t in np.unique(owner):
+        sel = owner == t
+        # Panel dates are sessions of their ticker's calendar (``align_calendar``).
+        calendar = panel.sessions[panel.tickers[t]]
+        beyond[sel] = calendar.add_sessions(panel.dates[last[sel]], extra[sel])
+    out[~inside] = beyond
     return out

@@ -152,3 +152,25 @@ def test_a_recent_tail_gives_the_latest_window_exactly() -> None:
     np.testing.assert_array_equal(full.X[-CFG.window :], cut.X[-CFG.window :])
     np.testing.assert_array_equal(full.dates[-CFG.window :], cut.dates[-CFG.window :])
     assert full.origin_ok[-1] and cut.origin_ok[-1]
+
+
+def test_target_dates_inside_history_and_past_the_last_bar() -> None:
+    from stackcast.features.panel import target_dates
+
+    frames = {"AAA": random_frame(3, 40, ticker="AAA"), "BBB": random_frame(4, 25, ticker="BBB")}
+    p = build_panel(frames, CFG)
+    rows = np.arange(p.n_rows)
+    got = target_dates(p, rows)
+    assert got.shape == (p.n_rows, CFG.horizons)
+    for r in rows:  # the per-row definition: own rows inside, calendar sessions after
+        k = int(p.ticker_id[r])
+        end = int(p.offsets[k + 1])
+        calendar = p.sessions[p.tickers[k]]
+        for h in range(1, CFG.horizons + 1):
+            if r + h < end:
+                want = p.dates[r + h]
+            else:
+                want = calendar.next_sessions(p.dates[end - 1], r + h - end + 1)[-1]
+            assert got[r, h - 1] == want
+    last = int(p.offsets[1]) - 1  # AAA's last bar: its targets are the next sessions
+    assert list(got[last]) == list(p.sessions["AAA"].next_sessions(p.dates[last], 3))
