@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn.linear_model import Ridge as SkRidge
+from stackcast.features.panel import ticker_groups
 from stackcast.features.scaling import FoldScaler
 from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
 from threadpoolctl import threadpool_limits
@@ -43,11 +44,10 @@ class RandomWalk(Forecaster):
 def mean_return(panel: Panel, rows: np.ndarray) -> dict[int, float]:
     """Mean one-bar log return per ticker id from its first to its last row in ``rows``."""
     out: dict[int, float] = {}
-    for tid in np.unique(panel.ticker_id[rows]):
-        r = rows[panel.ticker_id[rows] == tid]
+    for tid, r in ticker_groups(panel, rows):
         first, last = r.min(), r.max()
         n = max(int(last - first), 1)
-        out[int(tid)] = float(np.log(panel.close[last] / panel.close[first]) / n)
+        out[tid] = float(np.log(panel.close[last] / panel.close[first]) / n)
     return out
 
 

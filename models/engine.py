@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.features.panel import Panel, target_dates
+from stackcast.features.panel import Panel, target_dates, ticker_groups
 from stackcast.features.splits import FoldRows, Split
 from stackcast.models.base import FoldError, Forecaster, Prediction, Progress, labelled
 from stackcast.models.training import TrainingError
@@ -96,8 +96,7 @@ def model_columns(prediction: Prediction) -> dict[str, np.ndarray]:
 def rw_scale(panel: Panel, rows: np.ndarray) -> pd.DataFrame:
     """In-sample random-walk MAE per ticker and horizon (the MASE denominator)."""
     frames = []
-    for tid in np.unique(panel.ticker_id[rows]):
-        r = rows[panel.ticker_id[rows] == tid]
+    for tid, r in ticker_groups(panel, rows):
         frames.append(
             pd.DataFrame(
                 {

@@ -45,6 +45,22 @@ def binomial_p(hits: int, n: int) -> float | None:
     return float(stats.binomtest(int(hits), int(n), 0.5, alternative="greater").pvalue)
 
 
+def binomial_ps(hits: np.ndarray, n: np.ndarray) -> list[float | None]:
+    """``binomial_p`` of many ``(hits, n)`` pairs in one vectorised call (the same values).
+
+    ``binomtest``'s one-sided p-value is ``P(X >= hits) = binom.sf(hits - 1, n, 0.5)``; one
+    call over arrays spares its per-call overhead (about 40 us, thousands of calls per report).
+    """
+    hits = np.asarray(hits, dtype=np.int64)
+    n = np.asarray(n, dtype=np.int64)
+    out: list[float | None] = [None] * len(n)
+    ok = np.flatnonzero(n > 0)
+    if ok.size:
+        for i, p in zip(ok, stats.binom.sf(hits[ok] - 1, n[ok], 0.5), strict=True):
+            out[int(i)] = float(p)
+    return out
+
+
 def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     """Diebold-Mariano test on a loss differential series with the HLN correction.
 

@@ -214,6 +214,9 @@ def render_ticker_pages(
         {**r, "label": LABELS.get(r["strategy"], r["strategy"])}
         for r in (trading.rows if trading is not None else [])
     ]
+    trade_by_name: dict[str, list[dict[str, Any]]] = {}
+    for r in trade_rows:
+        trade_by_name.setdefault(str(r.get("name")), []).append(r)
     ranges = {str(r.get("ticker")): r for r in data_ranges}
     template = _env().get_template("ticker.html")
     pages: dict[str, str] = {}
@@ -229,7 +232,7 @@ def render_ticker_pages(
             ticker=t,
             charts=charts,
             error_rows=error_rows(per_ticker.get(t, {}), ticker_dm, horizons),
-            trading_rows=[r for r in trade_rows if str(r.get("name")) == t],
+            trading_rows=trade_by_name.get(t, []),
             data_range=ranges.get(t),
             prev=_neighbour(tickers, k - 1),
             next=_neighbour(tickers, k + 1),

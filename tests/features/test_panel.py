@@ -174,3 +174,17 @@ def test_target_dates_inside_history_and_past_the_last_bar() -> None:
             assert got[r, h - 1] == want
     last = int(p.offsets[1]) - 1  # AAA's last bar: its targets are the next sessions
     assert list(got[last]) == list(p.sessions["AAA"].next_sessions(p.dates[last], 3))
+
+
+def test_ticker_groups_match_a_mask_per_ticker() -> None:
+    from stackcast.features.panel import ticker_groups
+
+    frames = {t: random_frame(k, 30 + 5 * k, ticker=t) for k, t in enumerate("CAB")}
+    p = build_panel(frames, CFG)
+    rows = np.random.default_rng(0).permutation(p.n_rows)[: p.n_rows // 2]
+    got = ticker_groups(p, rows)
+    want = [(int(t), rows[p.ticker_id[rows] == t]) for t in np.unique(p.ticker_id[rows])]
+    assert [t for t, _ in got] == [t for t, _ in want]
+    for (_, a), (_, b) in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)  # same rows, in their given order
+    assert ticker_groups(p, rows[:0]) == []
