@@ -264,12 +264,19 @@ def _child_darts(seed: int) -> dict[str, Any]:
 # --------------------------------------------------------------------------- parent
 
 
-def _spawn(kind: str, seed: int) -> dict[str, Any]:
-    """Run one child in a fresh interpreter: ``darts``, ``stackcast`` or ``stackcast_jax``."""
+def _spawn(kind: str, seed: int, cache: Path | None = None) -> dict[str, Any]:
+    """Run one child in a fresh interpreter.
+
+    ``kind``: ``darts``, ``stackcast``, ``stackcast_jax`` (a cold compile: each run's home is
+    new) or ``stackcast_jax_cached`` (jax with the compile cache in ``cache``, shared by the
+    runs of that kind, as a daily run of the same model finds it).
+    """
     from bench.common import REPO, child_env
 
     child = "darts" if kind == "darts" else "stackcast"
-    backend = {"KERAS_BACKEND": "jax"} if kind == "stackcast_jax" else {}
+    backend = {"KERAS_BACKEND": "jax"} if kind.startswith("stackcast_jax") else {}
+    if kind == "stackcast_jax_cached" and cache is not None:
+        backend["JAX_COMPILATION_CACHE_DIR"] = str(cache)
     command = [sys.executable, "-m", "bench.peer", "--child", child, "--seed", str(seed)]
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -304,12 +311,17 @@ def run(
     reps = reps or (1 if quick else 3)
     kinds = ["darts", "stackcast"]
     if jax and importlib.util.find_spec("jax") is not None:
-        kinds.append("stackcast_jax")
+        kinds += ["stackcast_jax", "stackcast_jax_cached"]
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
-    for _, kind in interleaved(kinds, reps):
-        out = _spawn(kind, seed)
-        runs[kind].append(out)
-        print(f"# peer: {kind} {out['seconds']:.1f} s", file=sys.stderr, flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp) / "xla"
+        if "stackcast_jax_cached" in kinds:  # fill the cache once, untimed
+            warm = _spawn("stackcast_jax_cached", seed, cache)
+            print(f"# peer: jax cache filled in {warm['seconds']:.1f} s", file=sys.stderr)
+        for _, kind in interleaved(kinds, reps):
+            out = _spawn(kind, seed, cache)
+            runs[kind].append(out)
+            print(f"# peer: {kind} {out['seconds']:.1f} s", file=sys.stderr, flush=True)
     times = {k: [r["seconds"] for r in v] for k, v in runs.items()}
     med = {k: median(v) for k, v in times.items()}
     sc, dt = runs["stackcast"][-1], runs["darts"][-1]
@@ -344,6 +356,13 @@ def run(
             "stackcast_jax_runs_s": [round(t, 2) for t in times["stackcast_jax"]],
             "stackcast_jax_backend": sj["backend"],
             "stackcast_jax_mae": sj["mae"],
+            "stackcast_jax_cached_s": round(med["stackcast_jax_cached"], 2),
+            "stackcast_jax_cached_over_darts": ratio(med["stackcast_jax_cached"], med["darts"]),
+            "stackcast_jax_cached_over_tensorflow": ratio(
+                med["stackcast_jax_cached"], med["stackcast"]
+            ),
+            "stackcast_jax_cached_runs_s": [round(t, 2) for t in times["stackcast_jax_cached"]],
+            "jax_cached_same_forecasts": runs["stackcast_jax_cached"][-1]["mae"] == sj["mae"],
         }
     rec.emit(NAME, record)
 

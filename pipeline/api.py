@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 from stackcast.pipeline.config import RunConfig, load_config
-from stackcast.pipeline.environment import use_backend
+from stackcast.pipeline.environment import use_runtime
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.workflows import backtest as backtest_workflow
 from stackcast.pipeline.workflows.backtest import BacktestResult
@@ -49,7 +49,7 @@ def backtest(
         ``.save(directory)`` writes the run files and the report.
     """
     cfg = _config(config)
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     return backtest_workflow.backtest(cfg, prices, steps=Steps(progress))
 
 
@@ -68,7 +68,7 @@ def train(
     from stackcast.pipeline.workflows.training import fit_version
 
     cfg = _config(config)
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     return fit_version(cfg, prices, steps=Steps(progress))
 
 
@@ -81,7 +81,7 @@ def load_model(directory: str | Path, config: RunConfig | str | Path | None = No
     from stackcast.models.rnn import RNNForecaster
     from stackcast.pipeline.config import config_from_dict
 
-    use_backend(None if config is None else _config(config).runtime.backend)
+    use_runtime(None if config is None else _config(config))
     directory = Path(directory)
     try:
         forecaster, meta = RNNForecaster.load(directory)

@@ -151,6 +151,14 @@ class RuntimeConfig(_Section):
             "STACKCAST_BACKEND overrides it for one process."
         ),
     )
+    compile_cache: bool = Field(
+        True,
+        description=(
+            "jax only: keep XLA's compiled train and predict steps under "
+            "STACKCAST_HOME/cache/xla, so later runs of the same model skip most of the first "
+            "fold's compile."
+        ),
+    )
     task_runner: Literal["thread", "dask"] = Field("thread", description="Task runner.")
     dask_address: str | None = Field(None, description="Existing Dask scheduler to join.")
     max_workers: int = Field(4, ge=1, le=256, description="Thread pool size / local Dask workers.")
@@ -199,6 +207,10 @@ class RunConfig(_Section):
     def home(self) -> Path:
         """The resolved STACKCAST_HOME for this run."""
         return resolve_home(self.paths.home)
+
+    def compile_cache_dir(self) -> Path | None:
+        """Where the jax backend keeps compiled steps (``None``: ``compile_cache`` is off)."""
+        return self.home() / "cache" / "xla" if self.runtime.compile_cache else None
 
     def with_overrides(self, **data: Any) -> RunConfig:
         """Return a copy with ``[data]`` fields replaced (validated)."""

@@ -6,6 +6,8 @@ import importlib.util
 import logging
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from stackcast.pipeline.errors import ConfigError
 
@@ -27,13 +29,25 @@ def quiet_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
 
 
-def use_backend(backend: str | None) -> str:
+def use_runtime(cfg: Any) -> str:
+    """``use_backend`` for a ``RunConfig``'s ``[runtime]`` (``None``: keep the current one)."""
+    if cfg is None:
+        return use_backend(None)
+    return use_backend(cfg.runtime.backend, cache_dir=cfg.compile_cache_dir())
+
+
+def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
     """Make ``backend`` (``[runtime] backend``) the Keras backend of this process.
 
     ``STACKCAST_BACKEND`` in the environment overrides ``backend``; ``None`` keeps what the
     process already uses (``KERAS_BACKEND``, else TensorFlow). Keras reads its backend once, at
     its first import, so this must run before anything imports Keras; once Keras is loaded, a
     request for the backend it runs on is accepted and any other is refused.
+
+    On jax, ``cache_dir`` turns on XLA's persistent compilation cache there (unless
+    ``JAX_COMPILATION_CACHE_DIR`` is set already): a later process compiling the same step for
+    the same shapes loads it instead, which is most of a run's first fold. Cached entries are
+    keyed by the program, the jax version and the device, so they never change a result.
 
     Returns:
         The backend in use.
@@ -47,6 +61,8 @@ def use_backend(backend: str | None) -> str:
     where = f"{BACKEND_ENV}={wanted}" if os.environ.get(BACKEND_ENV) else f"backend = {wanted!r}"
     if wanted not in BACKENDS:
         raise ConfigError(f"[runtime] {where}: choose one of {', '.join(BACKENDS)}")
+    if wanted == "jax" and cache_dir is not None:
+        _compile_cache(cache_dir)
     keras = sys.modules.get("keras")
     if keras is not None:
         current = keras.backend.backend()
@@ -64,3 +80,15 @@ def use_backend(backend: str | None) -> str:
         )
     os.environ["KERAS_BACKEND"] = wanted
     return wanted
+
+
+def _compile_cache(cache_dir: Path) -> None:
+    """Point jax's persistent compilation cache at ``cache_dir`` (an explicit setting wins)."""
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
+    # Cache every compile of a second or more (jax's default): the train, test and predict
+    # steps of a model, not the many tiny helper programs.
+    jax = sys.modules.get("jax")
+    if jax is not None:  # imported already: its config read the environment at import
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir))

@@ -17,7 +17,7 @@ import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
-from stackcast.pipeline.environment import quiet_tensorflow, use_backend
+from stackcast.pipeline.environment import quiet_tensorflow, use_runtime
 from stackcast.pipeline.errors import ConfigError
 from stackcast.pipeline.workflows.steps import Steps
 
@@ -96,7 +96,7 @@ def command_steps(cfg: RunConfig, say) -> Iterator[Steps]:
 
 
 def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     from stackcast.pipeline.workflows.backtest import run_backtest
 
     say = printer(verbose)
@@ -190,7 +190,7 @@ def train(
     say = printer(verbose)
     day = _date(as_of, "--as-of")
     cfg = configure(config, tickers, source)
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     result = retrain(cfg, steps=Steps(say), as_of=day)
     print_warnings(result.warnings, say)
     c = result.challenger
@@ -217,7 +217,7 @@ def run(
     from stackcast.pipeline.workflows.daily import daily_forecast
 
     cfg = load_run_config(config)
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     say = printer(verbose) if verbose else None
     result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(say))
     for t in sorted(result.forecasts["ticker"].unique()):
@@ -256,7 +256,7 @@ def replay(
     if first is None or last is None:
         raise ConfigError("replay needs --start and --end (YYYY-MM-DD)")
     cfg = load_run_config(config)
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     result = run_replay(cfg, first, last, steps=Steps(printer(verbose)))
     for r in result.score.itertuples():
         typer.echo(

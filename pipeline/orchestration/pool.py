@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from stackcast.pipeline.config import RunConfig, RuntimeConfig
-from stackcast.pipeline.environment import use_backend
+from stackcast.pipeline.environment import use_runtime
 from stackcast.pipeline.errors import ConfigError
 from stackcast.pipeline.workflows.steps import Progress, Steps, failure_text
 
@@ -33,7 +33,7 @@ def in_worker(fn: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> T:
         cfg = next((v for v in (*args, *kwargs.values()) if isinstance(v, RunConfig)), None)
-        use_backend(None if cfg is None else cfg.runtime.backend)
+        use_runtime(cfg)
         return fn(*args, **kwargs)
 
     return run

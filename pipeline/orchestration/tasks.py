@@ -30,7 +30,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from stackcast.pipeline.config import RunConfig, RuntimeConfig
-from stackcast.pipeline.environment import use_backend
+from stackcast.pipeline.environment import use_runtime
 from stackcast.pipeline.errors import ConfigError, UserError
 from stackcast.pipeline.orchestration.pool import in_worker
 from stackcast.pipeline.workflows.steps import Steps, failure_text
@@ -170,5 +170,5 @@ class PrefectSteps(Steps):
 
 def prepared(cfg: RunConfig) -> RunConfig:
     """``cfg`` with STACKCAST_HOME pinned (task runs on other threads or workers see it)."""
-    use_backend(cfg.runtime.backend)
+    use_runtime(cfg)
     return cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": str(cfg.home())})})

@@ -92,3 +92,19 @@ def test_cli_refuses_an_unknown_backend_override_with_one_error_line(home) -> No
         "error: [runtime] STACKCAST_BACKEND=torch: choose one of tensorflow, jax"
     ]
     assert not any(home.iterdir())
+
+
+def test_compile_cache_lives_under_home_and_is_only_set_for_jax(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from stackcast.pipeline.config import RunConfig
+
+    cfg = RunConfig.model_validate({"paths": {"home": str(tmp_path)}})
+    assert cfg.compile_cache_dir() == tmp_path.resolve() / "cache" / "xla"
+    off = RunConfig.model_validate({"runtime": {"compile_cache": False}})
+    assert off.compile_cache_dir() is None
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv(environment.BACKEND_ENV, raising=False)
+    current = environment.use_runtime(None)
+    assert environment.use_runtime(cfg) == current == "tensorflow"
+    assert "JAX_COMPILATION_CACHE_DIR" not in os.environ  # TensorFlow has no such cache
