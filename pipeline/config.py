@@ -155,8 +155,8 @@ class RuntimeConfig(_Section):
         True,
         description=(
             "jax only: keep XLA's compiled train and predict steps under "
-            "STACKCAST_HOME/cache/xla, so later runs of the same model skip most of the first "
-            "fold's compile."
+            "STACKCAST_HOME/cache/xla (at most 1 GiB, oldest entries evicted), so later runs "
+            "of the same model skip most of the first fold's compile."
         ),
     )
     task_runner: Literal["thread", "dask"] = Field("thread", description="Task runner.")

@@ -14,6 +14,8 @@ from stackcast.pipeline.errors import ConfigError
 BACKENDS = ("tensorflow", "jax")
 # Overrides ``[runtime] backend`` for one process (e.g. ``STACKCAST_BACKEND=jax stackcast demo``).
 BACKEND_ENV = "STACKCAST_BACKEND"
+# Size at which jax's compilation cache (``[runtime] compile_cache``) evicts its oldest entries.
+COMPILE_CACHE_BYTES = 1 << 30
 
 
 def quiet_tensorflow() -> None:
@@ -87,8 +89,13 @@ def _compile_cache(cache_dir: Path) -> None:
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         return
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
-    # Cache every compile of a second or more (jax's default): the train, test and predict
-    # steps of a model, not the many tiny helper programs.
+    # jax caches compiles of a second or more (its default): a model's train, test and
+    # predict steps, not the many tiny helper programs. Least recently used entries go once
+    # the directory passes COMPILE_CACHE_BYTES (jax's own default is no limit).
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILE_CACHE_BYTES))
     jax = sys.modules.get("jax")
     if jax is not None:  # imported already: its config read the environment at import
         jax.config.update("jax_compilation_cache_dir", str(cache_dir))
+        jax.config.update(
+            "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
+        )

@@ -332,15 +332,14 @@ def evaluate(
         raise ValueError("predictions need a y_pred column")
     df = scored_rows(predictions)
     cols = predictor_columns(predictions)
-    lookup = scale_lookup(scale)
-    scale_arr = np.array(
-        [lookup.get((t, h), np.nan) for t, h in zip(df["ticker"], df["horizon"], strict=True)],
-        dtype=float,
-    )
     groups = {
         "horizon": _groups(df, "horizon"),
         "ticker_horizon": _groups(df, ["ticker", "horizon"]),
     }
+    lookup = scale_lookup(scale)
+    scale_arr = np.full(len(df), np.nan)
+    for (t, h), idx in groups["ticker_horizon"]:  # one lookup per group, not per row
+        scale_arr[idx] = lookup.get((t, h), np.nan)
     blocks = {
         name: _predictor_block(df, name, col, scale_arr, nominal_coverage, groups)
         for name, col in cols.items()

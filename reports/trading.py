@@ -323,8 +323,11 @@ def simulate(
         cost_bps=cfg.cost_bps, periods_per_year=cfg.periods_per_year, fill=cfg.fill
     )
     rows: list[dict[str, Any]] = []
-    # Per rule, per ticker: a frame of net, gross, turnover and |position| by realisation date.
-    panel: dict[str, list[pd.DataFrame]] = {s: [] for s in STRATEGIES}
+    # Per rule: per ticker, arrays of net, gross, turnover and |position| by realisation date.
+    panel: dict[str, dict[str, list[np.ndarray]]] = {
+        s: {c: [] for c in ("net", "gross", "turnover", "pos")} for s in STRATEGIES
+    }
+    panel_dates: list[np.ndarray] = []
     starts: list[pd.Timestamp] = []
     bars = trading_bars(predictions, prices if cfg.fill == "next_open" else None)
     at_open = np.isfinite(bars["night"].to_numpy(float))
@@ -349,20 +352,20 @@ def simulate(
             nets[rule] = net
             stats = performance(net, gross, turnover, held, **kw)
             rows.append({"name": str(ticker), "strategy": rule, **stats})
-            panel[rule].append(
-                pd.DataFrame(
-                    {"net": net, "gross": gross, "turnover": turnover, "pos": np.abs(held)},
-                    index=dates,
-                )
-            )
+            for c, v in (("net", net), ("gross", gross), ("turnover", turnover)):
+                panel[rule][c].append(v)
+            panel[rule]["pos"].append(np.abs(held))
+        panel_dates.append(end[idx])
         starts.append(pd.Timestamp(origin[idx[0]]))
         result.curves[str(ticker)] = _curve_frame(starts[-1], dates, nets)
     if len(result.curves) > 1:
         port_rows: list[dict[str, Any]] = []
         nets = {}
+        index = pd.DatetimeIndex(np.concatenate(panel_dates), name="end")
         for rule in STRATEGIES:
             # Equal weight over the tickers trading on each date.
-            mean = pd.concat(panel[rule]).groupby(level=0).mean().sort_index()
+            frame = pd.DataFrame({c: np.concatenate(v) for c, v in panel[rule].items()}, index)
+            mean = frame.groupby(level=0).mean().sort_index()
             nets[rule] = mean["net"].to_numpy()
             stats = performance(
                 *(mean[c].to_numpy() for c in ("net", "gross", "turnover", "pos")), **kw
