@@ -55,23 +55,24 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
     dates = pd.to_datetime(df["date"])
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    frame = pd.DataFrame(
-        {c: df[c].to_numpy(dtype=np.float64) for c in cols},
-        index=pd.DatetimeIndex(dates.dt.normalize().to_numpy(), name="date"),
-    ).sort_index()
-    if frame.index.has_duplicates:
-        dup = frame.index[frame.index.duplicated()][0]
-        raise ValueError(f"duplicate date {dup.date()} in price frame")
-    close = frame["close"].to_numpy()
+    # NumPy from here on: a few whole-array steps per ticker instead of a reindexed frame.
+    stamps = dates.dt.normalize().to_numpy().astype("datetime64[ns]")
+    order = np.argsort(stamps, kind="stable")
+    stamps = stamps[order]
+    values = {c: df[c].to_numpy(dtype=np.float64)[order] for c in cols}
+    if len(stamps) > 1 and (stamps[1:] == stamps[:-1]).any():
+        dup = stamps[1:][stamps[1:] == stamps[:-1]][0]
+        raise ValueError(f"duplicate date {pd.Timestamp(dup).date()} in price frame")
+    close = values["close"]
     if not (np.isfinite(close).all() and (close > 0).all()):
         raise ValueError("close prices must be finite and positive")
-    if frame.empty:
+    if len(stamps) == 0:
         out = pd.DataFrame({"date": pd.DatetimeIndex([], dtype="datetime64[ns]")})
         out["observed"] = np.zeros(0, dtype=bool)
         for c in cols:
             out[c] = np.zeros(0)
         return out
-    days = frame.index.to_numpy().astype("datetime64[D]")
+    days = stamps.astype("datetime64[D]")
     if isinstance(calendar, str):
         calendar = trading_calendar(calendar_spec(calendar), days)
     bad = calendar.non_sessions(days)
@@ -82,12 +83,19 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
             "set [features] calendar (or [data] calendars for this ticker) to its exchange, "
             "'24/7' or 'observed'"
         )
-    grid = pd.DatetimeIndex(calendar.sessions(days[0], days[-1]).astype("datetime64[ns]"))
-    out = frame.reindex(grid)
-    out.insert(0, "observed", out.index.isin(frame.index))
-    out["close"] = out["close"].ffill()
-    out.index = out.index.astype("datetime64[ns]")
-    return out.rename_axis("date").reset_index()
+    grid = calendar.sessions(days[0], days[-1])
+    at = np.searchsorted(grid, days)  # every bar is a session, so each lands on its own row
+    observed = np.zeros(len(grid), dtype=bool)
+    observed[at] = True
+    out: dict[str, np.ndarray] = {"date": grid.astype("datetime64[ns]"), "observed": observed}
+    for c in cols:
+        column = np.full(len(grid), np.nan)
+        column[at] = values[c]
+        out[c] = column
+    # close forward-filled over unobserved sessions (the first row is always a bar).
+    last_bar = np.maximum.accumulate(np.where(observed, np.arange(len(grid)), 0))
+    out["close"] = out["close"][last_bar]
+    return pd.DataFrame(out)
 
 
 def available_inputs(
