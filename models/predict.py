@@ -143,8 +143,14 @@ def predict(
         if runner.clone is not model:
             runner.clone.set_weights(model.get_weights())
         if mc_samples == 0:
-            out = runner.clone.predict(x, batch_size=max_rows, verbose=0)
-            mean = np.asarray(out, dtype=np.float64)
+            # predict_on_batch per max_rows chunk: the same compiled predict step as predict(),
+            # without building a dataset, an epoch iterator and callbacks for each call
+            # (about 0.1 s a call on CPU, against 0.02 s for the forward pass of a fold's block).
+            out = [
+                runner.clone.predict_on_batch(x[start : start + max_rows])
+                for start in range(0, len(x), max_rows)
+            ]
+            mean = np.concatenate([np.asarray(o, dtype=np.float64) for o in out], axis=0)
             nan = np.full_like(mean, np.nan)
             return mean, nan, nan.copy()
         samples = _sample(runner, x, mc_samples, seed, max_rows)
