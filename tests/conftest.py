@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,20 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "data" / "sample"
+
+
+def run_python(
+    code: str, *args: str, env: dict[str, str], timeout: int
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -c code args...`` in the repository, capturing text output."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def sessions(start: str, periods: int, calendar: str = "XNYS") -> pd.DatetimeIndex:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -63,13 +61,6 @@ SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_models_run_on_the_jax_backend() -> None:
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = run_python(SCRIPT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert '"ok": true' in proc.stdout

@@ -5,13 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
 SCRIPT = textwrap.dedent(
     """
@@ -60,14 +58,7 @@ def test_backtest_on_jax_is_seeded_and_writes_every_output(tmp_path) -> None:
     }
     outs = []
     for run in ("run", "again"):  # the second process finds the first one's compiled steps
-        proc = subprocess.run(
-            [sys.executable, "-c", SCRIPT, str(tmp_path / run)],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
+        proc = run_python(SCRIPT, str(tmp_path / run), env=env, timeout=600)
         assert proc.returncode == 0, proc.stderr[-4000:]
         outs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         cache = tmp_path / "home" / "cache" / "xla"
