@@ -7,9 +7,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stackcast.pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stackcast.pipeline.config import RunConfig
 
 BACKENDS = ("tensorflow", "jax")
 # Overrides ``[runtime] backend`` for one process (e.g. ``STACKCAST_BACKEND=jax stackcast demo``).
@@ -31,7 +34,7 @@ def quiet_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
 
 
-def use_runtime(cfg: Any) -> str:
+def use_runtime(cfg: RunConfig | None) -> str:
     """``use_backend`` for a ``RunConfig``'s ``[runtime]`` (``None``: keep the current one)."""
     if cfg is None:
         return use_backend(None)
@@ -63,8 +66,6 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
     where = f"{BACKEND_ENV}={wanted}" if os.environ.get(BACKEND_ENV) else f"backend = {wanted!r}"
     if wanted not in BACKENDS:
         raise ConfigError(f"[runtime] {where}: choose one of {', '.join(BACKENDS)}")
-    if wanted == "jax" and cache_dir is not None:
-        _compile_cache(cache_dir)
     keras = sys.modules.get("keras")
     if keras is not None:
         current = keras.backend.backend()
@@ -74,6 +75,8 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
                 f"process: start a new process (or set KERAS_BACKEND={wanted} before importing "
                 "keras)"
             )
+        if current == "jax" and cache_dir is not None:
+            _compile_cache(cache_dir)
         return current
     if importlib.util.find_spec(wanted) is None:
         extra = "jax" if wanted == "jax" else "gpu"
@@ -81,6 +84,8 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
             f"[runtime] {where}, but {wanted} is not installed: pip install 'stackcast[{extra}]'"
         )
     os.environ["KERAS_BACKEND"] = wanted
+    if wanted == "jax" and cache_dir is not None:
+        _compile_cache(cache_dir)
     return wanted
 
 
