@@ -108,3 +108,15 @@ def test_compile_cache_lives_under_home_and_is_only_set_for_jax(
     current = environment.use_runtime(None)
     assert environment.use_runtime(cfg) == current == "tensorflow"
     assert "JAX_COMPILATION_CACHE_DIR" not in os.environ  # TensorFlow has no such cache
+
+
+def test_compile_cache_settings_for_jax(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """The jax cache goes to the given directory with a size cap; an explicit one wins."""
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_MAX_SIZE", raising=False)
+    monkeypatch.delitem(sys.modules, "jax", raising=False)
+    environment._compile_cache(tmp_path / "xla")
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "xla")
+    assert os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] == str(environment.COMPILE_CACHE_BYTES)
+    environment._compile_cache(tmp_path / "other")  # already set: left alone
+    assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "xla")
