@@ -1,11 +1,12 @@
 """The masked, stacked, bidirectional LSTM/GRU regressor as a ``Forecaster``.
 
-``fit`` reads top to bottom: fit the fold's scaler on its training range, hold out the
-latest training origins as an early-stopping block and, after it, a calibration block (H-bar
-gaps before each), build the network (or keep the previous fold's weights: warm start), train
-with gradient monitoring, refuse exploding gradients, then calibrate the interval on the
-calibration block, which neither training nor early stopping saw (split conformal with the
-finite-sample quantile, residuals normalised by each origin's trailing volatility:
+``fit`` reads top to bottom: hold out the latest training origins as an early-stopping block
+and, after it, a calibration block (H-bar gaps before each), fit the fold's scaler on the rows
+before the first held-out block (``scaler_rows``: neither held-out block's inputs or targets
+enter its statistics), build the network (or keep the previous fold's weights: warm start),
+train with gradient monitoring, refuse exploding gradients, then calibrate the interval on the
+calibration block, which neither training, early stopping nor the scaler saw (split conformal
+with the finite-sample quantile, residuals normalised by each origin's trailing volatility:
 ``stackcast.models.intervals``). ``predict`` makes the point forecast (one pass with dropout
 off by default, or the mean of MC-dropout passes) and applies that calibration.
 ``save``/``load`` write and read a model directory.
@@ -75,6 +76,33 @@ def held_out_masks(
     return fit, val, val, warning
 
 
+def scaler_rows(panel: Panel, fit_rows: np.ndarray, held_out: np.ndarray) -> np.ndarray:
+    """The rows a fold's scaler is fit on: ``fit_rows`` before the first held-out origin.
+
+    Args:
+        panel: The panel.
+        fit_rows: ``[N]`` bool mask of the fold's scaler range (``FoldRows.fit_rows``).
+        held_out: Rows of the early-stopping and calibration blocks (may be empty).
+
+    Returns:
+        ``fit_rows`` restricted to rows dated before the first held-out date whose targets
+        also end before it, so no input or target of a held-out block enters the statistics;
+        ``fit_rows`` itself when nothing is held out.
+    """
+    if len(held_out) == 0:
+        return fit_rows
+    first = panel.dates[held_out].min()
+    return fit_rows & (panel.dates < first) & (panel.target_end < first)
+
+
+def scaler_range(panel: Panel, rows: np.ndarray) -> dict[str, str | None]:
+    """``scaler_fit_start`` and ``scaler_fit_end``: the dates the scaler rows span (ISO)."""
+    dates = panel.dates[rows]
+    if len(dates) == 0:
+        return {"scaler_fit_start": None, "scaler_fit_end": None}
+    return {"scaler_fit_start": str(dates.min()), "scaler_fit_end": str(dates.max())}
+
+
 def check_gradients(history: dict[str, Any], threshold: float) -> None:
     """Refuse a fit whose gradient norm exploded (above ``threshold``) or went non-finite.
 
@@ -117,14 +145,14 @@ class RNNForecaster(Forecaster):
     ) -> FitInfo:
         """Scale, split, build or warm-start, train, check gradients, calibrate."""
         fc, tc = self.features, self.train_config
-        self.scaler = FoldScaler.fit_panel(panel, rows.fit_rows, fc)
-        Xs = self.scaler.transform_inputs(panel.X, panel.ticker_id)
-        Ys = self.scaler.transform_targets(panel.Y, panel.ticker_id)
-
         fit_mask, val_mask, cal_mask, cal_warning = held_out_masks(
             panel.dates[rows.train], tc, fc.horizons
         )
         tr, va, ca = rows.train[fit_mask], rows.train[val_mask], rows.train[cal_mask]
+        scaled = scaler_rows(panel, rows.fit_rows, np.concatenate([va, ca]))
+        self.scaler = FoldScaler.fit_panel(panel, scaled, fc)
+        Xs = self.scaler.transform_inputs(panel.X, panel.ticker_id)
+        Ys = self.scaler.transform_targets(panel.Y, panel.ticker_id)
         self.seed = tc.seed + fold
         train_b = panel.batches(
             tr, tc.batch_size, X=Xs, targets=Ys[tr], shuffle=True, seed=self.seed
@@ -163,6 +191,8 @@ class RNNForecaster(Forecaster):
             n_val=len(va),
             n_calibration=len(ca),
             calibration_block=self.calibration.block if self.calibration else None,
+            scaler_rows=int(scaled.sum()),
+            **scaler_range(panel, scaled),
         )
         return FitInfo(history, warnings)
 

@@ -132,7 +132,7 @@ def score(
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
         {
-            **f.split.audit(),
+            **fold_audit(f),
             "seconds": round(f.seconds, 2),
             "epochs": f.history.get("epochs_run"),
             "warm_start": f.history.get("warm_start"),
@@ -140,6 +140,16 @@ def score(
         for f in run.folds
     ]
     return metrics, trading
+
+
+def fold_audit(fold: Any) -> dict[str, Any]:
+    """A fold's leakage-audit row: its split's ranges, with the scaler range the model used.
+
+    The model fits its scaler on the training rows before its held-out blocks, so its
+    history's ``scaler_fit_start``/``scaler_fit_end`` replace the split's when recorded.
+    """
+    used = {k: fold.history.get(k) for k in ("scaler_fit_start", "scaler_fit_end")}
+    return {**fold.split.audit(), **{k: v for k, v in used.items() if v}}
 
 
 def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -206,7 +216,7 @@ class BacktestResult:
                 trading=self.trading,
                 predictions=self.run.predictions,
                 prices=prices_frame(self.frames),
-                audit=[f.split.audit() for f in self.run.folds],
+                audit=[fold_audit(f) for f in self.run.folds],
                 histories=[f.history for f in self.run.folds],
                 config_text=to_toml(cfg),
                 data_ranges=data_ranges,

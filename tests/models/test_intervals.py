@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from stackcast.features.config import FeatureConfig
 from stackcast.features.panel import build_panel
+from stackcast.features.scaling import FoldScaler
 from stackcast.features.splits import holdout_split, walk_forward
 from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
 from stackcast.models.engine import fold_rows
@@ -21,7 +22,7 @@ from stackcast.models.intervals import (
     trailing_volatility,
 )
 from stackcast.models.predict import predict
-from stackcast.models.rnn import RNNForecaster, held_out_masks
+from stackcast.models.rnn import RNNForecaster, held_out_masks, scaler_rows
 
 from tests.features.frames import random_frame
 
@@ -132,6 +133,25 @@ def test_calibration_block_is_disjoint_from_early_stopping_and_before_the_test()
     assert panel.dates[rows.test].min() > panel.dates[rows.train[cal]].max()
 
 
+def test_the_scaler_sees_neither_held_out_block() -> None:
+    h = 2
+    _, panel, split = _panel_and_split(h)
+    rows = fold_rows(panel, split)
+    tc = TrainConfig(validation_fraction=0.15, calibration_fraction=0.15)
+    fit, val, cal, _ = held_out_masks(panel.dates[rows.train], tc, h)
+    held = rows.train[val | cal]
+    used = scaler_rows(panel, rows.fit_rows, held)
+    first_held = panel.dates[held].min()
+    assert used.any() and not (used & ~rows.fit_rows).any()
+    assert (panel.dates[used] < first_held).all()
+    assert (panel.target_end[used] < first_held).all()  # no held-out target either
+    # every origin that trains is inside the scaler's rows (observed rows of the fit part)
+    train_fit = rows.train[fit]
+    assert used[train_fit[panel.observed[train_fit]]].all()
+    # nothing held out: the fold's whole scaler range
+    assert scaler_rows(panel, rows.fit_rows, np.zeros(0, np.int64)) is rows.fit_rows
+
+
 def test_too_few_origins_calibrate_on_the_early_stopping_block_with_a_warning() -> None:
     dates = np.arange(np.datetime64("2020-01-01"), np.datetime64("2020-01-31"))
     tc = TrainConfig(validation_fraction=0.15, calibration_fraction=0.15, interval=0.8)
@@ -169,6 +189,14 @@ def test_fit_save_load_keep_the_band_and_old_models_load_as_before(tmp_path: Pat
     info = f.fit(panel, rows)
     assert info.history["calibration_block"] == "calibration" and info.history["n_calibration"]
     assert f.calibration is not None and f.calibration.method == "volatility"
+    # the scaler was fit on the rows before the held-out blocks only
+    _, val, cal, _ = held_out_masks(panel.dates[rows.train], tc, 2)
+    used = scaler_rows(panel, rows.fit_rows, rows.train[val | cal])
+    want = FoldScaler.fit_panel(panel, used, fc)
+    np.testing.assert_array_equal(f.scaler.x_center, want.x_center)
+    np.testing.assert_array_equal(f.scaler.y_scale, want.y_scale)
+    assert info.history["scaler_rows"] == int(used.sum()) < int(rows.fit_rows.sum())
+    assert info.history["scaler_fit_end"] == str(panel.dates[used].max())
     before = f.predict(panel, rows.test)
     assert (before.lo < before.mean).all() and (before.mean < before.hi).all()
     # The band's half-widths follow each origin's volatility.
