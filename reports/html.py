@@ -29,6 +29,10 @@ from stackcast.reports.ticker_pages import (
 )
 from stackcast.reports.trading import LABELS, PORTFOLIO, TradingResult
 
+#: Runs with fewer scored tickers show the cross-section as one table of every ticker: the
+#: histogram and quantiles of a handful of ratios say nothing a table does not.
+CROSS_SECTION_MIN = 10
+
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("fold", "fold"),
     ("train_start", "train start"),
@@ -199,9 +203,10 @@ def _figures(data: ReportData) -> dict[str, Any]:
         ),
     )
     headline = data.headline or {}
-    skill = get(
-        "skill", lambda: skill_histogram(skill_table(headline), list(headline.get("horizons", [])))
-    )
+    table = skill_table(headline)
+    skill = None
+    if len(table) >= CROSS_SECTION_MIN:
+        skill = get("skill", lambda: skill_histogram(table, list(headline.get("horizons", []))))
     return {
         "forecasts": forecasts,
         "errors": errors,
@@ -211,6 +216,15 @@ def _figures(data: ReportData) -> dict[str, Any]:
         "training": training,
         "skill": skill,
     }
+
+
+def _cross(headline: Mapping[str, Any]) -> dict[str, Any]:
+    """The cross-section to show: ``cross_section``'s, or (``few``) every ticker's row."""
+    cross = cross_section(headline)
+    if cross["tickers"] >= CROSS_SECTION_MIN:
+        return cross | {"few": False}
+    ranked = [r for r in skill_table(headline) if r["mean_ratio"] is not None]
+    return cross | {"few": True, "best": ranked, "worst": [], "min_tickers": CROSS_SECTION_MIN}
 
 
 def render_report(data: ReportData) -> str:
@@ -242,7 +256,7 @@ def render_report(data: ReportData) -> str:
         "tickers": _tickers(data),
         "inline": inline,
         "ticker_links": [{"ticker": t, "href": page_path(t)} for t in _tickers(data)],
-        "cross": cross_section(headline),
+        "cross": _cross(headline),
         "fig": _figures(data),
         "trading_rows": trading_rows,
         "train_rows": train_rows,

@@ -80,8 +80,12 @@ def test_report_has_every_section_and_is_self_contained(report):
         assert f'<section id="{section}">' in report
         assert f'href="#{section}"' in report
     # forecasts (2 tickers), errors, predicted vs realised, squared-error difference, equity
-    # (portfolio + 2 tickers), training, cross-section (2 tickers: per-ticker figures inline)
-    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1 + 1
+    # (portfolio + 2 tickers), training (2 tickers: per-ticker figures inline, and the
+    # cross-section is a table of every ticker, no histogram)
+    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1
+    cross = report.split('id="cross-section"')[1].split("</section>")[0]
+    assert "<table" in cross and "quantiles over tickers" not in cross
+    assert cross.count('<a href="tickers/') == 2
 
 
 def test_report_headline_sentences_and_table(report):
@@ -201,7 +205,7 @@ def _tables_without_heading(html: str) -> list[int]:
 
 
 def test_every_table_has_a_heading(report):
-    assert report.count("<table") == 7 + 3  # + the cross-section's summary, best and worst
+    assert report.count("<table") == 7 + 1  # + the cross-section's table of every ticker
     assert _tables_without_heading(report) == []
     index = render_index([index_entry("r", "2024-01-01T00:00:00", "backtest", None)])
     assert _tables_without_heading(index) == [] and "<h2>Runs</h2>" in index

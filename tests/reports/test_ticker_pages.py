@@ -90,10 +90,10 @@ def test_main_report_has_the_cross_section_and_best_and_worst_tables(many):
 
 
 def test_report_size_does_not_grow_with_embedded_images_per_ticker(many):
-    few = pages_for(universe(6))["report.html"]
+    few = pages_for(universe(12))["report.html"]
     report = many["report.html"]
     assert few.count("data:image/png") == report.count("data:image/png")
-    per_ticker = (len(report) - len(few)) / (30 - 6)
+    per_ticker = (len(report) - len(few)) / (30 - 12)
     assert per_ticker < 1500, per_ticker  # a link and a data-range row, no images
 
 
