@@ -19,8 +19,9 @@ Conventions:
   ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
 - Diebold-Mariano compares the model with the random walk under squared-error loss, per ticker
   and pooled over tickers by origin date (``stackcast.reports.significance`` has the details);
-  its one-sided p-values are Holm-adjusted across the horizons (``p_holm``) and the verdicts
-  are decided on those.
+  the pooled test's one-sided p-values are Holm-adjusted across the horizons, the per-ticker
+  ones across every ticker x horizon (``p_holm``), and the verdicts and flags are decided on
+  those.
 - Interval coverage is checked against its nominal level: a horizon whose coverage falls more
   than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal ``p`` gets a
   line in ``coverage_warnings``. Overlapping targets (``h > 1``) and same-day errors of
@@ -46,8 +47,8 @@ from stackcast.reports.significance import (
     binomial_ps,
     dm_tables,
     finite_or_none,
-    holm_note,
-    verdict_sentence,
+    run_verdicts,
+    ticker_family,
 )
 
 MODEL = "model"
@@ -312,8 +313,10 @@ def evaluate(
 
             {"n": rows scored, "horizons": [1..H], "tickers": [...], "significance": 0.05,
              "model": BLOCK, "baselines": {"random_walk": BLOCK, "drift": BLOCK, ...},
-             "dm": {"pooled": [DM...], "by_ticker": [{"ticker", **DM}...]},
+             "dm": {"pooled": [DM...], "by_ticker": [{"ticker", **DM}...],
+                    "ticker_family": {...}},
              "verdicts": [{"horizon", "beats_random_walk", "p_value", "p_raw", "sentence"}...],
+             "verdict": the headline verdict (the shortest horizon's),
              "verdict_note": "... Holm-adjusted across 5 horizons ...",
              "coverage_warnings": ["interval coverage at horizon 1 is ..."...],
              "units": UNITS,
@@ -324,8 +327,8 @@ def evaluate(
         dir_acc, dir_n, dir_p`` (the model also ``coverage, coverage_n, coverage_nominal,
         interval_width``), and DM holds ``horizon, n, mean_diff, stat, p_two_sided,
         p_one_sided, p_holm, variance, model_mse, rw_mse, beats_random_walk`` (pooled also
-        ``tickers``). Verdicts use the pooled test's Holm-adjusted p (``p_value``; ``p_raw``
-        is the unadjusted one).
+        ``tickers``); ``ticker_family`` is ``significance.ticker_family``. Verdicts use the
+        pooled test's Holm-adjusted p (``p_value``; ``p_raw`` is the unadjusted one).
     """
     cfg = cfg or ReportConfig()
     if "y_pred" not in predictions.columns:
@@ -345,16 +348,6 @@ def evaluate(
         for name, col in cols.items()
     }
     by_ticker, pooled = dm_tables(df, cfg.significance)
-    verdicts = [
-        {
-            "horizon": e["horizon"],
-            "beats_random_walk": e["beats_random_walk"],
-            "p_value": e["p_holm"],
-            "p_raw": e["p_one_sided"],
-            "sentence": verdict_sentence(e["horizon"], e["beats_random_walk"], e["p_holm"]),
-        }
-        for e in pooled
-    ]
     model = blocks.pop(MODEL)
     return {
         "n": len(df),
@@ -363,9 +356,12 @@ def evaluate(
         "significance": cfg.significance,
         "model": model,
         "baselines": blocks,
-        "dm": {"pooled": pooled, "by_ticker": by_ticker},
-        "verdicts": verdicts,
-        "verdict_note": holm_note(len(pooled), cfg.significance) if pooled else "",
+        "dm": {
+            "pooled": pooled,
+            "by_ticker": by_ticker,
+            "ticker_family": ticker_family(by_ticker, cfg.significance),
+        },
+        **run_verdicts(pooled, cfg.significance),
         "coverage_warnings": coverage_warnings(model["by_horizon"]),
         "units": UNITS,
         "by_fold": _by_fold(df, cols),

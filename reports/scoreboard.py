@@ -218,16 +218,18 @@ MIN_DM = 30  # fewer scored forecasts than this give no Diebold-Mariano p-value
 def dm_p_value(scored: pd.DataFrame, horizon: int) -> float:
     """One-sided Diebold-Mariano p-value that the forecasts beat the random walk.
 
-    Squared error, in origin order; NaN with fewer than ``MIN_DM`` scored forecasts.
+    Squared-error loss differential averaged over the tickers of each origin date, then the
+    test over dates (``stackcast.reports.significance.dm_by_date``, the backtest's test); NaN
+    with fewer than ``MIN_DM`` scored forecasts or too few dates for the test.
     """
     if len(scored) < MIN_DM:
         return np.nan
-    from stackcast.reports.significance import diebold_mariano  # scipy: only when needed
+    from stackcast.reports.significance import dm_by_date  # scipy: only when needed
 
-    ordered = scored.sort_values(["origin", "ticker"])
-    y_true = ordered["y_true"].to_numpy(dtype="float64")
-    d = (ordered["y_pred"].to_numpy(dtype="float64") - y_true) ** 2 - y_true**2
-    p = diebold_mariano(d, horizon)["p_one_sided"]
+    y_true = scored["y_true"].to_numpy(dtype="float64")
+    d = (scored["y_pred"].to_numpy(dtype="float64") - y_true) ** 2 - y_true**2
+    origin = pd.to_datetime(scored["origin"]).dt.normalize().to_numpy()
+    p = dm_by_date(d, origin, horizon)["p_one_sided"]
     return np.nan if p is None else float(p)
 
 

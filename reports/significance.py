@@ -5,27 +5,33 @@
 - Diebold-Mariano (``diebold_mariano``) compares the model with the random walk under
   squared-error loss (``d_t = e_model^2 - e_rw^2`` per origin), with the long-run variance of
   ``d`` summed over ``h - 1`` autocovariance lags (the MA(h-1) structure of overlapping h-step
-  errors), the Harvey-Leybourne-Newbold small-sample factor and a t distribution with ``T - 1``
-  degrees of freedom, as in R's ``forecast::dm.test``. If that variance estimate is not
-  positive, Bartlett (Newey-West) weights are used instead and the result says so.
-  ``dm_tables`` runs it per ticker on that ticker's origins and pooled, where ``d`` is first
-  averaged over the tickers present at each origin date, so the cross-sectional correlation of
-  same-day errors is respected.
-- Five horizons are five tests: ``holm`` adjusts their one-sided p-values (Holm-Bonferroni,
-  across the horizons of one table: pooled, or one ticker's), every DM entry carries it as
-  ``p_holm``, and ``beats_random_walk`` is decided on it, so the chance of any false "beats"
-  among the horizons stays at the significance level.
+  errors; ``long_run_variance``), the Harvey-Leybourne-Newbold small-sample factor and a t
+  distribution with ``T - 1`` degrees of freedom, as in R's ``forecast::dm.test``. If that
+  variance estimate is not positive, Bartlett (Newey-West) weights are used instead and the
+  result says so.
+- Every place that tests skill on many tickers (the backtest, the daily scoreboard, the replay,
+  the sweep, the ticker pages) calls ``dm_by_date``: ``d`` is first averaged over the tickers
+  present at each origin date, so ``T`` counts dates and the lags pair neighbouring dates; the
+  cross-sectional correlation of same-day errors is respected. ``dm_tables`` runs it per ticker
+  (one row per date) and pooled.
+- Many tests read together are adjusted (Holm-Bonferroni, ``holm_adjust``): the pooled test's
+  horizons form one family; the per-ticker tests form one family of every ticker x horizon
+  (``ticker_family`` counts them and what chance alone would flag). ``beats_random_walk`` is
+  decided on the adjusted ``p_holm``, so the chance of any false "beats" in a family stays at
+  the significance level.
+- ``run_verdicts`` turns the pooled tests into the run's verdict sentences and its one headline
+  verdict, computed once and stored in ``metrics.json``; every page reads them from there.
 - Everything returned is JSON-able: NaN and infinities become ``None`` (``finite_or_none``).
 """
 
 from __future__ import annotations
 
-import itertools
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 RANDOM_WALK = "random_walk"
 
@@ -60,6 +66,31 @@ def binomial_ps(hits: np.ndarray, n: np.ndarray) -> list[float | None]:
     return out
 
 
+def long_run_variance(d: np.ndarray, h: int) -> tuple[float, str]:
+    """Long-run variance of a series with ``h - 1`` autocovariance lags, and its kernel.
+
+    ``d`` is centred on its mean first. Rectangular weights (unbiased for an MA(h-1) series);
+    if that sum is not positive, Bartlett (Newey-West) weights ``1 - k / h``.
+
+    Returns:
+        ``(variance, "rectangular" | "bartlett")``.
+    """
+    d = np.asarray(d, dtype=float)
+    n = d.size
+    dc = d - d.sum() / n  # the mean (np.mean without its per-call overhead)
+    gamma = np.array([np.dot(dc[k:], dc[: n - k]) / n for k in range(min(h, n))])
+    var = float(gamma[0] + 2.0 * gamma[1:].sum())
+    if var > 0:
+        return var, "rectangular"
+    weights = 1.0 - np.arange(1, gamma.size) / h
+    return float(gamma[0] + 2.0 * np.dot(weights, gamma[1:])), "bartlett"
+
+
+def hln_factor(n: int, h: int) -> float:
+    """Harvey-Leybourne-Newbold small-sample factor on the variance's reciprocal."""
+    return (n + 1 - 2 * h + h * (h - 1) / n) / n
+
+
 def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     """Diebold-Mariano test on a loss differential series with the HLN correction.
 
@@ -77,9 +108,10 @@ def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     d = np.asarray(d, dtype=float)
     d = d[np.isfinite(d)]
     n = int(d.size)
+    mean = float(d.sum()) / n if n else math.nan
     out: dict[str, Any] = {
         "n": n,
-        "mean_diff": finite_or_none(d.mean()) if n else None,
+        "mean_diff": finite_or_none(mean) if n else None,
         "stat": None,
         "p_two_sided": None,
         "p_one_sided": None,
@@ -87,28 +119,57 @@ def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     }
     if n < max(3, 2 * h):
         return out
-    dc = d - d.mean()
-    gamma = np.array([np.dot(dc[k:], dc[: n - k]) / n for k in range(h)])
-    var = gamma[0] + 2.0 * gamma[1:].sum()
-    kind = "rectangular"
-    if not var > 0:
-        weights = 1.0 - np.arange(1, h) / h
-        var = gamma[0] + 2.0 * np.dot(weights, gamma[1:])
-        kind = "bartlett"
-    hln = (n + 1 - 2 * h + h * (h - 1) / n) / n
+    var, kind = long_run_variance(d, h)
+    hln = hln_factor(n, h)
     # A constant d (e.g. identical forecasts) has no variance beyond rounding: undefined.
-    if not (var > 1e-14 * max(float(np.mean(d**2)), 1e-300) and hln > 0):
+    if not (var > 1e-14 * max(float(np.dot(d, d)) / n, 1e-300) and hln > 0):
         return out
-    stat = d.mean() / np.sqrt(var / n) * np.sqrt(hln)
-    # stats.t.sf(x, df), not stats.t(df).sf(x): the same numbers without building a frozen
-    # distribution per test (a millisecond each, hundreds of tests with many tickers).
+    stat = mean / math.sqrt(var / n) * math.sqrt(hln)
+    # special.stdtr(df, x) is what stats.t.cdf(x, df) computes, bit for bit, without its
+    # argument checking (tens of microseconds a call, thousands of tests with many tickers).
     out.update(
         stat=finite_or_none(stat),
-        p_two_sided=finite_or_none(2.0 * stats.t.sf(abs(stat), n - 1)),
-        p_one_sided=finite_or_none(stats.t.cdf(stat, n - 1)),
+        p_two_sided=finite_or_none(2.0 * special.stdtr(n - 1, -abs(stat))),
+        p_one_sided=finite_or_none(special.stdtr(n - 1, stat)),
         variance=kind,
     )
     return out
+
+
+def date_means(dates: Any, *values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The sorted distinct ``dates`` and, per array of ``values``, its mean on each date."""
+    codes, uniques = pd.factorize(np.asarray(dates), sort=True)
+    return np.asarray(uniques), _code_means(codes, len(uniques), values)
+
+
+def _code_means(codes: np.ndarray, size: int, values: Any) -> list[np.ndarray]:
+    """Per array of ``values``, its mean per date code (``0 <= code < size``).
+
+    Dates in code order; dates without a row are left out.
+    """
+    counts = np.bincount(codes, minlength=size)
+    seen = counts > 0
+    return [
+        np.bincount(codes, weights=np.asarray(v, float), minlength=size)[seen] / counts[seen]
+        for v in values
+    ]
+
+
+def dm_by_date(d: np.ndarray, dates: Any, h: int) -> dict[str, Any]:
+    """``diebold_mariano`` of a panel's loss differential averaged per origin date.
+
+    Args:
+        d: loss differential per (ticker, origin) row, any order; non-finite rows are left out.
+        dates: each row's origin date.
+        h: forecast horizon.
+
+    Returns:
+        ``diebold_mariano``'s result, ``n`` counting origin dates.
+    """
+    d = np.asarray(d, dtype=float)
+    ok = np.isfinite(d)
+    _, (per_date,) = date_means(np.asarray(dates)[ok], d[ok])
+    return diebold_mariano(per_date, h)
 
 
 def holm(pvalues: list[float | None]) -> list[float | None]:
@@ -129,19 +190,14 @@ def holm(pvalues: list[float | None]) -> list[float | None]:
     return out
 
 
-def _dm_entry(d: np.ndarray, h: int, model_mse: float, rw_mse: float) -> dict[str, Any]:
-    res = diebold_mariano(d, h)
-    res.update(
-        horizon=int(h),
-        model_mse=finite_or_none(model_mse),
-        rw_mse=finite_or_none(rw_mse),
-    )
-    return res
+def holm_adjust(
+    entries: list[dict[str, Any]], significance: float, key: str = "p_one_sided"
+) -> None:
+    """Holm-adjust ``entries[key]`` as one family: set ``p_holm`` and ``beats_random_walk``.
 
-
-def _adjust(entries: list[dict[str, Any]], significance: float) -> None:
-    """Add ``p_holm`` across ``entries`` (one per horizon) and decide ``beats_random_walk``."""
-    for e, p in zip(entries, holm([e["p_one_sided"] for e in entries]), strict=True):
+    A "beats" needs the adjusted p below ``significance`` and a negative ``mean_diff``.
+    """
+    for e, p in zip(entries, holm([e[key] for e in entries]), strict=True):
         diff = e["mean_diff"]
         e["p_holm"] = p
         e["beats_random_walk"] = bool(
@@ -149,42 +205,94 @@ def _adjust(entries: list[dict[str, Any]], significance: float) -> None:
         )
 
 
+def _dm_entry(
+    codes: np.ndarray, size: int, h: int, d: np.ndarray, m: np.ndarray, r: np.ndarray
+) -> dict[str, Any]:
+    """One DM entry on rows with origin-date ``codes``.
+
+    ``d``, ``m`` and ``r`` are averaged per date (as ``dm_by_date`` does) before the test and
+    the mean squared errors of the model and the random walk.
+    """
+    d_date, m_date, r_date = _code_means(codes, size, (d, m, r))
+    res = diebold_mariano(d_date, h)
+    res.update(
+        horizon=int(h),
+        model_mse=finite_or_none(m_date.sum() / m_date.size) if m_date.size else None,
+        rw_mse=finite_or_none(r_date.sum() / r_date.size) if r_date.size else None,
+    )
+    return res
+
+
 def dm_tables(
     df: pd.DataFrame, significance: float
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-ticker and pooled DM results for the model against the random walk.
 
-    Each entry carries ``p_holm``, its one-sided p Holm-adjusted across the horizons of its
-    table (pooled, or its ticker's), and ``beats_random_walk`` decided on ``p_holm``.
+    ``df`` holds scored rows (``ticker, origin, horizon, y_true, y_pred``, optional
+    ``random_walk``), every value finite. Each test averages the loss differential per origin
+    date (``dm_by_date``). Pooled entries carry ``p_holm`` adjusted across the horizons;
+    per-ticker entries ``p_holm`` adjusted across every ticker x horizon test of the run.
+    Both decide ``beats_random_walk`` on ``p_holm``.
     """
     rw = df[RANDOM_WALK].to_numpy(float) if RANDOM_WALK in df.columns else np.zeros(len(df))
     y = df["y_true"].to_numpy(float)
     e_m2 = (y - df["y_pred"].to_numpy(float)) ** 2
     e_r2 = (y - rw) ** 2
     d = e_m2 - e_r2
-    loss = df[["ticker", "horizon", "origin"]].assign(d=d, m=e_m2, r=e_r2)
-    origin = df["origin"].to_numpy()
-    # One grouping for every (ticker, horizon) series, scored on numpy slices in time order.
+    # Origin dates coded once (in date order) for every group's per-date means.
+    codes, uniques = pd.factorize(df["origin"].to_numpy(), sort=True)
+    size = len(uniques)
+
+    def entry(idx: np.ndarray, h: int) -> dict[str, Any]:
+        return _dm_entry(codes[idx], size, h, d[idx], e_m2[idx], e_r2[idx])
+
     groups = sorted(df.groupby(["ticker", "horizon"], sort=False).indices.items())
-    by_ticker: list[dict[str, Any]] = []
-    for ticker, series in itertools.groupby(groups, key=lambda item: item[0][0]):
-        entries = []
-        for (_, h), idx in series:
-            idx = idx[np.argsort(origin[idx], kind="stable")]
-            entry = _dm_entry(d[idx], int(h), np.mean(e_m2[idx]), np.mean(e_r2[idx]))
-            entries.append({"ticker": str(ticker), **entry})
-        _adjust(entries, significance)
-        by_ticker += entries
-    pooled: list[dict[str, Any]] = []
-    for h, g in loss.groupby("horizon", sort=True):
-        per_date = g.groupby("origin", sort=True)[["d", "m", "r"]].mean()
-        entry = _dm_entry(
-            per_date["d"].to_numpy(), int(h), per_date["m"].mean(), per_date["r"].mean()
-        )
-        entry["tickers"] = int(g["ticker"].nunique())
-        pooled.append(entry)
-    _adjust(pooled, significance)
+    by_ticker = [{"ticker": str(t), **entry(idx, int(h))} for (t, h), idx in groups]
+    holm_adjust(by_ticker, significance)
+    pooled = []
+    for h, idx in sorted(df.groupby("horizon", sort=False).indices.items()):
+        pooled.append(entry(idx, int(h)) | {"tickers": int(df["ticker"].iloc[idx].nunique())})
+    holm_adjust(pooled, significance)
     return by_ticker, pooled
+
+
+def ticker_family(by_ticker: list[dict[str, Any]], significance: float) -> dict[str, Any]:
+    """What the per-ticker "beats" flags mean, and what chance alone would flag.
+
+    Returns:
+        ``{tests, tickers, horizons, significance, raw_below, chance_raw, flagged,
+        flagged_tickers, note}``: ``tests`` is the number of per-ticker DM tests with a p-value
+        (one Holm family); ``raw_below`` how many raw one-sided p are below the level (model
+        better), ``chance_raw`` how many of those a model with no skill at all would give on
+        average (``significance x tests``); ``flagged`` the ticker x horizon "beats" after Holm
+        (at most a ``significance`` chance of even one false flag), from ``flagged_tickers``.
+    """
+    tested = [e for e in by_ticker if e.get("p_one_sided") is not None]
+    raw = sum(1 for e in tested if e["p_one_sided"] < significance and (e["mean_diff"] or 0) < 0)
+    flagged = [e for e in by_ticker if e.get("beats_random_walk")]
+    tickers = sorted({str(e["ticker"]) for e in tested})
+    horizons = sorted({int(e["horizon"]) for e in tested})
+    m = len(tested)
+    chance = significance * m
+    note = (
+        f"Per-ticker Diebold-Mariano p-values are Holm-adjusted across all {m} ticker x horizon "
+        f"tests ({len(tickers)} ticker(s) x {len(horizons)} horizon(s)); a ticker is flagged "
+        f'"beats RW" at a horizon only below the {significance:.0%} level, so the chance of even '
+        f"one false flag is at most {significance:.0%}. Unadjusted, a model with no skill at all "
+        f"would show about {chance:.1f} raw p-values below {significance:g} by chance; this run "
+        f"has {raw}. Flagged after adjustment: {len(flagged)}."
+    )
+    return {
+        "tests": m,
+        "tickers": len(tickers),
+        "horizons": len(horizons),
+        "significance": significance,
+        "raw_below": raw,
+        "chance_raw": chance,
+        "flagged": len(flagged),
+        "flagged_tickers": sorted({str(e["ticker"]) for e in flagged}),
+        "note": note,
+    }
 
 
 def holm_note(horizons: int, significance: float) -> str:
@@ -205,12 +313,60 @@ def format_p(p: float | None) -> str:
     return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
-def verdict_sentence(h: int, beats: bool, p: float | None) -> str:
+def verdict_sentence(
+    h: int, beats: bool, p: float | None, *, subject: str = "the model", family: str = ""
+) -> str:
     """``the model does / does not beat a random walk at horizon h, Holm p = ...``.
 
-    ``p`` is the Holm-adjusted one-sided p-value the verdict was decided on.
+    ``p`` is the Holm-adjusted one-sided p-value the verdict was decided on; ``family``, when
+    given, follows it in brackets (``adjusted over 2 candidates x 3 horizons``).
     """
     p_text = format_p(p)
     p_part = f"Holm p {p_text}" if p_text.startswith("<") else f"Holm p = {p_text}"
     does = "beats" if beats else "does not beat"
-    return f"the model {does} a random walk at horizon {h}, {p_part}"
+    tail = f" ({family})" if family else ""
+    return f"{subject} {does} a random walk at horizon {h}, {p_part}{tail}"
+
+
+def run_verdicts(
+    pooled: list[dict[str, Any]],
+    significance: float,
+    *,
+    subject: str = "the model",
+    family: str = "",
+    note: str | None = None,
+) -> dict[str, Any]:
+    """A run's verdicts, computed once from its pooled, Holm-adjusted DM entries.
+
+    Args:
+        pooled: entries with ``horizon, p_one_sided, p_holm, beats_random_walk``.
+        significance: the level.
+        subject: who the sentence is about (``the model``, ``the chosen candidate``).
+        family: what the Holm adjustment ran over, appended to each sentence when given.
+        note: the line shown beside the verdicts (default ``holm_note``).
+
+    Returns:
+        ``{"verdicts": [{horizon, beats_random_walk, p_value, p_raw, sentence}...],
+        "verdict": the headline one (the shortest horizon) or None, "verdict_note": ...}``;
+        ``p_value`` is the adjusted p the verdict is decided on, ``p_raw`` the one-sided p.
+    """
+    verdicts = [
+        {
+            "horizon": int(e["horizon"]),
+            "beats_random_walk": bool(e["beats_random_walk"]),
+            "p_value": e["p_holm"],
+            "p_raw": e["p_one_sided"],
+            "sentence": verdict_sentence(
+                int(e["horizon"]), bool(e["beats_random_walk"]), e["p_holm"],
+                subject=subject, family=family,
+            ),
+        }
+        for e in sorted(pooled, key=lambda e: int(e["horizon"]))
+    ]  # fmt: skip
+    if note is None:
+        note = holm_note(len(pooled), significance) if pooled else ""
+    return {
+        "verdicts": verdicts,
+        "verdict": dict(verdicts[0]) if verdicts else None,
+        "verdict_note": note,
+    }

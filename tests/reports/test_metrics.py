@@ -245,9 +245,13 @@ def test_verdicts_use_the_holm_adjusted_p():
         assert v["p_value"] == e["p_holm"] and v["p_raw"] == e["p_one_sided"]
         assert v["beats_random_walk"] == (e["p_holm"] < 0.05 and e["mean_diff"] < 0)
         assert e["p_holm"] >= e["p_one_sided"]
-    for ticker in out["tickers"]:
-        rows = [e for e in out["dm"]["by_ticker"] if e["ticker"] == ticker]
-        assert [e["p_holm"] for e in rows] == pytest.approx(holm([e["p_one_sided"] for e in rows]))
+    # Per-ticker flags: one Holm family of every ticker x horizon test.
+    rows = out["dm"]["by_ticker"]
+    assert [e["p_holm"] for e in rows] == pytest.approx(holm([e["p_one_sided"] for e in rows]))
+    family = out["dm"]["ticker_family"]
+    assert family["tests"] == len(rows) == 10 and family["chance_raw"] == pytest.approx(0.5)
+    assert family["flagged"] == sum(e["beats_random_walk"] for e in rows)
+    assert out["verdict"] == out["verdicts"][0] and out["verdict"]["horizon"] == 1
     assert "Holm-adjusted across 5 horizons" in out["verdict_note"]
     assert "log return" in out["units"]["mae, rmse, bias, interval_width, scale"]
 

@@ -201,3 +201,27 @@ def test_daily_page_and_index_sentence_give_numbers_not_a_bare_beats() -> None:
     assert "beats" not in board
     assert "too few scored forecasts (n &lt; 30)" in board
     assert "interval coverage at horizon 1 is 35.7%" in board and "nominal 80%" in board
+
+
+def test_scoreboard_dm_is_the_backtests_pooled_test_over_dates() -> None:
+    """Rows of 3 tickers in any order: one p-value, from the loss averaged per origin date."""
+    from stackcast.reports.significance import diebold_mariano, dm_tables
+
+    rng = np.random.default_rng(5)
+    origins = pd.bdate_range("2024-01-01", periods=40)
+    rows = pd.DataFrame(
+        {
+            "ticker": np.tile(["A", "B", "C"], 40),
+            "origin": np.repeat(origins, 3),
+            "horizon": 2,
+            "y_true": rng.normal(0, 0.01, 120),
+            "y_pred": rng.normal(0, 0.005, 120),
+        }
+    )
+    shuffled = rows.sample(frac=1, random_state=1)
+    p = scoreboard.dm_p_value(shuffled, 2)
+    d = (rows["y_pred"] - rows["y_true"]) ** 2 - rows["y_true"] ** 2
+    per_date = d.groupby(rows["origin"]).mean().to_numpy()
+    assert p == pytest.approx(diebold_mariano(per_date, 2)["p_one_sided"])
+    assert p == pytest.approx(dm_tables(rows, 0.05)[1][0]["p_one_sided"])
+    assert np.isnan(scoreboard.dm_p_value(rows.head(29), 2))  # fewer than MIN_DM rows
