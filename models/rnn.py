@@ -76,6 +76,35 @@ def held_out_masks(
     return fit, val, val, warning
 
 
+def refit_masks(
+    dates: np.ndarray, tc: TrainConfig, horizons: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """``(fit, early_stopping, calibration, warning)`` masks for a refit with a fixed epoch count.
+
+    No early-stopping block. With a band to calibrate (``mc_samples > 0`` and a held-out
+    fraction), the latest ``calibration_fraction`` of the dates (``validation_fraction``
+    when that is 0) after an H-date gap is the calibration block; too few dates for a block
+    of ``min_calibration`` origins hold out nothing and ``warning`` says so.
+    """
+    n = len(dates)
+    none = np.zeros(n, bool)
+    fraction = tc.calibration_fraction or tc.validation_fraction
+    if tc.mc_samples == 0 or fraction <= 0:
+        return np.ones(n, bool), none, none, None
+    need = min_calibration(tc.interval)
+    try:
+        fit, cal = holdout_split(dates, (fraction,), gap=horizons)
+    except ValueError:
+        cal = None
+    if cal is not None and len(np.unique(dates)) > 4 * horizons and cal.sum() >= need:
+        return fit, none, cal, None
+    warning = (
+        f"refit not calibrated on a held-out block: {len(np.unique(dates))} training dates are "
+        f"too few for a calibration block of at least {need} origins"
+    )
+    return np.ones(n, bool), none, none, warning
+
+
 def scaler_rows(panel: Panel, fit_rows: np.ndarray, held_out: np.ndarray) -> np.ndarray:
     """The rows a fold's scaler is fit on: ``fit_rows`` before the first held-out origin.
 
@@ -144,10 +173,37 @@ class RNNForecaster(Forecaster):
         self, panel: Panel, rows: FoldRows, *, fold: int = 0, progress: Progress | None = None
     ) -> FitInfo:
         """Scale, split, build or warm-start, train, check gradients, calibrate."""
+        masks = held_out_masks(panel.dates[rows.train], self.train_config, self.features.horizons)
+        return self._fit(panel, rows, masks, fold=fold, progress=progress)
+
+    def refit(
+        self, panel: Panel, rows: FoldRows, epochs: int, *, progress: Progress | None = None
+    ) -> FitInfo:
+        """A fresh fit for exactly ``epochs`` epochs, calibrated on its own held-out block.
+
+        Nothing is held out for early stopping (the epoch count is given); the latest
+        ``calibration_fraction`` of the dates (``validation_fraction`` when that is 0) after
+        an H-date gap calibrates the interval, as ``fit``'s calibration block does
+        (``refit_masks``). Without room for that block nothing is held out and
+        ``calibration`` is None (a warning says so).
+        """
+        masks = refit_masks(panel.dates[rows.train], self.train_config, self.features.horizons)
+        self.network = None
+        return self._fit(panel, rows, masks, epochs=epochs, progress=progress)
+
+    def _fit(
+        self,
+        panel: Panel,
+        rows: FoldRows,
+        masks: tuple[np.ndarray, np.ndarray, np.ndarray, str | None],
+        *,
+        fold: int = 0,
+        epochs: int | None = None,
+        progress: Progress | None = None,
+    ) -> FitInfo:
+        """``fit``'s body on given held-out masks; ``epochs`` overrides the config's count."""
         fc, tc = self.features, self.train_config
-        fit_mask, val_mask, cal_mask, cal_warning = held_out_masks(
-            panel.dates[rows.train], tc, fc.horizons
-        )
+        fit_mask, val_mask, cal_mask, cal_warning = masks
         tr, va, ca = rows.train[fit_mask], rows.train[val_mask], rows.train[cal_mask]
         scaled = scaler_rows(panel, rows.fit_rows, np.concatenate([va, ca]))
         self.scaler = FoldScaler.fit_panel(panel, scaled, fc)
@@ -170,7 +226,7 @@ class RNNForecaster(Forecaster):
                 seed=self.seed,
                 dtype_policy=resolve_dtype_policy(tc),
             )
-        epochs = tc.warm_epochs if warm else tc.epochs
+        epochs = epochs or (tc.warm_epochs if warm else tc.epochs)
         fold_tc = tc.model_copy(update={"epochs": epochs, "seed": self.seed})
         result = train(self.network, train_b, val_b, fold_tc, log=progress)
         check_gradients(result.history, tc.explode_threshold)
@@ -180,8 +236,8 @@ class RNNForecaster(Forecaster):
         shared = cal_mask is val_mask
         if tc.mc_samples > 0 and len(ca):
             self.calibration = self._calibrate(panel, ca, Xs, Ys, shared)
-            if cal_warning:
-                warnings.append(cal_warning)
+        if cal_warning and tc.mc_samples > 0:
+            warnings.append(cal_warning)
         history = dict(result.history)
         history.update(
             epochs_run=result.epochs_run,

@@ -28,13 +28,13 @@ from stackcast.pipeline.results.runs import run_metadata, staging_dir
 from stackcast.pipeline.workflows.backtest import BacktestResult, make_splits, run_engine, score
 from stackcast.pipeline.workflows.common import (
     build,
-    core_errors,
     forecast_origins,
     latest_origins,
     load_version,
     obtain_prices,
     panel_warnings,
 )
+from stackcast.pipeline.workflows.refit import refit
 from stackcast.pipeline.workflows.steps import Steps
 
 FAR_WORSE = 1.5  # a first model this many times worse than random walk is never promoted
@@ -127,39 +127,6 @@ def fit_version(
         cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train"
     )
     return TrainedModel(cfg, run.model, meta, validation, result)
-
-
-def refit(cfg: RunConfig, panel: Panel, model: TrainedModel, steps: Steps) -> TrainedModel:
-    """``model`` refit on every origin with a known target, through the panel's last bar.
-
-    It trains from scratch for the epoch count early stopping chose on the validation block
-    (no early stopping now: nothing is held out) and keeps the interval calibration measured
-    out of sample by ``model``. Its ``seen_until`` is the last bar.
-    """
-    from stackcast.features.splits import FoldRows
-    from stackcast.models.rnn import RNNForecaster
-
-    assert model.result is not None
-    epochs = int(model.result.run.folds[0].history.get("best_epoch") or cfg.train.epochs)
-    known = np.isfinite(panel.Y).any(axis=1) & panel.origin_ok
-    rows = FoldRows(
-        train=np.flatnonzero(known),
-        test=np.zeros(0, dtype=np.int64),
-        fit_rows=panel.observed & np.isfinite(panel.Y).all(axis=1),
-    )
-    tc = cfg.train.model_copy(update={"epochs": epochs, "validation_fraction": 0.0})
-    forecaster = RNNForecaster(cfg.features, cfg.model, tc)
-    steps.say(f"refit on {len(rows.train)} origins through {panel.dates.max()}, {epochs} epochs")
-    with core_errors():
-        info = forecaster.fit(panel, rows, progress=steps.say)
-    forecaster.calibration = model.forecaster.calibration
-    forecaster.train_config = cfg.train
-    meta = {
-        **model.meta,
-        "seen_until": str(panel.dates[panel.observed].max()),
-        "refit": {"epochs": epochs, "origins": len(rows.train), "warnings": info.warnings},
-    }
-    return TrainedModel(cfg, forecaster, meta, model.validation, model.result)
 
 
 @dataclass
