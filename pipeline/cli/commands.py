@@ -47,6 +47,16 @@ RunVerbose = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="Also print each step (ingest, model, ledger)."),
 ]
+WhatIfHome = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Where this what-if run writes its models, ledger and runs (default: "
+        "STACKCAST_HOME/as-of, for a replay a new STACKCAST_HOME/replays/<id>); never the "
+        "live ones.",
+        file_okay=False,
+    ),
+]
 
 
 def configure(config: Path | None, tickers: str | None, source: str | None) -> RunConfig:
@@ -178,9 +188,10 @@ def train(
         typer.Option(
             "--as-of",
             help="Train on stored prices up to this day only (YYYY-MM-DD), for `run --as-of`; "
-            "the champion is left as it is.",
+            "written to a what-if home, never to the live registry.",
         ),
     ] = None,
+    home: WhatIfHome = None,
     verbose: Verbose = False,
 ) -> None:
     """Train a new model version; it becomes champion if it beats the champion and random walk."""
@@ -191,7 +202,7 @@ def train(
     day = _date(as_of, "--as-of")
     cfg = configure(config, tickers, source)
     use_runtime(cfg)
-    result = retrain(cfg, steps=Steps(say), as_of=day)
+    result = retrain(cfg, steps=Steps(say), as_of=day, home=home)
     print_warnings(result.warnings, say)
     c = result.challenger
     v = c.model.validation
@@ -200,6 +211,8 @@ def train(
         f"(random walk {_percent(v['random_walk'])})"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
+    if day is not None:
+        typer.echo(f"what-if home: {result.run_dir.parent.parent} (the live registry is untouched)")
     typer.echo(f"report: {result.run_dir / 'report.html'}")
 
 
@@ -208,8 +221,12 @@ def run(
     config: ConfigOpt = None,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Replay a past day on stored data (YYYY-MM-DD)."),
+        typer.Option(
+            "--as-of",
+            help="Replay a past day on stored data (YYYY-MM-DD), written to a what-if home.",
+        ),
     ] = None,
+    home: WhatIfHome = None,
     verbose: RunVerbose = False,
 ) -> None:
     """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
@@ -219,7 +236,7 @@ def run(
     cfg = load_run_config(config)
     use_runtime(cfg)
     say = printer(verbose) if verbose else None
-    result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(say))
+    result = daily_forecast(cfg, _date(as_of, "--as-of"), steps=Steps(say), home=home)
     for t in sorted(result.forecasts["ticker"].unique()):
         f = result.forecasts[
             (result.forecasts["ticker"] == t) & (result.forecasts["horizon"] == 1)
@@ -231,6 +248,8 @@ def run(
     for w in result.warnings:  # ingest trouble and tickers not forecast, with or without -v
         typer.echo(f"warning: {w}", err=True)
     typer.echo(f"ledger: {result.update.added} new rows, {result.update.replaced} replaced")
+    if as_of is not None:
+        typer.echo(f"what-if home: {result.home} (the live ledger is untouched)")
     typer.echo(f"report: {result.report}")
     if result.failed:
         raise typer.Exit(1)
@@ -241,13 +260,15 @@ def replay(
     config: ConfigOpt = None,
     start: Annotated[str, typer.Option("--start", help="First session (YYYY-MM-DD).")] = "",
     end: Annotated[str, typer.Option("--end", help="Last session (YYYY-MM-DD).")] = "",
+    home: WhatIfHome = None,
     verbose: Verbose = False,
 ) -> None:
     """Replay the daily routine session by session on stored prices, as production would have.
 
     Each session: the forecast of `run --as-of` with a model that saw no later price; a
     retrain (`train --as-of`) on the retrain schedule; then a report of everything published
-    against the random walk.
+    against the random walk. Everything goes to the replay's own what-if home; the live
+    ledger, models and index are never written.
     """
     quiet_tensorflow()
     from stackcast.pipeline.workflows.replay import replay as run_replay
@@ -257,12 +278,13 @@ def replay(
         raise ConfigError("replay needs --start and --end (YYYY-MM-DD)")
     cfg = load_run_config(config)
     use_runtime(cfg)
-    result = run_replay(cfg, first, last, steps=Steps(printer(verbose)))
+    result = run_replay(cfg, first, last, steps=Steps(printer(verbose)), home=home)
     for r in result.score.itertuples():
         typer.echo(
             f"h={r.horizon}: n {r.n}, MAE {100 * r.mae:.3f}% vs random walk {100 * r.rw_mae:.3f}%"
         )
     typer.echo(f"{len(result.daily_runs)} daily runs, {len(result.retrains)} retrains")
+    typer.echo(f"what-if home: {result.home} (the live ledger, models and index are untouched)")
     typer.echo(f"report: {result.run_dir / 'report.html'}")
 
 

@@ -100,8 +100,9 @@ def daily_forecast_flow(as_of: date | None = None, *, cfg: RunConfig) -> State[A
     next and its schedules and paths last.
 
     Args:
-        as_of: Replay this past day on the stored prices (no ingest); empty: today, after
-            ingesting the new bars.
+        as_of: Replay this past day on the stored prices (no ingest), written to the what-if
+            home STACKCAST_HOME/as-of, never the live ledger; empty: today, after ingesting
+            the new bars.
         cfg: The stackcast configuration (tickers, model name, runtime, report settings).
     """
     cfg = prepared(cfg)
@@ -132,6 +133,7 @@ def daily_forecast_flow(as_of: date | None = None, *, cfg: RunConfig) -> State[A
         "failed": result.failed,
         "ledger": {"added": update.added, "replaced": update.replaced, "total": update.total},
         "warnings": result.warnings,
+        "home": str(result.home),  # a what-if home for a run as of a past day
     }
     message = f"{len(tickers)} ticker(s) forecast as of {result.day}; ledger +{update.added} new"
     return finished(message, data, result.failed)
@@ -301,6 +303,9 @@ def sweep_flow(cfg: RunConfig, grid: dict[str, list[Any]]) -> State[Any]:
 def replay_flow(cfg: RunConfig, start: date, end: date) -> State[Any]:
     """Replay the daily routine session by session, as production would have run it.
 
+    Everything it writes goes to a new what-if home, STACKCAST_HOME/replays/<id>/; the live
+    ledger, models and index are never written.
+
     Args:
         cfg: The stackcast configuration (the retrain schedule comes from ``[schedule]``).
         start: First session to replay.
@@ -315,7 +320,9 @@ def replay_flow(cfg: RunConfig, start: date, end: date) -> State[Any]:
         rows = [{k: cell(v) for k, v in r.items()} for r in result.score.to_dict("records")]
         md = (
             f"# Replay: {cfg.name}, {start} .. {end}\n\n"
-            f"{len(result.daily_runs)} daily runs, {len(result.retrains)} retrains.\n\n"
+            f"{len(result.daily_runs)} daily runs, {len(result.retrains)} retrains, written to "
+            f"the replay's own home `{result.home}` (the live ledger, models and index are "
+            "untouched).\n\n"
             + markdown_table(rows, ["horizon", "n", "mae", "rw_mae", "mae_ratio"])
             + warnings_md([f"{k}: {why}" for k, why in result.failed.items()])
         )
@@ -324,5 +331,10 @@ def replay_flow(cfg: RunConfig, start: date, end: date) -> State[Any]:
             "replay", md, ("replay-score", rows, "Published forecasts vs random walk"),
             report, cfg.home(),
         )  # fmt: skip
-    data = {"run_id": result.run_dir.name, "report": str(report), "link": link}
+    data = {
+        "run_id": result.run_dir.name,
+        "report": str(report),
+        "link": link,
+        "home": str(result.home),
+    }
     return finished(f"replayed {len(result.sessions)} sessions", data, {})

@@ -4,6 +4,10 @@ Versions are ``v0001``, ``v0002``, ... allocated under a lock and written into a
 directory that is renamed into place only when ``model.keras`` and ``meta.json`` are complete
 (a staging directory left by a killed process is removed by the next ``new_version``).
 ``champion.json`` names the version the daily forecast uses; it is replaced atomically.
+
+In a what-if home (``stackcast.pipeline.results.whatif``) the registry also sees the live
+home's versions, read-only: ``version_as_of`` picks among both, and new versions are numbered
+after the highest of both, so a version name used in a what-if run names one model.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from stackcast.pipeline.atomic import atomic_write_json, file_lock
 from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.runs import staging_dir
+from stackcast.pipeline.results.whatif import live_home
 
 VERSION_RE = re.compile(r"^v(\d{4,})$")
 
@@ -47,8 +52,8 @@ def new_version(home: Path, name: str) -> Iterator[tuple[str, Path]]:
     root = model_root(home, name)
     root.mkdir(parents=True, exist_ok=True)
     with file_lock(root / ".registry.lock", timeout=120):
-        existing = versions(home, name)
-        number = int(existing[-1][1:]) + 1 if existing else 1
+        existing = [int(v[1:]) for h in _homes(home) for v in versions(h, name)]
+        number = max(existing, default=0) + 1
         version = f"v{number:04d}"
         with staging_dir(root, version) as staging:  # a crash leaves only a hidden staging dir
             yield version, staging
@@ -99,10 +104,17 @@ def promote(home: Path, name: str, version: str, reason: str, numbers: dict[str,
         atomic_write_json(root / "champion.json", record)
 
 
+def _homes(home: Path) -> list[Path]:
+    """``home``, then the live home it belongs to when it is a what-if home."""
+    live = live_home(home)
+    return [home] if live is None else [home, live]
+
+
 def version_as_of(home: Path, name: str, day: Any) -> tuple[str, Path]:
     """The version a forecast as of ``day`` may use: the most data, nothing after ``day``.
 
-    That is the latest ``seen_until <= day`` (ties: the newest version).
+    That is the latest ``seen_until <= day``; ties: in a what-if home its own versions before
+    the live ones, then the newest.
 
     Only versions meant for publication count: refit champions and ``train --as-of``
     versions (``meta.json`` ``role`` ``champion`` or ``as-of``), never a losing challenger.
@@ -111,20 +123,22 @@ def version_as_of(home: Path, name: str, day: Any) -> tuple[str, Path]:
         NoChampion: No such version, with the command that makes one.
     """
     day = str(day)
-    best: tuple[str, int, str] | None = None
-    for version in versions(home, name):
-        try:
-            meta = json.loads((model_root(home, name) / version / "meta.json").read_text("utf-8"))
-        except (OSError, ValueError):
-            continue
-        seen = str(meta.get("seen_until") or "")
-        if meta.get("role") not in ("champion", "as-of") or not seen or seen > day:
-            continue
-        key = (seen, int(version[1:]), version)
-        best = key if best is None or key > best else best
+    best: tuple[str, int, int, Path] | None = None
+    for rank, where in enumerate(reversed(_homes(home))):  # own versions rank higher
+        for version in versions(where, name):
+            directory = model_root(where, name) / version
+            try:
+                meta = json.loads((directory / "meta.json").read_text("utf-8"))
+            except (OSError, ValueError):
+                continue
+            seen = str(meta.get("seen_until") or "")
+            if meta.get("role") not in ("champion", "as-of") or not seen or seen > day:
+                continue
+            key = (seen, rank, int(version[1:]), directory)
+            best = key if best is None or key[:3] > best[:3] else best
     if best is None:
         raise NoChampion(
             f"no version of model '{name}' has seen only prices up to {day}: run "
             f"`stackcast train --as-of {day}` to train one"
         )
-    return best[2], model_root(home, name) / best[2]
+    return best[3].name, best[3]

@@ -18,7 +18,7 @@ import pandas as pd
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.data.prices import stored_frame
 from stackcast.pipeline.errors import DataError
-from stackcast.pipeline.results import ledger, registry
+from stackcast.pipeline.results import ledger, registry, whatif
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run
 from stackcast.pipeline.workflows.common import (
     bare_message,
@@ -45,6 +45,7 @@ class DailyResult:
     failed: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     model: dict[str, Any] = field(default_factory=dict)
+    home: Path | None = None
 
     @property
     def report(self) -> Path:
@@ -211,15 +212,25 @@ def daily_forecast(
     *,
     steps: Steps | None = None,
     refresh: bool = True,
+    home: str | Path | None = None,
 ) -> DailyResult:
     """Ingest new bars, forecast every ticker with the champion, publish, score and report.
+
+    A run ``as_of`` a past day is a what-if run: it writes its ledger rows, run and index to
+    a what-if home (``home``, default STACKCAST_HOME/as-of), never to the live ones, and it
+    scores only the forecasts published there.
 
     Args:
         cfg: The configuration (``[data] tickers``, the model ``name``).
         as_of: Replay this past day on the stored prices (no ingest).
         steps: How steps run (default: in this process).
         refresh: Ingest new bars first (never with ``as_of``).
+        home: The what-if home of an ``as_of`` run.
     """
+    if as_of is not None and not whatif.is_whatif(cfg.home()):
+        with whatif.what_if(cfg, "as-of", home) as inner:
+            return daily_forecast(inner, as_of, steps=steps, refresh=False)
+    whatif.refuse_home_without_as_of(home, as_of)
     steps = steps or Steps()
     directory, model = steps.call("find-champion", champion_info, cfg, as_of)
     steps.say(f"model: {model['name']} {model['version']}, seen until {model['seen_until']}")
@@ -257,4 +268,6 @@ def daily_forecast(
         "write-daily-report", write_daily, cfg, run_id, forecasts, update, score, model, day,
         failed, warnings,
     )  # fmt: skip
-    return DailyResult(run_id, run_dir, forecasts, update, score, day, failed, warnings, model)
+    return DailyResult(
+        run_id, run_dir, forecasts, update, score, day, failed, warnings, model, cfg.home()
+    )

@@ -6,6 +6,9 @@ retrains on the configured retrain schedule (``[schedule] retrain_cron``) with p
 the last session before each retrain (what ``stackcast train --as-of`` does). The ledger is
 filled point in time; the replay's run scores what it published against the random walk.
 This is the backtest of the system as deployed, not of a model.
+
+A replay writes only to its own what-if home (``stackcast.pipeline.results.whatif``): the
+live ledger, registry, champion and index stay as they were, byte for byte.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import ConfigError, DataError, UserError
-from stackcast.pipeline.results import ledger, registry
+from stackcast.pipeline.results import ledger, registry, whatif
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run
 from stackcast.pipeline.workflows.steps import Steps
 
@@ -29,7 +32,7 @@ MAX_SESSIONS = 2000  # a replay is one daily run per session: refuse an accident
 
 @dataclass
 class ReplayResult:
-    """What a replay did: one daily run per session, the retrains, and its scored report."""
+    """What a replay did: one daily run per session, the retrains, its scored report and home."""
 
     sessions: list[str]
     retrains: list[dict[str, Any]]
@@ -37,6 +40,7 @@ class ReplayResult:
     score: pd.DataFrame
     run_dir: Path
     failed: dict[str, str] = field(default_factory=dict)
+    home: Path | None = None
 
 
 def replay_sessions(cfg: RunConfig, start: _dt.date, end: _dt.date) -> list[_dt.date]:
@@ -97,20 +101,37 @@ def _ensure_model(
 
 
 def replay(
-    cfg: RunConfig, start: _dt.date, end: _dt.date, *, steps: Steps | None = None
+    cfg: RunConfig,
+    start: _dt.date,
+    end: _dt.date,
+    *,
+    steps: Steps | None = None,
+    home: str | Path | None = None,
 ) -> ReplayResult:
     """Walk every session of ``[start, end]``: retrain on schedule, forecast, then score.
 
+    Everything the replay writes (its versions, ledger, daily runs, report, index) goes to its
+    own what-if home: ``home``, default a new STACKCAST_HOME/replays/<id>/. The live ledger,
+    registry, champion and index are never written; live versions that saw nothing after a
+    session may forecast it, read in place.
+
     Raises:
-        ConfigError: ``start`` after ``end``, or no session between them.
+        ConfigError: ``start`` after ``end``, no session between them, or a bad ``home``.
         DataError: Nothing could be forecast on any session.
     """
-    from stackcast.pipeline.workflows.daily import daily_forecast
-
     steps = steps or Steps()
     days = replay_sessions(cfg, start, end)
+    with whatif.what_if(cfg, "replay", home) as inner:
+        return _replay(inner, days, steps)
+
+
+def _replay(cfg: RunConfig, days: list[_dt.date], steps: Steps) -> ReplayResult:
+    """The replay of ``days`` in the what-if home ``cfg`` points at."""
+    from stackcast.pipeline.workflows.daily import daily_forecast
+
     schedule = retrain_days(cfg, days)
     steps.say(f"replay: {len(days)} sessions {days[0]}..{days[-1]}, {len(schedule)} retrains")
+    steps.say(f"replay home: {cfg.home()}")
     retrains: list[dict[str, Any]] = []
     first = _ensure_model(cfg, days[0] - _dt.timedelta(days=1), steps, exact=False)
     retrains += [first] if first else []
@@ -134,7 +155,7 @@ def replay(
     score, run_dir = steps.call(
         "write-replay-report", publish_replay, cfg, days, runs, retrains, failed
     )
-    return ReplayResult([str(d) for d in days], retrains, runs, score, run_dir, failed)
+    return ReplayResult([str(d) for d in days], retrains, runs, score, run_dir, failed, cfg.home())
 
 
 def publish_replay(
@@ -182,6 +203,8 @@ def publish_replay(
         )
     )
     metrics = {
+        "home": str(cfg.home()),
+        "live_home": str(whatif.live_home(cfg.home())),
         "start": str(days[0]),
         "end": str(days[-1]),
         "sessions": len(days),

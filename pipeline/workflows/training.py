@@ -23,7 +23,7 @@ from stackcast.features.panel import Panel
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.data.prices import stored_frames
 from stackcast.pipeline.errors import DataError, UserError
-from stackcast.pipeline.results import registry
+from stackcast.pipeline.results import registry, whatif
 from stackcast.pipeline.results.runs import run_metadata, staging_dir
 from stackcast.pipeline.workflows.backtest import BacktestResult, make_splits, run_engine, score
 from stackcast.pipeline.workflows.common import (
@@ -274,14 +274,20 @@ def retrain(
     steps: Steps | None = None,
     refresh: bool = True,
     as_of: _dt.date | None = None,
+    home: str | Path | None = None,
 ) -> RetrainResult:
     """Train a challenger on the latest data; promote it only if it beats the champion and RW.
 
     A promoted challenger is refit through the last stored bar before it is published. With
     ``as_of`` the prices are cut at that date (no ingest) and the refit version is saved for
-    ``run --as-of`` (role ``as-of``), leaving the champion as it is. A failed training raises
-    before anything is saved. Every retrain writes a validation run with the decision.
+    ``run --as-of`` (role ``as-of``) in a what-if home (``home``, default
+    STACKCAST_HOME/as-of), never in the live registry. A failed training raises before
+    anything is saved. Every retrain writes a validation run with the decision.
     """
+    if as_of is not None and not whatif.is_whatif(cfg.home()):
+        with whatif.what_if(cfg, "as-of", home) as inner:
+            return retrain(inner, steps=steps, refresh=False, as_of=as_of)
+    whatif.refuse_home_without_as_of(home, as_of)
     steps = steps or Steps()
     if as_of is None:
         frames, warnings, ingest_failed = obtain_prices(cfg, steps, refresh=refresh)

@@ -86,10 +86,13 @@ def test_replay_equals_run_as_of_and_never_sees_the_future(home: Path, tmp_path:
     result = replay(cfg, START, END)
     assert result.sessions == ["2008-10-02", "2008-10-03", "2008-10-06", "2008-10-07"]
     assert [r["as_of"] for r in result.retrains] == ["2008-10-01", "2008-10-03"]
-    book = ledger.read(home)
+    assert result.home is not None and result.home.parent == home / "replays"
+    live = ("ledger.parquet", "models", "runs", "index.html")
+    assert not any((home / name).exists() for name in live)  # nothing written to production
+    book = ledger.read(result.home)
     assert len(book) == 4 * 2 * 2 and set(book["run_id"]) == set(result.daily_runs)
     for _, row in book.drop_duplicates("model_version").iterrows():  # point in time
-        meta = registry.model_root(home, "tiny") / row["model_version"] / "meta.json"
+        meta = registry.model_root(result.home, "tiny") / row["model_version"] / "meta.json"
         seen = pd.Timestamp(pd.read_json(meta, typ="series")["seen_until"])
         assert (book.loc[book["model_version"] == row["model_version"], "origin"] >= seen).all()
     assert (result.run_dir / "report.html").is_file()
@@ -116,7 +119,7 @@ def test_replay_equals_run_as_of_and_never_sees_the_future(home: Path, tmp_path:
         done = cli(command, "-c", config, "--as-of", day)
         assert done.exit_code == 0, (command, day, done.stderr)
     cols = ["ticker", "origin", "horizon", "target_date", "y_pred", "lo", "hi", "model_version"]
-    by_hand = ledger.read(other)
+    by_hand = ledger.read(other / "as-of")  # what-if runs write to their own home
     pd.testing.assert_frame_equal(
         book[cols].sort_values(cols[:3]).reset_index(drop=True),
         by_hand[cols].sort_values(cols[:3]).reset_index(drop=True),
