@@ -2,8 +2,11 @@
 
 Per ticker and horizon the skill ratio is the model's MAE divided by the random walk's on the
 same scored rows (below 1: the model was better). The report shows its distribution per horizon
-(a histogram and quantiles) and the best and worst tickers by their mean ratio over horizons,
-each linked to its page.
+(a histogram and quantiles) and the tickers with the lowest and highest mean ratio over
+horizons, each linked to its page. A ranking of estimates is not evidence: with no skill at all
+about half the tickers land below 1. The evidence is the per-ticker "beats RW" flag, Holm-adjusted
+across every ticker x horizon test, next to how many raw "wins" chance alone would give
+(``significance.ticker_family``).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ MAX_PANELS = 5
 
 
 def skill_table(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Per ticker: the model / random-walk MAE ratio per horizon, its mean, DM wins.
+    """Per ticker: the model / random-walk MAE ratio per horizon, its mean, adjusted DM wins.
 
     Returns:
         Rows ``{ticker, href, n, ratios: {h: ratio}, mean_ratio, beats: [h...]}`` sorted by
@@ -60,9 +63,11 @@ def cross_section(headline: Mapping[str, Any], k: int = BEST_WORST) -> dict[str,
 
     Returns:
         ``{"horizons", "summary": [{horizon, tickers, better, share_better, q10, median,
-        q90}], "best": rows, "worst": rows, "tickers": n}``: the ``k`` best and worst rows of
-        ``skill_table`` (worst first in ``worst``; at most half the tickers each, so small runs
-        do not list a ticker twice).
+        q90}], "best": rows, "worst": rows, "tickers": n, "family": ...}``: the ``k`` rows of
+        ``skill_table`` with the lowest and the highest mean ratio (highest first in ``worst``;
+        at most half the tickers each, so small runs do not list a ticker twice); ``family``
+        is the run's ``ticker_family`` (what the flags mean and what chance would give), or
+        None.
     """
     table = skill_table(headline)
     horizons = [int(h) for h in headline.get("horizons", [])]
@@ -92,6 +97,7 @@ def cross_section(headline: Mapping[str, Any], k: int = BEST_WORST) -> dict[str,
         "best": ranked[:m],
         "worst": ranked[::-1][:m],
         "tickers": len(table),
+        "family": headline.get("dm", {}).get("ticker_family"),
     }
 
 

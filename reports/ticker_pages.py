@@ -194,7 +194,8 @@ def render_ticker_pages(
         run_id: the run's id.
         created: when the run was made.
         tickers: the run's tickers, in report order (neighbour links follow it).
-        headline: ``evaluate()`` output (per-ticker blocks and DM tests).
+        headline: ``evaluate()`` output (per-ticker blocks, DM tests and their
+            ``ticker_family``).
         predictions: the backtest predictions frame.
         prices: long ``ticker, date, close`` frame.
         trading: a ``TradingResult`` (rows and curves per ticker) or None.
@@ -206,6 +207,7 @@ def render_ticker_pages(
         (str(e["ticker"]), int(e["horizon"])): e
         for e in headline.get("dm", {}).get("by_ticker", [])
     }
+    family = headline.get("dm", {}).get("ticker_family")
     horizons = [int(h) for h in headline.get("horizons", [])]
     price_groups = _groups(prices)
     pred_groups = _groups(predictions)
@@ -232,6 +234,7 @@ def render_ticker_pages(
             ticker=t,
             charts=charts,
             error_rows=error_rows(per_ticker.get(t, {}), ticker_dm, horizons),
+            family=family,
             trading_rows=trade_by_name.get(t, []),
             data_range=ranges.get(t),
             prev=_neighbour(tickers, k - 1),

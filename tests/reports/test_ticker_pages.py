@@ -104,3 +104,16 @@ def test_small_runs_keep_the_per_ticker_figures_inline_and_still_get_pages():
     report = pages["report.html"]
     assert "forecasts for AAA" in report and "forecasts for BBB" in report
     assert set(pages) == {"report.html", "tickers/AAA.html", "tickers/BBB.html"}
+
+
+def test_flags_are_adjusted_across_tickers_and_the_cross_section_says_what_chance_gives(many):
+    report = many["report.html"]
+    section = report.split('<section id="cross-section">', 1)[1].split("</section>", 1)[0]
+    section = " ".join(section.split())
+    # 30 tickers x 3 horizons: one Holm family, and what chance alone would flag unadjusted.
+    assert "Holm-adjusted across all 90 ticker x horizon tests" in section
+    assert "about 4.5 raw p-values below 0.05 by chance" in section
+    assert "Lowest ratios" in section and "Best tickers" not in section
+    assert "not evidence of skill" in section
+    page = " ".join(many[page_path("T000")].split())
+    assert "every ticker at every horizon of the run (90 tests)" in page
