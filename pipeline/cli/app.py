@@ -216,12 +216,12 @@ def ingest(
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Fetch, validate and store daily prices in STACKCAST_HOME/prices.
+    """Fetch, validate and store daily prices.
 
-    Prints one row per ticker. Exit 0 if every ticker succeeded; if any failed, one 'error:'
-    line and exit 2 when every failure was bad input or data (unknown ticker, invalid rows),
-    exit 1 otherwise: a source still unreachable after its retries (try again later) or the
-    store could not be written.
+    Stores one Parquet file per ticker in STACKCAST_HOME/prices and prints one row per ticker.
+    Exit 0 if every ticker succeeded; if any failed, one 'error:' line and exit 2 when every
+    failure was bad input or data (unknown ticker, invalid rows), exit 1 otherwise: a source
+    still unreachable after its retries (try again later) or the store could not be written.
     """
     from stackcast.pipeline.data.ingest import ingest as run_ingest
 

@@ -157,9 +157,10 @@ def backtest(
     out: RunOut = None,
     verbose: Verbose = False,
 ) -> None:
-    """Walk-forward backtest against random-walk, drift and ridge baselines, with a report.
+    """Walk-forward backtest against baselines, with a report.
 
-    Writes forecasts.parquet, metrics.json, history.json, config.toml and report.html.
+    The model is scored against the random walk, drift and ridge on the same origins. Writes
+    forecasts.parquet, metrics.json, history.json, config.toml and report.html.
     """
     _backtest(configure(config, tickers, source), out, verbose)
 
@@ -171,7 +172,10 @@ def demo(
     ] = None,
     verbose: Verbose = False,
 ) -> None:
-    """Backtest the bundled MSFT and GOOG sample offline (configs/demo.toml); print the report."""
+    """Backtest the bundled sample offline; print the report.
+
+    The bundled MSFT and GOOG daily prices with configs/demo.toml; no network.
+    """
     typer.echo(
         "stackcast demo: offline walk-forward backtest of bundled MSFT and GOOG prices", err=True
     )
@@ -194,7 +198,11 @@ def train(
     home: WhatIfHome = None,
     verbose: Verbose = False,
 ) -> None:
-    """Train a new model version; it becomes champion if it beats the champion and random walk."""
+    """Train a new model version and promote it if it wins.
+
+    It becomes champion only if it beats both the champion and the random walk on the latest
+    validation block.
+    """
     quiet_tensorflow()
     from stackcast.pipeline.workflows.training import retrain
 
@@ -229,7 +237,10 @@ def run(
     home: WhatIfHome = None,
     verbose: RunVerbose = False,
 ) -> None:
-    """Run the daily forecast once, without a server: ingest, forecast, ledger, score, report."""
+    """Run the daily forecast once, without a server.
+
+    Ingest, forecast with the champion, append to the ledger, score, report.
+    """
     quiet_tensorflow()
     from stackcast.pipeline.workflows.daily import daily_forecast
 
@@ -263,12 +274,12 @@ def replay(
     home: WhatIfHome = None,
     verbose: Verbose = False,
 ) -> None:
-    """Replay the daily routine session by session on stored prices, as production would have.
+    """Replay the daily routine on stored prices.
 
-    Each session: the forecast of `run --as-of` with a model that saw no later price; a
-    retrain (`train --as-of`) on the retrain schedule; then a report of everything published
-    against the random walk. Everything goes to the replay's own what-if home; the live
-    ledger, models and index are never written.
+    Session by session, as production would have run it. Each session: the forecast of `run
+    --as-of` with a model that saw no later price; a retrain (`train --as-of`) on the retrain
+    schedule; then a report of everything published against the random walk. Everything goes to
+    the replay's own what-if home; the live ledger, models and index are never written.
     """
     quiet_tensorflow()
     from stackcast.pipeline.workflows.replay import replay as run_replay
@@ -295,7 +306,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Prefect UI/API port.")] = 4200,
     reports_port: Annotated[int, typer.Option(help="Report server port.")] = 4201,
 ) -> None:
-    """Start Prefect, serve the scheduled deployments and the reports (Ctrl-C stops them)."""
+    """Start Prefect, the scheduled deployments and the reports.
+
+    Serves the Prefect UI, the deployments (daily forecast and weekly retrain on their
+    schedules) and a read-only report server; Ctrl-C stops them.
+    """
     quiet_tensorflow()
     from stackcast.pipeline.orchestration.serve import serve_command
 

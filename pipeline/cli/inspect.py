@@ -56,7 +56,10 @@ def runs(
         int | None, typer.Option("--limit", "-n", min=1, help="At most N runs.")
     ] = None,
 ) -> None:
-    """List the published runs under STACKCAST_HOME/runs, newest first."""
+    """List the published runs, newest first.
+
+    Reads STACKCAST_HOME/runs and writes nothing.
+    """
     from stackcast.pipeline.results.runs import read_summaries
 
     home = resolve_home()
@@ -109,10 +112,11 @@ def _read_meta(directory: Path) -> dict[str, Any] | None:
 def models(
     name: Annotated[str | None, typer.Option("--name", help="Only this model name.")] = None,
 ) -> None:
-    """List the model versions per name (newest first), the champion marked 'yes'.
+    """List the model versions and the champion.
 
-    Columns: validation MAE (percent) of the model and of the random walk, the last date the version
-    has seen (where recorded) and when it was created.
+    Versions per name, newest first, the champion marked 'yes'. Columns: validation MAE
+    (percent) of the model and of the random walk, the last date the version has seen (where
+    recorded) and when it was created.
     """
     from stackcast.pipeline.results import registry
 
@@ -171,7 +175,10 @@ def export(
     ],
     csv: Annotated[Path, typer.Option("--csv", help="CSV file to write (replaced atomically).")],
 ) -> None:
-    """Write a run's forecasts as CSV: the contract's columns first, then the run's others."""
+    """Write a run's forecasts as CSV.
+
+    The contract's columns come first, then the run's others.
+    """
     from stackcast.pipeline.atomic import atomic_write_text
 
     directory = _run_dir(resolve_home(), run_id)
@@ -251,9 +258,10 @@ def config_command(
     defaults: Annotated[bool, typer.Option("--defaults", help="The built-in defaults.")] = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Print a configuration as commented TOML: the defaults, or a file's effective values.
+    """Print a configuration as commented TOML.
 
-    Without options: the effective configs/default.toml. Every key is shown, with a comment.
+    The defaults, or a file's effective values. Without options: the effective
+    configs/default.toml. Every key is shown, with a comment.
     """
     if defaults and config is not None:
         raise ConfigError("use either --defaults or --config, not both")

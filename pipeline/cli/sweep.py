@@ -49,11 +49,12 @@ def sweep(
     out: RunOut = None,
     verbose: Verbose = False,
 ) -> None:
-    """Backtest every combination of a grid; choose on validation folds, report the test folds.
+    """Backtest a grid of configs; choose on validation folds.
 
-    Each candidate runs [sweep] validation_folds folds before the [backtest] test folds; the
-    lowest validation MAE wins. The run's report lists every candidate's test result against
-    the random walk (Diebold-Mariano, Holm-corrected) and the chosen config (winner.toml).
+    The test folds are reported for every candidate. Each candidate runs [sweep]
+    validation_folds folds before the [backtest] test folds; the lowest validation MAE wins. The
+    run's report lists every candidate's test result against the random walk (Diebold-Mariano,
+    Holm-corrected) and the chosen config (winner.toml).
     """
     from stackcast.pipeline.workflows.sweep import expand, read_grid, run_sweep
 
