@@ -33,6 +33,8 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import threading
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeAlias
@@ -54,6 +56,10 @@ _LAST = np.datetime64("9999-12-31")
 _PANDAS_FIRST = np.datetime64("1678-01-01")
 _PANDAS_LAST = np.datetime64("2261-12-31")
 _EXAMPLES = "XNYS, XLON, XTKS, XHKG"
+# Builds run one at a time: holiday rules hide pandas' "Non-vectorized DateOffset"
+# PerformanceWarning with ``warnings.catch_warnings``, which is not thread-safe, so two builds
+# in parallel threads (per-ticker tasks) undo each other's filter and the warning escapes.
+_BUILD_LOCK = threading.Lock()
 
 
 def as_days(dates: Dates) -> np.ndarray:
@@ -120,7 +126,13 @@ def _exchange_sessions(name: str, start_year: int, end_year: int) -> np.ndarray:
     lo, hi = _exchange_bounds(name)
     start = max(lo, np.datetime64(f"{start_year:04d}-01-01"))
     end = min(hi, np.datetime64(f"{end_year:04d}-12-31"))
-    cal = xc.get_calendar(name, start=str(start), end=str(end))
+    with _BUILD_LOCK:
+        # A standing filter, not a context: another thread leaving catch_warnings restores
+        # the filters it saw on entry, which would drop a filter set here for the build only.
+        warnings.filterwarnings(
+            "ignore", category=pd.errors.PerformanceWarning, module=r"exchange_calendars\."
+        )
+        cal = xc.get_calendar(name, start=str(start), end=str(end))
     out = cal.sessions.to_numpy().astype("datetime64[D]")
     out.flags.writeable = False
     return out
