@@ -28,15 +28,15 @@ def index_entry(
 
     Returns:
         ``{run_id, created, kind, title, tickers, mae_model, mae_rw, verdict}`` where the MAEs
-        are at horizon 1 and ``verdict`` is the horizon-1 sentence.
+        are at horizon 1 and ``verdict`` is the run's stored verdict (``headline["verdict"]``,
+        computed once by ``significance.run_verdicts``; a sweep's is selection-aware).
     """
     headline = headline or {}
 
     def mae_h1(block: Mapping[str, Any]) -> float | None:
         return next((r["mae"] for r in block.get("by_horizon", []) if r["horizon"] == 1), None)
 
-    verdict = next((v["sentence"] for v in headline.get("verdicts", []) if v["horizon"] == 1), "")
-    verdict = verdict_text(verdict)
+    verdict = verdict_text((headline.get("verdict") or {}).get("sentence", ""))
     return {
         "run_id": run_id,
         "created": created,

@@ -1,7 +1,12 @@
-"""The sweep page: every candidate's validation and test result, the chosen one marked.
+"""The sweep's verdict and its page: every candidate's validation and test result.
 
-Pure: ``render_sweep`` receives the numbers (``SweepData``) and returns the self-contained
-HTML page (templates and escaping as in ``stackcast.reports.templating``).
+Pure. The candidates' test p-values form one Holm family (``adjust_candidates``: every
+candidate at every horizon against the random walk), and the sweep's verdicts are the chosen
+candidate's entries of that family (``selection_verdicts``), computed once and stored with the
+run; ``with_selection`` puts them into the winner's test metrics so no page shows the winner's
+own, unadjusted-for-selection verdict. ``render_sweep`` receives the numbers (``SweepData``) and
+returns the self-contained HTML page (templates and escaping as in
+``stackcast.reports.templating``).
 """
 
 from __future__ import annotations
@@ -10,7 +15,72 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stackcast.reports.significance import holm_adjust, run_verdicts
 from stackcast.reports.templating import _env
+
+SUBJECT = "the chosen candidate"
+
+
+def adjust_candidates(rows: Sequence[Mapping[str, Any]], significance: float) -> None:
+    """Holm-adjust every ``ok`` candidate's test p-values (``dm[].p``) as one family.
+
+    Sets ``p_holm`` and ``beats_random_walk`` on each ``dm`` entry (``holm_adjust``).
+    """
+    entries = [d for r in rows if r["status"] == "ok" for d in r["dm"]]
+    holm_adjust(entries, significance, key="p")
+
+
+def selection_verdicts(
+    rows: Sequence[Mapping[str, Any]], winner: int, significance: float
+) -> dict[str, Any]:
+    """The sweep's verdicts: the chosen candidate's entries of the candidates' Holm family.
+
+    Returns:
+        ``run_verdicts`` output (``verdicts``, ``verdict``, ``verdict_note``) whose sentences
+        name the family (``adjusted over 2 candidates x 3 horizons``).
+    """
+    ok = [r for r in rows if r["status"] == "ok"]
+    horizons = sorted({d["horizon"] for r in ok for d in r["dm"]})
+    tests = sum(1 for r in ok for d in r["dm"] if d.get("p") is not None)
+    row = next(r for r in rows if r["candidate"] == winner)
+    k, m = len(ok), len(horizons)
+    family = (
+        f"adjusted over {k} candidate{'' if k == 1 else 's'} x {m} horizon{'' if m == 1 else 's'}"
+    )
+    note = (
+        "Diebold-Mariano p-values are one-sided (model better), pooled over tickers per origin "
+        f"date, and Holm-adjusted over every candidate at every horizon ({tests} tests): the "
+        "chosen candidate is one of several, so its test counts them all; a verdict says "
+        f'"beats" only below the {significance:.0%} level.'
+    )
+    pooled = [
+        {
+            "horizon": d["horizon"],
+            "p_one_sided": d["p"],
+            "p_holm": d["p_holm"],
+            "beats_random_walk": d["beats_random_walk"],
+        }
+        for d in row["dm"]
+    ]
+    return run_verdicts(pooled, significance, subject=SUBJECT, family=family, note=note)
+
+
+def with_selection(
+    metrics: Mapping[str, Any], row: Mapping[str, Any], verdicts: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The winner's test metrics with the sweep's verdicts and family p-values in place.
+
+    ``metrics`` is the winner's ``evaluate`` output on the test folds; its pooled DM entries
+    take ``p_holm`` and ``beats_random_walk`` from ``row`` (the winner's candidate row).
+    """
+    by_h = {d["horizon"]: d for d in row["dm"]}
+    pooled = [
+        e | {k: by_h[e["horizon"]][k] for k in ("p_holm", "beats_random_walk")}
+        if e["horizon"] in by_h
+        else e
+        for e in metrics.get("dm", {}).get("pooled", [])
+    ]
+    return {**metrics, "dm": {**metrics.get("dm", {}), "pooled": pooled}, **verdicts}
 
 
 @dataclass
@@ -33,6 +103,7 @@ class SweepData:
         significance: Level of the Holm-corrected tests (every candidate and horizon).
         winner_config: The chosen configuration as TOML.
         warnings: Run warnings.
+        verdicts: ``selection_verdicts`` output (the sweep's verdicts and their note).
     """
 
     title: str
@@ -46,6 +117,7 @@ class SweepData:
     significance: float = 0.05
     winner_config: str = ""
     warnings: Sequence[str] = ()
+    verdicts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def render_sweep(data: SweepData) -> str:

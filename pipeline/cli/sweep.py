@@ -54,9 +54,11 @@ def sweep(
     The test folds are reported for every candidate. Each candidate runs [sweep]
     validation_folds folds before the [backtest] test folds; the lowest validation MAE wins. The
     run's report lists every candidate's test result against the random walk (Diebold-Mariano,
-    Holm-corrected) and the chosen config (winner.toml).
+    Holm-corrected over every candidate and horizon) and the chosen config (winner.toml); the
+    verdict printed is the chosen candidate's in that family.
     """
-    from stackcast.pipeline.workflows.sweep import expand, read_grid, run_sweep
+    from stackcast.pipeline.workflows.sweep import run_sweep
+    from stackcast.pipeline.workflows.sweep_grid import expand, read_grid
 
     if grid is None:
         raise ConfigError("sweep needs --grid FILE (TOML: dotted keys = [values])")
@@ -84,5 +86,9 @@ def sweep(
         shutil.copyfile(winner, save_winner)
         winner = save_winner
     typer.echo(f"chosen on validation: {result.winner.label}")
+    for v in result.verdicts.get("verdicts", []):
+        typer.echo(v["sentence"])
+    if result.verdicts.get("verdict_note"):
+        typer.echo(f"({result.verdicts['verdict_note']})")
     typer.echo(f"winner config: {winner}")
     typer.echo(f"report: {run_dir / 'report.html'}")

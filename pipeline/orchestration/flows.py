@@ -278,6 +278,8 @@ def sweep_flow(cfg: RunConfig, grid: dict[str, list[Any]]) -> State[Any]:
             + markdown_table(
                 rows, ["candidate", "status", "chosen", "validation_mae", "test_mae", "test_rw_mae"]
             )
+            + "\n"
+            + verdicts_md(result.verdicts)
             + warnings_md(result.warnings)
         )
         report = run_dir / "report.html"
@@ -291,6 +293,7 @@ def sweep_flow(cfg: RunConfig, grid: dict[str, list[Any]]) -> State[Any]:
         "link": link,
         "winner": result.winner.label,
         "winner_config": str(run_dir / "winner.toml"),
+        "verdicts": [v["sentence"] for v in result.verdicts.get("verdicts", [])],
         "failed": result.failed,
     }
     message = f"sweep {run_dir.name}: chose {result.winner.label}"

@@ -1,28 +1,23 @@
 """The config sweep: backtest every combination of a grid, pick one on validation folds only.
 
-A grid maps dotted config keys to lists of values (``"model.dropout" = [0.0, 0.2]``; nested
-TOML tables read the same). ``expand`` checks it before anything runs (unknown or fixed key,
-non-list or empty list, a value the config refuses, more than ``[sweep] max_combinations``
-combinations) and returns one validated config per combination.
-
-Every candidate runs the same walk-forward folds (computed once from the base config's
-calendar): ``[sweep] validation_folds`` folds followed by the ``[backtest] folds`` test folds.
-A candidate is scored on the validation folds' origins whose last target lies at least the
-embargo before the first test origin, so the choice uses no price on or after it; the winner
-is the lowest validation MAE. Each candidate's test folds are then scored against the random
-walk (Diebold-Mariano per horizon, Holm-corrected over every candidate and horizon), and the run
-(``runs/<id>-sweep-...``: report, metrics, the winner's config and test forecasts) is
-published. Each candidate is one step (``sweep-candidate-<i>``) on the steps' runner; one that
-fails (or loses its worker) is reported and the others go on. The CLI and the Prefect flow
-both call ``run_sweep``.
+The grid and its candidates are ``stackcast.pipeline.workflows.sweep_grid``. Every candidate
+runs the same walk-forward folds (computed once from the base config's calendar):
+``[sweep] validation_folds`` folds followed by the ``[backtest] folds`` test folds. A candidate
+is scored on the validation folds' origins whose last target lies at least the embargo before
+the first test origin, so the choice uses no price on or after it; the winner is the lowest
+validation MAE. Each candidate's test folds are then scored against the random walk
+(Diebold-Mariano per horizon, Holm-corrected over every candidate and horizon); the sweep's
+verdict is the winner's entries of that family (``stackcast.reports.sweep``), stored once in
+the run's ``metrics.json`` and read by its report, the index, ``stackcast runs``, the CLI and
+the flow's artifacts. The run (``runs/<id>-sweep-...``: report, metrics, the winner's config
+and test forecasts) is published. Each candidate is one step (``sweep-candidate-<i>``) on the
+steps' runner; one that fails (or loses its worker) is reported and the others go on. The CLI
+and the Prefect flow both call ``run_sweep``.
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import time
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,130 +26,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from stackcast.features.splits import Split
-from stackcast.pipeline.config import RunConfig, config_from_dict, to_toml
-from stackcast.pipeline.errors import ConfigError, DataError, TrainingFailed
+from stackcast.pipeline.config import RunConfig, to_toml
+from stackcast.pipeline.errors import DataError, TrainingFailed
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run, run_metadata
 from stackcast.pipeline.workflows.backtest import make_splits, run_engine
 from stackcast.pipeline.workflows.common import build, obtain_prices, panel_warnings
 from stackcast.pipeline.workflows.steps import Steps
-
-SWEEPABLE = ("features", "model", "train")
-FIXED = {
-    "features.horizons": "it changes the targets every candidate is scored on",
-    "features.calendar": "it changes the origins every candidate is scored on",
-    "train.warm_start": "it is set for the whole sweep by the base config",
-}
+from stackcast.pipeline.workflows.sweep_grid import Candidate, expand
 
 
 class SweepFailed(TrainingFailed):
     """Every candidate of a sweep failed: nothing to choose from."""
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """One grid combination: its position, label, the values it sets and its config."""
-
-    index: int
-    label: str
-    values: dict[str, Any]
-    config: RunConfig
-
-
-def _flat(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested TOML tables as dotted keys (``{"model": {"dropout": [..]}}`` -> ``model.dropout``)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and name.count(".") < 1:
-            out |= _flat(value, name)
-        else:
-            out[name] = value
-    return out
-
-
-def parse_grid(text: str, where: str = "<grid>") -> dict[str, Any]:
-    """The grid of TOML text as ``{dotted key: values}`` (not yet checked)."""
-    try:
-        return _flat(tomllib.loads(text))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
-
-
-def read_grid(path: str | Path) -> dict[str, Any]:
-    """Read a grid file (``ConfigError`` if missing or not TOML)."""
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"grid file not found: {p}")
-    try:
-        text = p.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{p}: cannot read grid: {exc}") from None
-    return parse_grid(text, str(p))
-
-
-def _check_key(cfg: RunConfig, key: str, values: Any, where: str) -> None:
-    section, _, name = key.partition(".")
-    fields = type(cfg).model_fields
-    sub = getattr(cfg, section, None) if section in fields else None
-    if not name or "." in name or not hasattr(type(sub), "model_fields"):
-        raise ConfigError(f"{where}: unknown key '{key}' (use section.key, e.g. model.dropout)")
-    if name not in type(sub).model_fields:
-        raise ConfigError(f"{where}: unknown key '{key}'")
-    if section not in SWEEPABLE:
-        raise ConfigError(
-            f"{where}: key '{key}' cannot be swept: only [features], [model] and [train] keys "
-            "can (the others change what is measured, not the model)"
-        )
-    if key in FIXED:
-        raise ConfigError(f"{where}: key '{key}' cannot be swept: {FIXED[key]}")
-    if not isinstance(values, list):
-        raise ConfigError(f"{where}: key '{key}': expected a list of values, got {values!r}")
-    if not values:
-        raise ConfigError(f"{where}: key '{key}': the list of values is empty")
-    seen = [json.dumps(v, sort_keys=True, default=str) for v in values]
-    if len(set(seen)) < len(seen):
-        raise ConfigError(f"{where}: key '{key}': a value appears twice")
-
-
-def label(values: Mapping[str, Any]) -> str:
-    """``model.dropout=0.2, features.window=20`` (compact JSON for lists and tables)."""
-
-    def show(v: Any) -> str:
-        return v if isinstance(v, str) else json.dumps(v, separators=(",", ":"), default=str)
-
-    return ", ".join(f"{k}={show(v)}" for k, v in values.items())
-
-
-def expand(cfg: RunConfig, grid: Mapping[str, Any], where: str = "grid") -> list[Candidate]:
-    """Check the grid against ``cfg`` and build every combination's config, in grid order.
-
-    Raises:
-        ConfigError: an empty grid, an unknown or unsweepable key, a value that is not a
-            non-empty list of distinct values, too many combinations, or a combination the
-            config refuses (the message names it).
-    """
-    grid = _flat(dict(grid))
-    if not grid:
-        raise ConfigError(f"{where}: the grid is empty: give at least one key = [values]")
-    for key, values in grid.items():
-        _check_key(cfg, key, values, where)
-    count = int(np.prod([len(v) for v in grid.values()]))
-    limit = cfg.sweep.max_combinations
-    if count > limit:
-        raise ConfigError(
-            f"{where}: {count} combinations exceed [sweep] max_combinations = {limit}"
-        )
-    base = cfg.model_dump(mode="json")
-    out = []
-    for k, combo in enumerate(itertools.product(*grid.values())):
-        values = dict(zip(grid, combo, strict=True))
-        data = json.loads(json.dumps(base))
-        for key, value in values.items():
-            section, _, name = key.partition(".")
-            data[section][name] = value
-        text = label(values)
-        out.append(Candidate(k, text, values, config_from_dict(data, f"{where}: {text}")))
-    return out
 
 
 def sweep_splits(cfg: RunConfig, calendar: np.ndarray) -> list[Split]:
@@ -225,7 +107,12 @@ def _mae(frame: pd.DataFrame, column: str) -> float | None:
 
 @dataclass
 class SweepResult:
-    """A scored sweep: candidates, the winner, their numbers, and where it was published."""
+    """A scored sweep: candidates, the winner, their numbers, and the sweep's verdicts.
+
+    ``verdicts`` is ``stackcast.reports.sweep.selection_verdicts`` (``verdicts``, ``verdict``,
+    ``verdict_note``); ``winner_metrics`` is the winner's test ``evaluate`` output with those
+    verdicts and the family's Holm p-values in place of its own.
+    """
 
     config: RunConfig
     grid: dict[str, Any]
@@ -236,6 +123,7 @@ class SweepResult:
     winner_forecasts: pd.DataFrame
     periods: dict[str, Any]
     failed: dict[str, str]
+    verdicts: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -255,7 +143,7 @@ def score_candidates(
         ``runs`` gets a row with its status only.
     """
     from stackcast.reports.metrics import evaluate
-    from stackcast.reports.significance import holm
+    from stackcast.reports.sweep import adjust_candidates
 
     tests: dict[str, dict[str, Any]] = {}
     rows = []
@@ -292,13 +180,7 @@ def score_candidates(
             row[f"{name}_ratio"] = mae / rw if mae is not None and rw else None
         rows.append(row)
     # One family: every candidate at every horizon against the random walk (Holm).
-    entries = [d for r in rows if r["status"] == "ok" for d in r["dm"]]
-    for e, p in zip(entries, holm([e["p"] for e in entries]), strict=True):
-        e["p_holm"] = p
-        e["beats_random_walk"] = bool(
-            p is not None and e["mean_diff"] is not None and e["mean_diff"] < 0
-            and p < cfg.report.significance
-        )  # fmt: skip
+    adjust_candidates(rows, cfg.report.significance)
     return rows, tests
 
 
@@ -324,6 +206,8 @@ def sweep(
         ConfigError: a bad grid (before anything runs).
         SweepFailed: every candidate failed.
     """
+    from stackcast.reports.sweep import selection_verdicts, with_selection
+
     steps = steps or Steps()
     candidates = expand(cfg, grid, where)
     frames, warnings, _ = obtain_prices(cfg, steps, refresh=refresh)
@@ -353,6 +237,8 @@ def sweep(
     rows, tests = score_candidates(cfg, candidates, runs, cutoff, test_start)
     winner = candidates[choose(rows)]
     key = str(winner.index)
+    verdicts = selection_verdicts(rows, winner.index, cfg.report.significance)
+    row = next(r for r in rows if r["candidate"] == winner.index)
     pred = runs[key].predictions
     for k, run in runs.items():
         warnings += [f"{by_label[k]}: {w}" for w in run.warnings]
@@ -368,9 +254,9 @@ def sweep(
         "folds": [s.audit() for s in splits],
     }
     return SweepResult(
-        cfg, dict(grid), candidates, rows, winner, tests[key],
+        cfg, dict(grid), candidates, rows, winner, with_selection(tests[key], row, verdicts),
         pred[pred["origin"] >= pd.Timestamp(test_start)].reset_index(drop=True), periods,
-        {by_label[k]: w for k, w in failed.items()}, warnings,
+        {by_label[k]: w for k, w in failed.items()}, verdicts, warnings,
     )  # fmt: skip
 
 
@@ -391,6 +277,7 @@ def publish_sweep(result: SweepResult, out: Path | None = None) -> Path:
         "significance": cfg.report.significance,
         "correction": "holm",
         "winner": {"candidate": result.winner.index, "label": result.winner.label},
+        **result.verdicts,
         "candidates": result.rows,
         "failed": result.failed,
         "winner_test": result.winner_metrics,
@@ -409,6 +296,7 @@ def publish_sweep(result: SweepResult, out: Path | None = None) -> Path:
             significance=cfg.report.significance,
             winner_config=winner_toml,
             warnings=result.warnings,
+            verdicts=result.verdicts,
         )
     )
     files = {

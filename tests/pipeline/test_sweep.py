@@ -14,6 +14,7 @@ from stackcast.pipeline.config import RuntimeConfig, load_config
 from stackcast.pipeline.errors import ConfigError
 from stackcast.pipeline.orchestration import flows
 from stackcast.pipeline.workflows import sweep as sw
+from stackcast.pipeline.workflows import sweep_grid as grids
 from typer.testing import CliRunner
 
 from tests.pipeline.sweep_support import mapped_steps, task_names, tiny_config, write_config
@@ -23,9 +24,9 @@ cli = CliRunner()
 
 
 def test_expand_builds_every_combination_in_grid_order() -> None:
-    grid = sw.parse_grid('"features.window" = [16, 20]\nmodel = {dropout = [0.0, 0.2]}\n')
+    grid = grids.parse_grid('"features.window" = [16, 20]\nmodel = {dropout = [0.0, 0.2]}\n')
     assert grid == {"features.window": [16, 20], "model.dropout": [0.0, 0.2]}
-    out = sw.expand(tiny_config(), grid)
+    out = grids.expand(tiny_config(), grid)
     assert [c.label for c in out] == [
         "features.window=16, model.dropout=0.0",
         "features.window=16, model.dropout=0.2",
@@ -35,7 +36,7 @@ def test_expand_builds_every_combination_in_grid_order() -> None:
     assert [(c.config.features.window, c.config.model.dropout) for c in out] == [
         (16, 0.0), (16, 0.2), (20, 0.0), (20, 0.2)
     ]  # fmt: skip
-    layers = sw.expand(tiny_config(), {"model.layers": [[{"cell": "lstm", "units": 3}]]})
+    layers = grids.expand(tiny_config(), {"model.layers": [[{"cell": "lstm", "units": 3}]]})
     assert layers[0].config.model.layers[0].units == 3
 
 
@@ -73,7 +74,7 @@ def test_missing_grid_file_and_option(tmp_path: Path) -> None:
         result = cli.invoke(app, args)
         assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1, result.output
     with pytest.raises(ConfigError, match="grid file not found"):
-        sw.read_grid(tmp_path / "nope.toml")
+        grids.read_grid(tmp_path / "nope.toml")
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,41 @@ def test_sweep_chooses_on_validation_and_reports_every_candidate(swept: dict[str
     assert run_dir.name in index and "sweep" in index
 
 
+def test_one_selection_aware_verdict_in_the_report_index_runs_and_cli(
+    swept: dict[str, Any],
+) -> None:
+    """The sweep's verdict is computed once (metrics.json) and every place prints it.
+
+    It is the chosen candidate's entry of the Holm family over every candidate and horizon,
+    never the winner's own horizons-only adjustment.
+    """
+    metrics, run_dir, home = swept["metrics"], swept["run_dir"], swept["home"]
+    verdict = metrics["verdict"]
+    winner = next(
+        r for r in metrics["candidates"] if r["candidate"] == metrics["winner"]["candidate"]
+    )
+    h1 = next(d for d in winner["dm"] if d["horizon"] == verdict["horizon"])
+    assert verdict["horizon"] == 1 and verdict["p_value"] == h1["p_holm"]
+    assert verdict["p_raw"] == h1["p"] and verdict["beats_random_walk"] == h1["beats_random_walk"]
+    assert verdict["sentence"].startswith("the chosen candidate ")
+    assert verdict["sentence"].endswith("(adjusted over 2 candidates x 2 horizons)")
+    # The winner's own test metrics carry the same verdicts and family p-values.
+    assert metrics["winner_test"]["verdict"] == verdict
+    assert metrics["winner_test"]["verdicts"] == metrics["verdicts"]
+    pooled = {e["horizon"]: e for e in metrics["winner_test"]["dm"]["pooled"]}
+    assert all(pooled[d["horizon"]]["p_holm"] == d["p_holm"] for d in winner["dm"])
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["verdict"] == verdict["sentence"]
+    sentence = verdict["sentence"].replace("<", "&lt;")
+    report = " ".join((run_dir / "report.html").read_text(encoding="utf-8").split())
+    assert sentence[1:] in report  # the page capitalises its first letter
+    assert sentence in (home / "index.html").read_text(encoding="utf-8")
+    runs = cli.invoke(app, ["runs", "--kind", "sweep"], env={"STACKCAST_HOME": str(home)})
+    assert runs.exit_code == 0 and verdict["sentence"] in runs.stdout, runs.output
+    assert verdict["sentence"] in swept["out"].stdout
+    assert metrics["verdict_note"] in swept["out"].stdout
+
+
 def test_validation_origins_end_an_embargo_before_the_test(swept: dict[str, Any]) -> None:
     periods = swept["metrics"]["periods"]
     folds = periods["folds"]
@@ -148,7 +184,7 @@ def test_sweep_flow_runs_candidates_as_tasks_with_the_same_numbers(
     cfg = tiny_config(home).model_copy(
         update={"runtime": RuntimeConfig(task_runner="thread", max_workers=2)}
     )
-    state = flows.sweep_flow(cfg, sw.parse_grid(GRID), return_state=True)
+    state = flows.sweep_flow(cfg, grids.parse_grid(GRID), return_state=True)
     assert state.is_completed(), state.message
     result = state.result()
     metrics = json.loads((Path(result["report"]).parent / "metrics.json").read_text())
@@ -163,4 +199,9 @@ def test_sweep_flow_runs_candidates_as_tasks_with_the_same_numbers(
     candidates = {"sweep-candidate-0", "sweep-candidate-1"}
     names = task_names(state, candidates)
     assert not names or candidates <= names  # when the API recorded them (see task_names)
-    assert {"sweep-summary", "sweep-candidates"} <= set(artifacts(state))
+    found = artifacts(state)
+    assert {"sweep-summary", "sweep-candidates"} <= set(found)
+    # The summary artifact carries the sweep's stored verdicts, the same as the published run.
+    for v in metrics["verdicts"]:
+        assert v["sentence"] in found["sweep-summary"].data
+    assert result["verdicts"] == [v["sentence"] for v in metrics["verdicts"]]
