@@ -209,7 +209,8 @@ def test_daily_forecast_bad_ticker_and_rerun(
 @pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: Path) -> None:
     """``as_of`` forecasts a past day without ingesting, with a model that saw no later
-    price; a later run (the champion) scores it."""
+    price, into the what-if home STACKCAST_HOME/as-of; a later as-of run scores it there, and
+    the live ledger never sees either."""
     from stackcast.pipeline.workflows.training import retrain
 
     with_champion(trained, home)
@@ -221,23 +222,46 @@ def test_daily_forecast_as_of_replays_and_scores(trained: dict[str, Any], home: 
         cfg=tiny_config(), as_of=_dt.date(2008, 10, 1), return_state=True
     )
     assert past.is_completed(), past.message
-    assert past.result()["as_of"] == "2008-10-01"
+    whatif = home / "as-of"
+    assert past.result()["as_of"] == "2008-10-01" and past.result()["home"] == str(whatif)
     assert not any(name.startswith("ingest-") for name in task_states(past))
-    assert set(ledger.read(home)["origin"]) == {pd.Timestamp("2008-10-01")}
+    assert set(ledger.read(whatif)["origin"]) == {pd.Timestamp("2008-10-01")}
     assert past.result()["model"]["version"] == made.challenger.version
     assert "no published forecast has reached its target date" in (
         artifacts(past)["daily-forecast-summary"].data
     )
 
-    later = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
+    later = flows.daily_forecast_flow(
+        cfg=tiny_config(), as_of=_dt.date(2008, 10, 7), return_state=True
+    )
     assert later.is_completed(), later.message
-    book = ledger.read(home)
+    book = ledger.read(whatif)
     assert len(book) == 8 and set(book["origin"].dt.date.astype(str)) == {
         "2008-10-01",
-        "2008-10-14",
+        "2008-10-07",
     }
     summary = artifacts(later)["daily-forecast-summary"].data
     assert "| 1 | 2 |" in summary and "| 2 | 2 |" in summary  # both tickers scored per horizon
+    assert not ledger.ledger_path(home).exists()  # production published nothing
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_replay_flow_writes_only_its_own_home(trained: dict[str, Any], home: Path) -> None:
+    """The replay flow runs the replay body: production's files stay byte-identical."""
+    from tests.reliability.helpers import snapshot
+
+    with_champion(trained, home)
+    assert flows.daily_forecast_flow(cfg=tiny_config(), return_state=True).is_completed()
+    before = snapshot(home)
+    assert {"ledger.parquet", "index.html", "models/tiny/champion.json"} <= set(before)
+    start, end = _dt.date(2008, 10, 2), _dt.date(2008, 10, 3)
+    state = flows.replay_flow(tiny_config(), start, end, return_state=True)
+    assert state.is_completed(), state.message
+    where = Path(state.result()["home"])
+    assert where.parent == home / "replays"
+    assert {k: v for k, v in snapshot(home).items() if not k.startswith("replays/")} == before
+    assert len(ledger.read(where)) == 2 * 2 * 2  # 2 sessions x 2 tickers x 2 horizons
+    assert "the replay's own home" in artifacts(state)["replay-summary"].data
 
 
 @pytest.mark.usefixtures("prefect_harness")

@@ -136,7 +136,7 @@ def test_damaged_stored_prices_are_refused_then_healed(
     assert result.exit_code == 1, result.stderr  # one ticker not forecast; the other is
     (line,) = [x for x in result.stderr.splitlines() if x.startswith("warning: AAA")]
     assert "damaged" in line and "ingest again" in line
-    assert set(ledger.read(champion_home)["ticker"]) == {"BBB"}
+    assert set(ledger.read(champion_home / "as-of")["ticker"]) == {"BBB"}  # a what-if run
     again = cli("train", "-c", config, "--as-of", "2021-06-30")  # training refuses it too
     assert again.exit_code == 2, again.stderr
     assert_clean_error(again.stdout, again.stderr, "AAA", "damaged", "ingest again")
@@ -198,11 +198,12 @@ def test_rerunning_a_day_replaces_its_ledger_rows(
     assert replay.exit_code == 0, replay.stderr
     replay2 = cli("run", "-c", config, "--as-of", "2021-06-30")
     assert replay2.exit_code == 0, replay2.stderr
-    assert len(ledger.read(champion_home)) == 8
-    assert check_home(champion_home) == []
-    runs = [
-        p for p in (champion_home / "runs").iterdir() if "-daily-" in p.name and p.name[0] != "."
-    ]
-    assert len(runs) == 4
-    assert all(json.loads((r / "metrics.json").read_text())["ledger"] for r in runs)
+    assert len(ledger.read(champion_home)) == 4  # what-if runs never reach the live ledger
+    whatif = champion_home / "as-of"
+    assert len(ledger.read(whatif)) == 4  # the same past day twice: replaced, not added
+    assert check_home(champion_home) == [] and check_home(whatif) == []
+    for where, count in ((champion_home, 2), (whatif, 2)):
+        runs = [p for p in (where / "runs").iterdir() if "-daily-" in p.name and p.name[0] != "."]
+        assert len(runs) == count
+        assert all(json.loads((r / "metrics.json").read_text())["ledger"] for r in runs)
     assert digest(champion_home / CHAMPION) == digest(trained.home / CHAMPION)
