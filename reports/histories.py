@@ -1,8 +1,8 @@
 """Training histories in reports: reading them per fold and summarising them.
 
 A history is what ``stackcast.models.training.train`` records per fold (``loss``, ``val_loss``,
-``lr`` and gradient norms); the report draws them (``stackcast.reports.plots.training_plot``)
-and tabulates them (``training_diagnostics``). Every function tolerates missing entries.
+``lr`` and gradient norms); the report draws them (``stackcast.reports.training_plot``) and
+tabulates them (``training_diagnostics``). Every function tolerates missing entries.
 """
 
 from __future__ import annotations

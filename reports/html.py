@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from stackcast.reports import plots
+from stackcast.reports import plots, skill_plots
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
 from stackcast.reports.histories import training_diagnostics
@@ -28,6 +28,7 @@ from stackcast.reports.ticker_pages import (
     render_ticker_pages,
 )
 from stackcast.reports.trading import LABELS, PORTFOLIO, TradingResult
+from stackcast.reports.training_plot import training_plot
 
 #: Runs with fewer scored tickers show the cross-section as one table of every ticker: the
 #: histogram and quantiles of a handful of ratios say nothing a table does not.
@@ -184,8 +185,8 @@ def _figures(data: ReportData) -> dict[str, Any]:
     errors = get(
         "errors", lambda: plots.error_plot(data.headline["by_fold"]) if data.headline else None
     )
-    scatter = get("scatter", lambda: plots.predicted_vs_realised_plot(data.predictions))
-    sqerr = get("sqerr", lambda: plots.error_difference_plot(data.predictions))
+    scatter = get("scatter", lambda: skill_plots.predicted_vs_realised_plot(data.predictions))
+    sqerr = get("sqerr", lambda: skill_plots.error_difference_plot(data.predictions))
     equity = []
     if data.trading is not None:
         for name, curves in data.trading.curves.items():
@@ -196,7 +197,7 @@ def _figures(data: ReportData) -> dict[str, Any]:
                 equity.append({"name": name, "uri": uri})
     training = get(
         "training",
-        lambda: plots.training_plot(
+        lambda: training_plot(
             data.histories,
             explode_threshold=data.explode_threshold,
             vanish_threshold=data.vanish_threshold,

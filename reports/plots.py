@@ -1,12 +1,11 @@
-"""Report figures as ``data:image/png;base64,...`` URIs.
+"""Report figures as ``data:image/png;base64,...`` URIs: forecasts, errors by fold, equity.
 
-Forecasts, predicted against realised returns, errors by fold and horizon, the cumulative
-squared-error difference against the random walk, equity and drawdown, and training
-histories. The portfolio-level figures (everything but ``forecast_plot`` and ``equity_plot``
-of one ticker) pool every ticker into a fixed number of panels. Every
-function is tolerant of missing data and returns ``None`` when there is nothing to draw. The
-palette, sizes and axes helpers live in ``stackcast.reports.figures`` (no ``pyplot``: nothing is
-registered globally); history parsing lives in ``stackcast.reports.histories``.
+``forecast_plot`` and ``equity_plot`` draw one ticker (or the portfolio); ``error_plot`` the
+errors per fold and horizon. The predicted-against-realised and squared-error-difference
+figures are ``stackcast.reports.skill_plots``, the training histories
+``stackcast.reports.training_plot``. Every function is tolerant of missing data and returns
+``None`` when there is nothing to draw. The palette, sizes and axes helpers live in
+``stackcast.reports.figures`` (no ``pyplot``: nothing is registered globally).
 """
 
 from __future__ import annotations
@@ -17,22 +16,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator, PercentFormatter
+from matplotlib.ticker import PercentFormatter
 from stackcast.features.returns import prices_from_returns
 from stackcast.reports.figures import (
     COLORS,
     NAMES,
     add_legend,
     fixed_margins,
-    headline_horizons,
     log_axis,
     new_figure,
     plain,
-    series_style,
     set_title,
     to_data_uri,
 )
-from stackcast.reports.histories import as_series, fold_histories, grad_layers
 from stackcast.reports.trading import LABELS, STRATEGIES
 
 
@@ -196,149 +192,6 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
     return to_data_uri(fig)
 
 
-def _scored(predictions: pd.DataFrame | None) -> pd.DataFrame:
-    """Rows with a known outcome and forecast: ``origin, horizon, y_true, y_pred, rw``."""
-    if predictions is None or predictions.empty:
-        return pd.DataFrame(columns=["origin", "horizon", "y_true", "y_pred", "rw"])
-    rw = predictions.get("random_walk", 0.0)
-    df = pd.DataFrame(
-        {
-            "origin": pd.to_datetime(predictions["origin"]),
-            "horizon": predictions["horizon"].astype(int),
-            "y_true": predictions["y_true"].astype(float),
-            "y_pred": predictions["y_pred"].astype(float),
-            "rw": pd.Series(rw, index=predictions.index, dtype=float).fillna(0.0),
-        }
-    )
-    ok = np.isfinite(df[["y_true", "y_pred"]].to_numpy(float)).all(axis=1)
-    return df.loc[ok]
-
-
-def ols_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float] | None:
-    """``(intercept, slope, slope standard error)`` of ``y = a + b x``; None without spread."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    n = x.size
-    sxx = float(np.sum((x - x.mean()) ** 2)) if n else 0.0
-    if n < 3 or sxx <= 0:
-        return None
-    b = float(np.sum((x - x.mean()) * (y - y.mean())) / sxx)
-    a = float(y.mean() - b * x.mean())
-    se = math.sqrt(float(np.sum((y - a - b * x) ** 2)) / (n - 2) / sxx)
-    return a, b, se
-
-
-def predicted_vs_realised_plot(
-    predictions: pd.DataFrame | None,
-    *,
-    horizons: Sequence[int] | None = None,
-    max_points: int = 800,
-) -> str | None:
-    """Realised against predicted log return per horizon, every ticker pooled, with OLS fits.
-
-    One panel per horizon (at most six, spread over ``1..H``). The random walk forecasts 0 (the
-    vertical line); the dotted diagonal is a perfect forecast; the fitted line and its slope
-    (with standard error) come from OLS of realised on predicted over all scored rows. A
-    slope near 1 means well-scaled forecasts, near 0 no usable signal. At most ``max_points``
-    points are drawn per panel (a fixed random sample), and the axes stop at the 0.5% and
-    99.5% quantiles so a crash day does not flatten the rest.
-
-    Args:
-        predictions: backtest frame (``origin, horizon, y_true, y_pred``).
-        horizons: which horizons to draw (default: ``headline_horizons`` of those present).
-        max_points: most points drawn per panel (the fit uses every point).
-    """
-    df = _scored(predictions)
-    if df.empty:
-        return None
-    hs = list(horizons) if horizons is not None else headline_horizons(df["horizon"].unique())
-    hs = [h for h in hs if (df["horizon"] == h).any()]
-    if not hs:
-        return None
-    ncols = min(len(hs), 3)
-    nrows = math.ceil(len(hs) / ncols)
-    height = 2.7 * nrows + 0.4
-    # A fixed grid of same-shaped panels: margins set here instead of by the layout engine.
-    fig, axes = new_figure(height, nrows, ncols, layout=None)
-    fixed_margins(fig, 0.6, 0.12, 0.3, 0.75, wspace=0.3, hspace=0.4)
-    rng = np.random.default_rng(0)
-    for ax, h in zip(axes.flat, hs, strict=False):
-        g = df.loc[df["horizon"] == h]
-        x, y = 100 * g["y_pred"].to_numpy(float), 100 * g["y_true"].to_numpy(float)
-        shown = (
-            rng.choice(x.size, max_points, replace=False) if x.size > max_points else slice(None)
-        )
-        ax.scatter(x[shown], y[shown], s=4, alpha=0.3, color=COLORS["model"], lw=0, rasterized=True)
-        lo, hi = np.quantile(x, [0.005, 0.995])
-        ylo, yhi = np.quantile(y, [0.005, 0.995])
-        pad, ypad = 0.1 * (hi - lo) or 0.1, 0.1 * (yhi - ylo) or 0.1
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(ylo - ypad, yhi + ypad)
-        ax.axvline(0.0, color=COLORS["random_walk"], lw=1.0, label="random walk (forecast 0)")
-        ax.axhline(0.0, color="#bbbbbb", lw=0.6)
-        d = np.array([max(lo - pad, ylo - ypad), min(hi + pad, yhi + ypad)])
-        ax.plot(d, d, color="#444444", lw=0.8, ls=":", label="perfect forecast")
-        fit = ols_fit(x, y)
-        if fit is not None:
-            a, b, se = fit
-            xs = np.array([lo - pad, hi + pad])
-            ax.plot(xs, a + b * xs, color=COLORS["model_h"], lw=1.4, label="OLS fit")
-            text = f"OLS slope {b:.2f} ± {se:.2f}\nn = {x.size:,}"
-        else:
-            text = f"no spread in forecasts\nn = {x.size:,}"
-        box = {"facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.85, "pad": 2}
-        ax.text(0.03, 0.97, text, transform=ax.transAxes, fontsize=7.5, va="top", bbox=box)
-        set_title(ax, f"h = {h}")
-        ax.set_xlabel("predicted (log return, %)", fontsize=8)
-        ax.set_ylabel("realised (%)", fontsize=8)
-    for ax in list(axes.flat)[len(hs) :]:
-        ax.set_axis_off()
-    add_legend(axes[0, 0], "below")
-    return to_data_uri(fig)
-
-
-def error_difference_plot(
-    predictions: pd.DataFrame | None, *, horizons: Sequence[int] | None = None
-) -> str | None:
-    """Cumulative squared-error difference, model minus random walk, over forecast origins.
-
-    Per origin date the squared errors of the model and the random walk are averaged over the
-    tickers scored that day; their difference is summed from the first origin on (in %²). A
-    falling line means the model is gaining on the random walk, a rising one losing; the
-    end value over the number of origins is the mean loss differential a DM test looks at.
-
-    Args:
-        predictions: backtest frame (``origin, horizon, y_true, y_pred``, optional
-            ``random_walk``).
-        horizons: which horizons to draw (default: ``headline_horizons`` of those present).
-    """
-    df = _scored(predictions)
-    if df.empty:
-        return None
-    hs = list(horizons) if horizons is not None else headline_horizons(df["horizon"].unique())
-    df = df.assign(d=1e4 * ((df["y_true"] - df["y_pred"]) ** 2 - (df["y_true"] - df["rw"]) ** 2))
-    daily = df.groupby(["horizon", "origin"], sort=True)["d"].mean()
-    fig, axes = new_figure(3.2, layout=None)  # fixed margins: the legend's labels are short
-    ax = axes[0, 0]
-    drawn = 0
-    for i, h in enumerate(hs):
-        if h not in daily.index.get_level_values(0):
-            continue
-        s = daily.loc[h].cumsum()
-        ax.plot(s.index, s.to_numpy(), lw=1.2, label=f"h = {h}", **series_style(i))
-        drawn += 1
-    if not drawn:
-        fig.clear()
-        return None
-    ax.axhline(0.0, color="#999999", lw=0.8)
-    ax.set_ylabel("cumulative SE model − RW (%²)")
-    ax.set_xlabel("forecast origin")
-    set_title(ax, "cumulative squared-error difference, model − random walk (falling: model gains)")
-    add_legend(ax)
-    fig.autofmt_xdate(rotation=0, ha="center")
-    fixed_margins(fig, 0.75, 1.0, 0.3, 0.6)  # after autofmt_xdate, which moves the bottom
-    return to_data_uri(fig)
-
-
 def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
     """Equity (log scale) and drawdown of each strategy for one ticker or the portfolio.
 
@@ -369,128 +222,3 @@ def equity_plot(curves: pd.DataFrame, name: str) -> str | None:
     fig.autofmt_xdate(rotation=0, ha="center")
     fixed_margins(fig, 0.8, 1.25, 0.3, 0.4, hspace=0.12)  # after autofmt_xdate, as above
     return to_data_uri(fig)
-
-
-def training_plot(
-    histories: Mapping[Any, Any] | Sequence[Any] | None,
-    *,
-    explode_threshold: float | None = None,
-    vanish_threshold: float | None = None,
-) -> str | None:
-    """Loss / val_loss and per-layer gradient norms, folds laid end to end on one epoch axis.
-
-    Args:
-        histories: per fold (a list, or a mapping fold -> history) a dict with optional
-            ``loss``, ``val_loss`` and ``grad_norm/<layer>`` (``{"mean": [...], "max": [...]}``
-            or a plain list) entries; anything missing is skipped.
-        explode_threshold: drawn as a dotted line on the gradient panel when given.
-        vanish_threshold: likewise.
-    """
-    folds = fold_histories(histories)
-    if not folds:
-        return None
-    layers = sorted({layer for _, h in folds for layer in grad_layers(h)})
-    # Fixed margins (the layout engine was a third of this figure's time): the legends hold
-    # fixed words and layer names, which fit the right margin.
-    fig, axes = new_figure(4.6 if layers else 2.8, 2 if layers else 1, 1, sharex=True, layout=None)
-    fixed_margins(fig, 0.75, 1.75, 0.5, 0.5, hspace=0.35)
-    ax_loss = axes[0, 0]
-    cmap = [COLORS[c] for c in ("model", "model_h", "ridge", "long_short", "drift")]
-    layer_color = {layer: cmap[i % len(cmap)] for i, layer in enumerate(layers)}
-    offset = 0
-    plotted = False
-    label_every = math.ceil(len(folds) / 8)  # keep fold labels from overlapping
-    for k, (fold, hist) in enumerate(folds):
-        loss, val = as_series(hist.get("loss", [])), as_series(hist.get("val_loss", []))
-        grads = grad_layers(hist)
-        n = max(
-            [loss.size, val.size, *(s.size for g in grads.values() for s in g.values())], default=0
-        )
-        if n == 0:
-            continue
-        first = not plotted
-        if plotted:
-            for ax in axes.flat:
-                ax.axvline(offset + 0.5, color="#bbbbbb", lw=0.8, ls=":")
-        if k % label_every == 0:
-            ax_loss.text(
-                offset + 1,
-                1.0,
-                f"fold {plain(fold)}",
-                transform=ax_loss.get_xaxis_transform(),
-                fontsize=7,
-                color="#666666",
-                va="bottom",
-                ha="left",
-                clip_on=False,
-            )
-        x = np.arange(1, n + 1) + offset
-        if loss.size:
-            ax_loss.plot(
-                x[: loss.size], loss, color=COLORS["model"], lw=1.2, label="loss" if first else None
-            )
-        if val.size:
-            ax_loss.plot(
-                x[: val.size],
-                val,
-                color=COLORS["model_h"],
-                lw=1.2,
-                ls="--",
-                label="val_loss" if first else None,
-            )
-        if layers:
-            ax_g = axes[1, 0]
-            for layer, g in grads.items():
-                c = layer_color[layer]
-                if "mean" in g:
-                    ax_g.plot(
-                        x[: g["mean"].size],
-                        g["mean"],
-                        color=c,
-                        lw=1.1,
-                        label=f"{plain(layer)} mean" if first else None,
-                    )
-                if "max" in g:
-                    ax_g.plot(
-                        x[: g["max"].size],
-                        g["max"],
-                        color=c,
-                        lw=0.8,
-                        alpha=0.5,
-                        ls="--",
-                        label=f"{plain(layer)} max" if first else None,
-                    )
-        offset += n
-        plotted = True
-    if not plotted:
-        fig.clear()
-        return None
-    ax_loss.set_ylabel("loss")
-    set_title(ax_loss, "training loss per fold", pad=14)
-    add_legend(ax_loss)
-    bottom = axes[-1, 0]
-    bottom.set_xlabel("epoch (folds end to end)")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if layers:
-        ax_g = axes[1, 0]
-        vals = [v for _, h in folds for g in grad_layers(h).values() for v in g.values()]
-        positive = np.concatenate(vals) if vals else np.array([])
-        if positive.size and np.all(positive[np.isfinite(positive)] > 0):
-            log_axis(ax_g)
-        for thr, label in ((explode_threshold, "explode"), (vanish_threshold, "vanish")):
-            if thr and positive.size and _near(thr, positive):
-                ax_g.axhline(thr, color="#d62728", lw=0.8, ls=":", label=f"{label} threshold")
-        ax_g.set_ylabel("gradient norm")
-        set_title(ax_g, "gradient norm per layer (solid mean, dashed max)")
-        add_legend(ax_g)
-    return to_data_uri(fig)
-
-
-def _near(threshold: float, values: np.ndarray) -> bool:
-    """Whether a threshold is within two decades of the data (worth drawing on a log axis)."""
-    v = values[np.isfinite(values) & (values > 0)]
-    if not v.size or threshold <= 0:
-        return False
-    lo, hi = math.log10(v.min()), math.log10(v.max())
-    t = math.log10(threshold)
-    return lo - 2 <= t <= hi + 2

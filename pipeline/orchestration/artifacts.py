@@ -31,6 +31,7 @@ from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.reportserver import link_for
 from stackcast.reports.scoreboard import MIN_DM
 from stackcast.reports.scoreboard import coverage_warnings as score_coverage_warnings
+from stackcast.reports.significance import format_p
 
 TABLE_ROWS = 500  # most rows in one table artifact
 
@@ -187,6 +188,11 @@ def metric_rows(metrics: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _p(value: Any) -> str:
+    """A p-value as the report and the verdicts print it (``format_p``); ``—`` when missing."""
+    return "—" if value is None else format_p(float(value))
+
+
 def metrics_md(rows: Sequence[Mapping[str, Any]]) -> str:
     """Per-horizon errors of the model and baselines (percent) as a markdown table."""
 
@@ -202,8 +208,8 @@ def metrics_md(rows: Sequence[Mapping[str, Any]]) -> str:
             "drift MAE %": p(r.get("drift_mae_pct")),
             "ridge MAE %": p(r.get("ridge_mae_pct")),
             "coverage": "—" if r.get("coverage_pct") is None else f"{r['coverage_pct']:.1f}%",
-            "DM p": _fmt(r["dm_p"], ".3f"),
-            "DM p (Holm)": _fmt(r.get("dm_p_holm"), ".3f"),
+            "DM p": _p(r["dm_p"]),
+            "DM p (Holm)": _p(r.get("dm_p_holm")),
         }
         for r in rows
     ]

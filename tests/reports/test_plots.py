@@ -1,4 +1,4 @@
-"""stackcast.reports.plots: PNG data URIs, tolerant of missing data, no figure leaks."""
+"""The report's figures: PNG data URIs, tolerant of missing data, no figure leaks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import base64
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-from stackcast.reports import plots
+from stackcast.reports import histories, plots, skill_plots, training_plot
 from stackcast.reports.metrics import error_by_fold
 from stackcast.reports.trading import simulate
 
@@ -55,13 +55,15 @@ def test_error_and_equity_plots(data):
 
 def test_training_plot_tolerates_missing_keys():
     full = [synth.history(seed=i) for i in range(3)]
-    png(plots.training_plot(full, explode_threshold=1e3, vanish_threshold=1e-7))
-    png(plots.training_plot({0: {"loss": [1.0, 0.5]}, 1: {}}))  # mapping, gaps
-    png(plots.training_plot([{"grad_norm/rnn_0": [0.1, 0.2]}]))  # a plain list of norms
-    png(plots.training_plot([{"loss": [1.0, np.nan, np.inf]}]))  # a blown-up fold
-    assert plots.training_plot(None) is None
-    assert plots.training_plot([{}, {"val_loss": []}]) is None
-    layers = plots.grad_layers({"grad_norm/a": {"mean": [1.0], "max": [2.0]}, "grad_norm/b": "x"})
+    png(training_plot.training_plot(full, explode_threshold=1e3, vanish_threshold=1e-7))
+    png(training_plot.training_plot({0: {"loss": [1.0, 0.5]}, 1: {}}))  # mapping, gaps
+    png(training_plot.training_plot([{"grad_norm/rnn_0": [0.1, 0.2]}]))  # a plain list of norms
+    png(training_plot.training_plot([{"loss": [1.0, np.nan, np.inf]}]))  # a blown-up fold
+    assert training_plot.training_plot(None) is None
+    assert training_plot.training_plot([{}, {"val_loss": []}]) is None
+    layers = histories.grad_layers(
+        {"grad_norm/a": {"mean": [1.0], "max": [2.0]}, "grad_norm/b": "x"}
+    )
     assert list(layers) == ["a"]
     assert layers["a"]["max"].tolist() == [2.0]
 
@@ -70,44 +72,33 @@ def test_no_pyplot_figures_leak(data):
     px, pr = data
     before = plt.get_fignums()
     plots.forecast_plot(px, pr, "AAA")
-    plots.training_plot([synth.history()])
+    training_plot.training_plot([synth.history()])
     assert plt.get_fignums() == before
 
 
 def test_fold_histories_forms():
     one = synth.history()
-    assert [k for k, _ in plots.fold_histories(one)] == ["1"]  # a single history
-    assert [k for k, _ in plots.fold_histories({3: one, 4: one})] == ["3", "4"]
-    assert [k for k, _ in plots.fold_histories([one, None, one])] == ["1", "3"]  # from fold 1
+    assert [k for k, _ in histories.fold_histories(one)] == ["1"]  # a single history
+    assert [k for k, _ in histories.fold_histories({3: one, 4: one})] == ["3", "4"]
+    assert [k for k, _ in histories.fold_histories([one, None, one])] == ["1", "3"]  # from fold 1
 
 
 def test_grad_layers_reads_flat_keras_history_keys():
     hist = {"grad_norm/rnn_0/mean": [0.1, 0.2], "grad_norm/rnn_0/max": [0.3, 0.4], "loss": [1.0]}
-    layers = plots.grad_layers(hist)
+    layers = histories.grad_layers(hist)
     assert list(layers) == ["rnn_0"]
     assert layers["rnn_0"]["max"].tolist() == [0.3, 0.4]
 
 
-def test_ols_fit_by_hand():
-    x = np.array([0.0, 1.0, 2.0, 3.0])
-    y = np.array([1.0, 3.0, 5.0, 7.5])
-    a, b, se = plots.ols_fit(x, y)
-    # b = sum(dx * dy) / sum(dx^2) = (1.5*3.125 + .5*1.125 + .5*.875 + 1.5*3.375) / 5 = 2.15
-    assert b == pytest.approx(2.15) and a == pytest.approx(4.125 - 2.15 * 1.5)
-    resid = y - a - b * x
-    assert se == pytest.approx(np.sqrt(resid @ resid / 2 / 5))
-    assert plots.ols_fit(np.ones(5), np.arange(5.0)) is None  # no spread in x
-
-
 def test_predicted_vs_realised_and_error_difference(data):
     _, pr = data
-    big = png(plots.predicted_vs_realised_plot(pr))
-    png(plots.predicted_vs_realised_plot(pr, horizons=[1], max_points=50))
-    png(plots.error_difference_plot(pr))
-    png(plots.error_difference_plot(pr.drop(columns=["random_walk"])))  # RW forecasts 0
-    assert plots.predicted_vs_realised_plot(pr.assign(y_true=np.nan)) is None
-    assert plots.error_difference_plot(None) is None
-    assert plots.error_difference_plot(pr, horizons=[99]) is None
+    big = png(skill_plots.predicted_vs_realised_plot(pr))
+    png(skill_plots.predicted_vs_realised_plot(pr, horizons=[1], max_points=50))
+    png(skill_plots.error_difference_plot(pr))
+    png(skill_plots.error_difference_plot(pr.drop(columns=["random_walk"])))  # RW forecasts 0
+    assert skill_plots.predicted_vs_realised_plot(pr.assign(y_true=np.nan)) is None
+    assert skill_plots.error_difference_plot(None) is None
+    assert skill_plots.error_difference_plot(pr, horizons=[99]) is None
     assert len(big) < 400_000  # modest: one portfolio-level figure at the report's dpi
 
 
