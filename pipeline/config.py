@@ -77,6 +77,18 @@ class DataConfig(_Section):
         "warn", description="What an absurd one-day jump does: warn, or reject the data."
     )
     overlap: int = Field(5, ge=1, le=100, description="Stored bars refetched to spot restatements.")
+    date_format: str | None = Field(
+        None,
+        description="Date format of price files, e.g. '%d.%m.%Y' (default: ISO 8601, or the "
+        "one common format that reads every date of the file).",
+    )
+    sep: str | None = Field(
+        None, description="Column separator of CSV price files: ',', ';', 'tab' or '|' "
+        "(default: detected)."
+    )  # fmt: skip
+    decimal: Literal[".", ","] | None = Field(
+        None, description="Decimal mark of price files, '.' or ',' (default: detected)."
+    )
     retries: int = Field(3, ge=0, le=10, description="Retries per Yahoo request.")
     backoff: float = Field(1.0, ge=0.0, le=60.0, description="First retry delay (s), doubling.")
     timeout: float = Field(20.0, gt=0.0, le=600.0, description="Yahoo request timeout (s).")
@@ -88,6 +100,22 @@ class DataConfig(_Section):
             return tuple(dict.fromkeys(check_ticker(t) for t in tickers))
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("date_format")
+    @classmethod
+    def _date_format(cls, value: str | None) -> str | None:
+        from stackcast.pipeline.data.dates import check_date_format
+
+        return None if value is None else check_date_format(value)
+
+    @field_validator("sep")
+    @classmethod
+    def _sep(cls, value: str | None) -> str | None:
+        named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+        sep = None if value is None else named.get(value.strip().lower(), value)
+        if sep not in (None, ",", ";", "\t", "|"):
+            raise ValueError(f"separator {value!r}: use ',', ';', 'tab' or '|'")
+        return sep
 
     @field_validator("calendars")
     @classmethod

@@ -6,6 +6,7 @@ registers the heavy commands on it. Importing this package (as the console scrip
 """
 
 from stackcast.pipeline.cli import commands as _commands  # noqa: F401  (registers commands)
+from stackcast.pipeline.cli import filecheck as _filecheck  # noqa: F401  (registers commands)
 from stackcast.pipeline.cli import inspect as _inspect  # noqa: F401  (registers commands)
 from stackcast.pipeline.cli import sweep as _sweep  # noqa: F401  (registers commands)
 from stackcast.pipeline.cli.app import app, main

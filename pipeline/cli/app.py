@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from stackcast.pipeline.cli.options import DateFormatOpt, DecimalOpt, SepOpt, with_reading
 from stackcast.pipeline.errors import UserError
 from typer.core import TyperGroup
 
@@ -215,6 +216,9 @@ def ingest(
         str | None, typer.Option(help="Last date, YYYY-MM-DD (default: the config's, or latest).")
     ] = None,
     config: ConfigOpt = None,
+    date_format: DateFormatOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
 ) -> None:
     """Fetch, validate and store daily prices.
 
@@ -225,7 +229,7 @@ def ingest(
     """
     from stackcast.pipeline.data.ingest import ingest as run_ingest
 
-    cfg = load_run_config(config)
+    cfg = with_reading(load_run_config(config), date_format, sep, decimal)
     results = run_ingest(cfg, tickers=tickers, source=source, start=start, end=end)
     print_ingest_table(results)
     for r in results:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
+from stackcast.pipeline.cli.options import DateFormatOpt, DecimalOpt, SepOpt, with_reading
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
 from stackcast.pipeline.environment import quiet_tensorflow, use_runtime
@@ -59,19 +60,25 @@ WhatIfHome = Annotated[
 ]
 
 
-def configure(config: Path | None, tickers: str | None, source: str | None) -> RunConfig:
-    """Load the config and apply ``--tickers``/``--source``.
+def configure(
+    config: Path | None,
+    tickers: str | None,
+    source: str | None,
+    reading: tuple[str | None, str | None, str | None] = (None, None, None),
+) -> RunConfig:
+    """Load the config and apply ``--tickers``, ``--source`` and the reading options.
 
-    A file ``--source`` without ``--tickers`` means every ticker the file holds.
+    ``reading`` is ``(--date-format, --sep, --decimal)``. A file ``--source`` without
+    ``--tickers`` means every ticker the file holds.
     """
     from stackcast.pipeline.data.sources import parse_source, source_tickers
 
-    cfg = load_run_config(config)
+    cfg = with_reading(load_run_config(config), *reading)
     names = tuple(t for t in tickers.split(",") if t.strip()) if tickers else None
     if tickers is not None and not names:
         raise ConfigError("--tickers is empty")
     if names is None and source is not None and parse_source(source).kind == "file":
-        names = tuple(source_tickers(source))
+        names = tuple(source_tickers(source, cfg.data))
     return cfg.with_overrides(tickers=names, source=source)
 
 
@@ -156,13 +163,16 @@ def backtest(
     source: Source = None,
     out: RunOut = None,
     verbose: Verbose = False,
+    date_format: DateFormatOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
 ) -> None:
     """Walk-forward backtest against baselines, with a report.
 
     The model is scored against the random walk, drift and ridge on the same origins. Writes
     forecasts.parquet, metrics.json, history.json, config.toml and report.html.
     """
-    _backtest(configure(config, tickers, source), out, verbose)
+    _backtest(configure(config, tickers, source, (date_format, sep, decimal)), out, verbose)
 
 
 @app.command()
@@ -197,6 +207,9 @@ def train(
     ] = None,
     home: WhatIfHome = None,
     verbose: Verbose = False,
+    date_format: DateFormatOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
 ) -> None:
     """Train a new model version and promote it if it wins.
 
@@ -208,7 +221,7 @@ def train(
 
     say = printer(verbose)
     day = _date(as_of, "--as-of")
-    cfg = configure(config, tickers, source)
+    cfg = configure(config, tickers, source, (date_format, sep, decimal))
     use_runtime(cfg)
     result = retrain(cfg, steps=Steps(say), as_of=day, home=home)
     print_warnings(result.warnings, say)

@@ -90,7 +90,7 @@ def resolve_tickers(
             raise ConfigError("no tickers given")
         return names
     if src.listable and not (own_source and "tickers" in cfg.data.model_fields_set):
-        names = source_tickers(str(src))
+        names = source_tickers(str(src), cfg.data)
         if not names:
             raise DataError(f"{src} holds no price rows: there is no ticker to ingest")
         return names
@@ -145,7 +145,8 @@ def ingest(
 
     Raises:
         ConfigError: Bad source, ticker or date (before anything is fetched).
-        DataError: A source file that cannot be read at all.
+        DataError: A source file that cannot be read, or in which any ticker fails validation
+            (nothing of it is stored).
     """
     data = cfg.data
     src = parse_source(source if source is not None else data.source)
@@ -157,6 +158,8 @@ def ingest(
     if first_date and last_date and first_date > last_date:
         raise ConfigError(f"start {first_date} is after end {last_date}")
     names = resolve_tickers(cfg, tickers, src, own_source=own)
+    if src.kind == "file":  # a file passes whole before any of its tickers is stored
+        load_source(str(src), [], data_cfg=data, calendar=cfg.features.calendar)
     store = store or PriceStore(cfg.home())
 
     results: list[IngestResult] = []
@@ -164,8 +167,9 @@ def ingest(
 
         def fetch(since: _dt.date | None, ticker: str = ticker) -> Loaded:
             got = load_source(
-                str(src), [ticker], since or first_date, last_date, data, session=session
-            )
+                str(src), [ticker], since or first_date, last_date, data, session=session,
+                calendar=cfg.features.calendar,
+            )  # fmt: skip
             loaded = got[ticker]
             if isinstance(loaded, DataError):
                 raise loaded

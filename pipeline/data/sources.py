@@ -7,33 +7,28 @@ File format (``--source prices.csv``): long format with columns ``date, ticker, 
 optionally ``open, high, low, volume`` (any case; ``symbol`` is accepted for ``ticker``). A
 file without a ticker column holds one series named after the file's stem (``SPY.csv`` ->
 ``SPY``). Problems are reported with the file's line numbers (CSV) or row numbers (Parquet).
+How a file is read (separator, decimal mark, date format...) is ``pricefile``'s; a file is
+validated as a whole and refused as a whole (``filecheck``), so a bad row in one ticker keeps
+every ticker of the file out of the store.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import functools
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from stackcast.features.calendars import DEFAULT_CALENDAR
 from stackcast.pipeline.config import CONFIG_DIR, DataConfig, check_ticker
-from stackcast.pipeline.data.validate import validate_prices
+from stackcast.pipeline.data.filecheck import checked_file, load_price_file
+from stackcast.pipeline.data.validate import Loaded, validate_prices
 from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 SAMPLE_DIR = CONFIG_DIR.parent / "data" / "sample"
 FILE_SUFFIXES = (".csv", ".parquet", ".pq")
-_SYNONYMS = {"symbol": "ticker"}
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """One ticker's validated prices (a price frame) and the warnings validation raised."""
-
-    frame: pd.DataFrame
-    warnings: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -77,82 +72,6 @@ def _fail(ticker: str, message: str) -> SourceError:
     return SourceError(ticker, message)
 
 
-def _read_table(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV/Parquet file: lower-case columns, index = line (CSV) or row (Parquet) number."""
-    try:
-        if path.suffix.lower() == ".csv":
-            df = pd.read_csv(path, dtype=str, skip_blank_lines=False, encoding="utf-8-sig")
-            df = df.dropna(how="all")
-            df.index = df.index + 2  # line 1 is the header
-            row_name = "line"
-        else:
-            df = pd.read_parquet(path)
-            if (
-                "date" not in {str(c).strip().lower() for c in df.columns}
-                and str(df.index.name or "").strip().lower() == "date"
-            ):
-                df = df.reset_index()
-            df.index = pd.RangeIndex(1, len(df) + 1)
-            row_name = "row"
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{path.name}: cannot read prices: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} "
-            f"at offset {exc.start}); save the file as UTF-8"
-        ) from None
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(f"{path.name}: cannot read prices: {first}") from None
-    except Exception as exc:  # pyarrow raises its own types for corrupt files
-        if type(exc).__module__.startswith("pyarrow"):
-            raise DataError(f"{path.name}: cannot read prices: {exc}") from None
-        raise
-    names = [str(c).strip().lower() for c in df.columns]
-    names = [_SYNONYMS.get(n, n) for n in names]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise DataError(f"{path.name}: duplicate column(s) {', '.join(dupes)} (names ignore case)")
-    df.columns = names
-    return df, row_name
-
-
-class _Table:
-    """A price file split by ticker."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.df, self.row_name = _read_table(path)
-        if "ticker" in self.df.columns:
-            col = self.df["ticker"].astype("string").str.strip().str.upper()
-            self.df = self.df.assign(ticker=col)
-            self.tickers = sorted(t for t in col.dropna().unique() if t)
-        else:
-            try:
-                name = check_ticker(path.stem)
-            except ConfigError:
-                raise DataError(
-                    f"{path.name}: no 'ticker' column, and the file name {path.stem!r} is not a "
-                    "valid ticker; add a ticker column or rename the file (e.g. SPY.csv)"
-                ) from None
-            self.tickers = [name]
-
-    def rows(self, ticker: str) -> pd.DataFrame | None:
-        if "ticker" not in self.df.columns:
-            return self.df if ticker == self.tickers[0] else None
-        part = self.df[self.df["ticker"] == ticker]
-        return part if len(part) else None
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_table(path: Path, mtime_ns: int, size: int) -> _Table:
-    return _Table(path)
-
-
-def _table(path: Path) -> _Table:
-    """The parsed file, reused while its size and modification time are unchanged."""
-    st = path.stat()
-    return _cached_table(path, st.st_mtime_ns, st.st_size)
-
-
 def _available(tickers: list[str]) -> str:
     shown = ", ".join(tickers[:20])
     return shown + (f", ... ({len(tickers)} in all)" if len(tickers) > 20 else "") or "none"
@@ -163,14 +82,18 @@ def sample_tickers() -> list[str]:
     return sorted(p.stem.upper() for p in SAMPLE_DIR.glob("*.csv"))
 
 
-def source_tickers(source: str | Path) -> list[str]:
-    """Tickers a sample/file source holds (raises ``ConfigError`` for ``yahoo``)."""
+def source_tickers(source: str | Path, data_cfg: DataConfig | None = None) -> list[str]:
+    """Tickers a sample/file source holds (raises ``ConfigError`` for ``yahoo``).
+
+    Raises:
+        DataError: The file cannot be read with ``data_cfg``'s rules (date format...).
+    """
     src = parse_source(source)
     if src.kind == "sample":
         return sample_tickers()
     if src.kind == "file":
         assert src.path is not None
-        return _table(src.path).tickers
+        return checked_file(src.path, data_cfg)[0].tickers
     raise ConfigError("the yahoo source cannot list its tickers: give --tickers")
 
 
@@ -197,12 +120,19 @@ def validated_frame(
         frame, warnings = validate_prices(raw, ticker, cfg, origin=origin, row_name=row_name)
     except DataError as exc:
         return exc
-    frame = _clip(frame, start, end)
+    return _clipped(ticker, Loaded(frame, tuple(warnings)), start, end, origin)
+
+
+def _clipped(
+    ticker: str, loaded: Loaded, start: _dt.date | None, end: _dt.date | None, origin: str
+) -> Loaded | DataError:
+    """``loaded`` cut to ``[start, end]``, or the error saying nothing is left."""
+    frame = _clip(loaded.frame, start, end)
     if frame.empty:
         return _fail(
             ticker, f"no prices between {start or 'the start'} and {end or 'the end'} in {origin}"
         )
-    return Loaded(frame, tuple(warnings))
+    return Loaded(frame, loaded.warnings)
 
 
 def _load_files(
@@ -211,6 +141,7 @@ def _load_files(
     end: _dt.date | None,
     cfg: DataConfig,
     src: Source,
+    calendar: str,
 ) -> dict[str, Loaded | DataError]:
     out: dict[str, Loaded | DataError] = {}
     if src.kind == "sample":
@@ -220,24 +151,22 @@ def _load_files(
                 out[t] = _fail(t, f"not in the bundled sample (available: {_available(available)})")
                 continue
             try:
-                table = _table(SAMPLE_DIR / f"{t}.csv")
+                got = load_price_file(SAMPLE_DIR / f"{t}.csv", cfg, calendar)
             except DataError as exc:
                 out[t] = exc
                 continue
-            raw = table.rows(t)
-            if raw is None:
+            if t not in got:
                 out[t] = _fail(t, f"sample file {t}.csv holds no {t} rows")
                 continue
-            out[t] = validated_frame(t, raw, start, end, cfg, f"sample {t}.csv", table.row_name)
+            out[t] = _clipped(t, got[t], start, end, f"sample {t}.csv")
         return out
     assert src.path is not None
-    table = _table(src.path)  # a file that cannot be read fails every ticker: raise
+    loaded = load_price_file(src.path, cfg, calendar)  # the whole file passes, or nothing does
     for t in tickers:
-        raw = table.rows(t)
-        if raw is None:
-            out[t] = _fail(t, f"not in {src.path.name} (available: {_available(table.tickers)})")
+        if t not in loaded:
+            out[t] = _fail(t, f"not in {src.path.name} (available: {_available(sorted(loaded))})")
         else:
-            out[t] = validated_frame(t, raw, start, end, cfg, src.path.name, table.row_name)
+            out[t] = _clipped(t, loaded[t], start, end, src.path.name)
     return out
 
 
@@ -250,6 +179,7 @@ def load_source(
     *,
     session: Any = None,
     sleep: Any = None,
+    calendar: str = DEFAULT_CALENDAR,
 ) -> dict[str, Loaded | DataError]:
     """Load and validate daily prices for ``tickers`` from one source.
 
@@ -261,6 +191,8 @@ def load_source(
         data_cfg: Validation and Yahoo settings (retries, backoff, timeout, max_jump...).
         session: Yahoo only: a curl_cffi session (tests aim one at a fake server).
         sleep: Yahoo only: the backoff sleep function (default ``time.sleep``).
+        calendar: Files only: the calendar a ticker's dates are checked against unless
+            ``data_cfg.calendars`` names its own (``[features] calendar``).
 
     Returns:
         ``{ticker: Loaded | DataError}`` in the order given: a validated price frame with its
@@ -269,7 +201,8 @@ def load_source(
 
     Raises:
         ConfigError: Bad source, bad ticker symbol, or ``start`` after ``end``.
-        DataError: The source file cannot be read at all.
+        DataError: The source file cannot be read, or any ticker in it fails validation (a
+            file is accepted whole or not at all).
     """
     cfg = data_cfg or DataConfig()
     src = parse_source(source)
@@ -277,7 +210,7 @@ def load_source(
     if start is not None and end is not None and start > end:
         raise ConfigError(f"start {start} is after end {end}")
     if src.kind != "yahoo":
-        return _load_files(names, start, end, cfg, src)
+        return _load_files(names, start, end, cfg, src, calendar)
 
     from stackcast.pipeline.data import yahoo
 
@@ -286,7 +219,9 @@ def load_source(
     out: dict[str, Loaded | DataError] = {}
     for t, got in raw.items():
         out[t] = (
-            got if isinstance(got, DataError) else validated_frame(t, got, start, end, cfg, "Yahoo", "bar")
+            got
+            if isinstance(got, DataError)
+            else validated_frame(t, got, start, end, cfg, "Yahoo", "bar")
         )
     return out
 
@@ -299,10 +234,12 @@ def load_frames(
     data_cfg: DataConfig | None = None,
     *,
     session: Any = None,
+    calendar: str = DEFAULT_CALENDAR,
 ) -> dict[str, pd.DataFrame]:
     """Like ``load_source`` but all-or-nothing: the frames, or the first ticker's error raised."""
     out: dict[str, pd.DataFrame] = {}
-    for t, got in load_source(source, tickers, start, end, data_cfg, session=session).items():
+    got_all = load_source(source, tickers, start, end, data_cfg, session=session, calendar=calendar)
+    for t, got in got_all.items():
         if isinstance(got, DataError):
             raise got
         out[t] = got.frame

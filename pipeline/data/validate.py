@@ -8,13 +8,14 @@ raises ``PriceValidationError`` naming every problem's ticker, row and date.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.data.dates import DateFormatError, detect_date_format, parse_dates
 from stackcast.pipeline.errors import DataError
 
 REQUIRED = ("date", "close")
@@ -27,7 +28,6 @@ SHOWN = 3  # problems quoted in an error message; the rest are counted
 MIN_PRICE, MAX_PRICE = 1e-10, 1e15
 _MIN_DATE = pd.Timestamp("1800-01-01")
 _MAX_DATE = pd.Timestamp("2200-12-31")
-_OFFSET_RE = r"^(.*\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(?:Z|[+-]\d{2}:?\d{2})$"
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,14 @@ class Problem:
         return f"{' '.join(where)}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Loaded:
+    """One ticker's validated prices (a price frame) and the warnings validation raised."""
+
+    frame: pd.DataFrame
+    warnings: tuple[str, ...] = field(default=())
+
+
 class PriceValidationError(DataError):
     """Prices failed validation; ``problems`` lists every finding."""
 
@@ -67,26 +75,14 @@ def summarize(problems: list[Problem], ticker: str, origin: str = "") -> str:
     return f"{ticker}: {n} {noun}{src}: {head}{more}"
 
 
-def _parse_dates(raw: pd.Series) -> pd.Series:
-    """Parse dates to tz-naive wall-clock timestamps; unparseable values become NaT."""
-    if isinstance(raw.dtype, pd.DatetimeTZDtype):
-        return raw.dt.tz_localize(None)
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        return raw
-    text = raw.astype("string").str.strip()
-    # Keep the local date of "2024-01-02 00:00:00-05:00" (yfinance CSV exports): drop the
-    # offset instead of converting to UTC, which would move Asian sessions a day back.
-    text = text.str.replace(_OFFSET_RE, r"\1", regex=True)
-    text = text.where(text.str.len() > 0)
-    parsed = pd.to_datetime(text, errors="coerce", format="ISO8601")
-    retry = parsed.isna() & text.notna()
-    if retry.any():
-        parsed.loc[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
-    return parsed
-
-
 def _fmt_date(ts: pd.Timestamp | None) -> str | None:
     return None if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+
+
+def _bad_date(value: object) -> str:
+    if value is None or pd.isna(value) or not str(value).strip():
+        return "missing date"
+    return f"unparseable date {value!r}"
 
 
 def _fmt_value(value: object) -> str:
@@ -96,15 +92,19 @@ def _fmt_value(value: object) -> str:
 
 
 def _clean_numeric(
-    df: pd.DataFrame, ticker: str, rows: pd.Series, cfg: DataConfig, row_name: str
+    df: pd.DataFrame,
+    dates: pd.Series,
+    ticker: str,
+    rows: pd.Series,
+    cfg: DataConfig,
+    row_name: str,
 ) -> tuple[pd.DataFrame, list[str]] | None:
     """The fast path: ``validate_prices``'s result for clean numeric rows, else None.
 
-    Rows whose dates are already datetimes and whose price and volume columns are numpy
+    Rows whose dates are read (``dates``) and whose price and volume columns are numpy
     numbers are checked with whole-array tests; any problem at all (or an empty optional
     column) returns None, and the general path finds and words it.
     """
-    dates = _parse_dates(df["date"])
     if isinstance(dates.dtype, pd.DatetimeTZDtype) or not np.issubdtype(dates.dtype, np.datetime64):
         return None
     stamps = dates.to_numpy()
@@ -160,6 +160,8 @@ def validate_prices(
     *,
     origin: str = "",
     row_name: str = "row",
+    date_format: str | None = None,
+    not_numbers: Mapping[str, pd.Series] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Validate one ticker's raw prices and return ``(price_frame, warnings)``.
 
@@ -168,7 +170,9 @@ def validate_prices(
     ``MIN_PRICE .. MAX_PRICE`` (so returns stay finite); volume
     finite and non-negative; ``high >= low``; a one-day ``|log return| > cfg.max_jump`` is
     a warning, or an error when ``cfg.on_jump == "error"``. An optional column with no values
-    at all is dropped with a warning.
+    at all is dropped with a warning. Dates are read with one format for the column
+    (``date_format``, else detected from the column: see ``dates``); two bars on one day
+    with different times of day are intraday bars, refused.
 
     Args:
         df: Raw rows of one ticker; lower-case column names; the index numbers each row as the
@@ -177,6 +181,9 @@ def validate_prices(
         cfg: Jump rules (defaults to ``DataConfig()``).
         origin: Where the rows came from (a file name), quoted in the error summary.
         row_name: What the index counts (``"line"`` for CSV files, ``"row"`` otherwise).
+        date_format: The file's date format (None: the column's own, detected).
+        not_numbers: Per price column, the text of cells a file reader found not to be
+            numbers (indexed like ``df``); those columns already hold floats.
 
     Raises:
         PriceValidationError: One line naming the first problems and how many there are.
@@ -196,7 +203,14 @@ def validate_prices(
         df = df.reset_index(drop=True)
         df.index = df.index + 1
     rows = pd.Series(df.index, index=df.index)
-    clean = _clean_numeric(df, ticker, rows, cfg, row_name)
+    src = f" in {origin}" if origin else ""
+    try:
+        fmt = date_format or detect_date_format(df["date"]).format
+    except DateFormatError as exc:
+        raise PriceValidationError(f"{ticker}: {exc}{src}", []) from None
+    stamps = parse_dates(df["date"], fmt)
+    not_numbers = {c: s for c, s in (not_numbers or {}).items() if len(s)}
+    clean = None if not_numbers else _clean_numeric(df, stamps, ticker, rows, cfg, row_name)
     if clean is not None:
         return clean
     warnings: list[str] = []
@@ -208,9 +222,9 @@ def validate_prices(
             when = _fmt_date(dates[idx]) if dates is not None else None
             problems.append(Problem(ticker, int(rows[idx]), when, message(idx), row_name))
 
-    dates = _parse_dates(df["date"])
+    dates = stamps
     bad_date = dates.isna()
-    problem(bad_date, None, lambda i: f"unparseable date {df['date'][i]!r}")
+    problem(bad_date, None, lambda i: _bad_date(df["date"][i]))
     out_of_range = ~bad_date & ((dates < _MIN_DATE) | (dates > _MAX_DATE))
     problem(
         out_of_range,
@@ -224,15 +238,18 @@ def validate_prices(
         if col not in df.columns:
             continue
         raw = df[col]
+        texts = not_numbers.get(col, raw)
         values = pd.to_numeric(raw, errors="coerce").astype("float64")
-        if col != "close" and values.isna().all():
-            warnings.append(f"{ticker}: column '{col}' has no values; ignored")
-            continue
-        if pd.api.types.is_numeric_dtype(raw.dtype):  # already numbers: nothing to misread
+        if col in not_numbers:
+            not_number = pd.Series(raw.index.isin(texts.index), index=raw.index)
+        elif pd.api.types.is_numeric_dtype(raw.dtype):  # already numbers: nothing to misread
             not_number = pd.Series(False, index=raw.index)
         else:
             not_number = values.isna() & raw.notna() & (raw.astype("string").str.strip() != "")
-        problem(not_number, dates, lambda i, c=col: f"{c} is not a number ({df[c][i]!r})")
+        if col != "close" and values.isna().all() and not not_number.any():
+            warnings.append(f"{ticker}: column '{col}' has no values; ignored")
+            continue
+        problem(not_number, dates, lambda i, c=col, t=texts: f"{c} is not a number ({t[i]!r})")
         arr = values.to_numpy()
         if col == "volume":
             bad = ~not_number & ~(np.isfinite(arr) & (arr >= 0))
@@ -266,17 +283,24 @@ def validate_prices(
 
     frame = pd.DataFrame(columns)
     frame["_row"] = rows
+    frame["_stamp"] = stamps
     frame = frame.sort_values(["date", "_row"], kind="stable", na_position="last")
 
     valid_date = frame["date"].notna()
     dup = frame["date"].duplicated(keep="first") & valid_date
     if dup.any():
-        first_row = frame[valid_date].groupby("date")["_row"].first()
-        problem(
-            dup,
-            frame["date"],
-            lambda i: f"duplicate date (also {row_name} {first_row[frame['date'][i]]})",
-        )
+        first = frame[valid_date].groupby("date")[["_row", "_stamp"]].first()
+
+        def duplicate(i: Any) -> str:
+            row, stamp = first.loc[frame["date"][i]]
+            if stamp == frame["_stamp"][i]:
+                return f"duplicate date (also {row_name} {row})"
+            return (
+                f"second bar on the same day (also {row_name} {row}): intraday bars; "
+                "stackcast reads one bar per day"
+            )
+
+        problem(dup, frame["date"], duplicate)
 
     if not problems:
         close = frame["close"].to_numpy()
@@ -301,7 +325,7 @@ def validate_prices(
         problems.sort(key=lambda p: p.row if p.row is not None else -1)
         raise PriceValidationError(summarize(problems, ticker, origin), problems)
 
-    frame = frame.drop(columns="_row").reset_index(drop=True)
+    frame = frame.drop(columns=["_row", "_stamp"]).reset_index(drop=True)
     frame["date"] = frame["date"].astype("datetime64[ns]")
     frame.insert(1, "ticker", ticker)
     return frame[[c for c in COLUMN_ORDER if c in frame.columns]], warnings

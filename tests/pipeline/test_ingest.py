@@ -87,17 +87,18 @@ def test_one_bad_ticker_does_not_stop_the_others() -> None:
     assert good.ok and good.rows_added == 1047
 
 
-def test_bad_file_rows_fail_that_ticker_only(tmp_path: Path) -> None:
+def test_a_bad_row_keeps_the_whole_file_out_of_the_store(home: Path, tmp_path: Path) -> None:
     path = tmp_path / "prices.csv"
     path.write_text("date,ticker,close\n2024-01-02,AAA,1\n2024-01-03,AAA,-1\n2024-01-02,BBB,2\n")
-    results = {r.ticker: r for r in ingest(RunConfig(), source=str(path))}
-    assert results["BBB"].ok
-    assert results["AAA"].status == "error"
-    assert (
-        results["AAA"].message
-        == "1 problem in prices.csv: line 3 2024-01-03: close is not a positive finite price (-1)"
-    )
-    assert isinstance(results["AAA"].error, DataError)
+    for tickers in (None, "BBB"):  # even when only the good ticker is asked for
+        with pytest.raises(DataError) as info:
+            ingest(RunConfig(), tickers=tickers, source=str(path))
+        assert str(info.value) == (
+            "AAA: 1 problem in prices.csv: line 3 2024-01-03: close is not a positive finite "
+            "price (-1) (1 other ticker(s) in prices.csv not stored either: a file is stored "
+            "whole or not at all)"
+        )
+    assert not (home / "prices").exists()
 
 
 def test_validation_warnings_reach_the_result(tmp_path: Path) -> None:

@@ -144,9 +144,10 @@ def test_parquet_source_with_date_index(tmp_path: Path) -> None:
 def test_parquet_problems_are_reported_by_row(tmp_path: Path) -> None:
     path = tmp_path / "QQQ.parquet"
     pd.DataFrame({"date": ["2024-01-02", "2024-01-03"], "close": [400.0, -1.0]}).to_parquet(path)
-    err = load_source(path, ["QQQ"])["QQQ"]
-    assert isinstance(err, DataError)
-    assert "row 2 2024-01-03: close is not a positive finite price (-1)" in str(err)
+    with pytest.raises(
+        DataError, match=r"row 2 2024-01-03: close is not a positive finite price \(-1\)"
+    ):
+        load_source(path, ["QQQ"])
 
 
 def test_unreadable_files_are_data_errors(tmp_path: Path) -> None:

@@ -29,9 +29,10 @@ def write_csv(
 def load_error(
     path: Path, ticker: str = "ABC", cfg: DataConfig | None = None
 ) -> PriceValidationError:
-    got = load_source(path, [ticker], data_cfg=cfg)[ticker]
-    assert isinstance(got, PriceValidationError), got
-    return got
+    """A file with a bad row is refused as a whole: the error is raised, not returned."""
+    with pytest.raises(PriceValidationError) as info:
+        load_source(path, [ticker], data_cfg=cfg)
+    return info.value
 
 
 def load_ok(path: Path, ticker: str = "ABC", cfg: DataConfig | None = None) -> Loaded:
@@ -127,8 +128,11 @@ def test_absurd_jump_is_an_error_when_configured(tmp_path: Path) -> None:
 
 def test_missing_required_column(tmp_path: Path) -> None:
     path = write_csv(tmp_path, ["2024-01-02,ABC,10"], header="date,ticker,open")
-    err = load_error(path)
-    assert str(err) == "ABC: missing column(s) close in prices.csv (columns: date, ticker, open)"
+    with pytest.raises(DataError) as info:
+        load_source(path, ["ABC"])
+    assert str(info.value) == "prices.csv: missing column(s) close (columns: date, ticker, open)"
+    with pytest.raises(PriceValidationError, match="ABC: missing column"):
+        validate_prices(pd.DataFrame({"date": ["2024-01-02"]}), "ABC")
 
 
 def test_summary_lists_first_three_and_counts_the_rest(tmp_path: Path) -> None:
@@ -169,16 +173,44 @@ def test_dates_with_times_and_offsets_keep_the_local_day(tmp_path: Path) -> None
     assert (df["date"].dt.hour == 0).all()
 
 
-def test_other_date_formats_parse(tmp_path: Path) -> None:
+def test_ambiguous_day_month_dates_are_refused_until_a_format_is_given(tmp_path: Path) -> None:
     rows = ["01/02/2024,ABC,1", "01/03/2024,ABC,1.1"]
-    df = load_ok(write_csv(tmp_path, rows, header="date,ticker,close")).frame
+    path = write_csv(tmp_path, rows, header="date,ticker,close")
+    with pytest.raises(DataError) as info:
+        load_source(path, ["ABC"])
+    text = str(info.value)
+    assert text.startswith("prices.csv: the dates fit 2 formats (%d/%m/%Y, %m/%d/%Y)")
+    assert "--date-format" in text and "[data] date_format" in text
+    df = load_ok(path, cfg=DataConfig(date_format="%m/%d/%Y")).frame
     assert list(df["date"].dt.strftime("%Y-%m-%d")) == ["2024-01-02", "2024-01-03"]
 
 
-def test_same_day_twice_with_different_times_is_a_duplicate(tmp_path: Path) -> None:
+def test_one_format_reads_the_whole_column(tmp_path: Path) -> None:
+    # 01.09.2004 is 1 September because 19.08.2004 is day-first: never guessed per row
+    rows = ["19.08.2004,ABC,100.34", "20.08.2004,ABC,108.31", "01.09.2004,ABC,100.25"]
+    df = load_ok(write_csv(tmp_path, rows, header="date,ticker,close")).frame
+    assert list(df["date"].dt.strftime("%Y-%m-%d")) == ["2004-08-19", "2004-08-20", "2004-09-01"]
+    assert list(df["close"]) == [100.34, 108.31, 100.25]
+
+
+def test_mixed_date_formats_are_refused(tmp_path: Path) -> None:
+    rows = ["2004-08-19,ABC,100.34", "20.08.2004,ABC,108.31", "23.08.2004,ABC,109.4"]
+    with pytest.raises(DataError, match=r"prices\.csv: the dates mix formats"):
+        load_source(write_csv(tmp_path, rows, header="date,ticker,close"), ["ABC"])
+
+
+def test_frames_get_one_format_per_column_too() -> None:
+    raw = pd.DataFrame({"date": ["03/04/2024", "04/04/2024"], "close": [1.0, 1.1]}, index=[1, 2])
+    with pytest.raises(PriceValidationError, match="the dates fit 2 formats"):
+        validate_prices(raw, "ABC")
+    df, _ = validate_prices(raw, "ABC", date_format="%d/%m/%Y")
+    assert list(df["date"].dt.strftime("%Y-%m-%d")) == ["2024-04-03", "2024-04-04"]
+
+
+def test_same_day_twice_with_different_times_is_intraday(tmp_path: Path) -> None:
     rows = ["2024-01-02 10:00,ABC,1", "2024-01-02 16:00,ABC,1.1"]
     err = load_error(write_csv(tmp_path, rows, header="date,ticker,close"))
-    assert "duplicate date" in str(err)
+    assert "line 3 2024-01-02: second bar on the same day (also line 2): intraday" in str(err)
 
 
 def test_validate_prices_directly_with_datetimes_and_tz() -> None:

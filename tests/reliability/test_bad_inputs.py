@@ -346,9 +346,9 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
         lambda f: ["ingest", "-s", f.data("hdr.csv", "date,ticker,close\n")],
         ("hdr.csv", "no price rows"),
     ),
-    "data UTF-16": (
+    "data UTF-16 with weekend dates": (  # UTF-16 is read; the calendar days are not sessions
         lambda f: ["ingest", "-s", f.data("u16.csv", GOOD_ROWS.encode("utf-16"))],
-        ("u16.csv", "not UTF-8"),
+        ("u16.csv", "not sessions of the XNYS calendar"),
     ),
     "data latin-1": (
         lambda f: [

@@ -1,0 +1,176 @@
+"""Whether a price file may be stored: every ticker valid, every date plausible; all or nothing.
+
+A file is stored whole or not at all: ``load_price_file`` reads it (``pricefile``), validates
+every ticker in it (``validate``) and checks its dates against each ticker's trading calendar,
+and raises one ``DataError`` if anything fails, before any ticker reaches the store.
+
+Plausibility: dates that fall on non-sessions of the ticker's exchange calendar in numbers
+(``MISREAD_SHARE`` of the rows or more) mean the file was misread (a wrong date format) and
+refuse it, naming the dates and the format used; a series with a bar on every calendar day is
+told apart (a market that trades every day: set its calendar). A few such dates only warn,
+as a holiday the exchange calendar does not share would.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from stackcast.features.calendars import ALWAYS_OPEN, DEFAULT_CALENDAR, OBSERVED, trading_calendar
+from stackcast.pipeline.config import DataConfig
+from stackcast.pipeline.data.dates import describe
+from stackcast.pipeline.data.pricefile import PriceTable, ReadRules, read_price_file
+from stackcast.pipeline.data.validate import Loaded, PriceValidationError, validate_prices
+from stackcast.pipeline.errors import DataError
+
+MISREAD_SHARE = 0.10  # rows on non-sessions from which a file counts as misread
+SHOWN = 3
+_CACHE: OrderedDict[tuple, tuple[PriceTable, Assessment]] = OrderedDict()
+_CACHE_SIZE = 4
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """Every ticker of a file: its validated prices (``loaded``) or its error (``errors``)."""
+
+    loaded: dict[str, Loaded] = field(default_factory=dict)
+    errors: dict[str, DataError] = field(default_factory=dict)
+
+    def verdict(self, name: str) -> DataError | None:
+        """The one error that refuses the file (None: it may be stored)."""
+        if not self.errors:
+            return None
+        if len(self.errors) == 1:
+            ((ticker, err),) = self.errors.items()
+            if not self.loaded:
+                return err
+            note = f" ({len(self.loaded)} other ticker(s) in {name} not stored either: a file "
+            note += "is stored whole or not at all)"
+            if isinstance(err, PriceValidationError):
+                return PriceValidationError(f"{err}{note}", err.problems)
+            return DataError(f"{err}{note}")
+        shown = "; ".join(str(e) for e in list(self.errors.values())[:SHOWN])
+        more = f"; and {len(self.errors) - SHOWN} more" if len(self.errors) > SHOWN else ""
+        total = len(self.errors) + len(self.loaded)
+        return DataError(
+            f"{name}: {len(self.errors)} of {total} tickers have problems, nothing stored: "
+            f"{shown}{more}"
+        )
+
+
+def _day_names(days: np.ndarray) -> str:
+    return ", ".join(f"{d} ({pd.Timestamp(d).strftime('%a')})" for d in days[:SHOWN])
+
+
+def session_check(
+    frame: pd.DataFrame, ticker: str, spec: str, origin: str, date_format: str
+) -> tuple[str | None, str | None]:
+    """``(error, warning)`` about ``frame``'s dates that are not sessions of calendar ``spec``."""
+    if spec in (ALWAYS_OPEN, OBSERVED) or frame.empty:
+        return None, None
+    cal = trading_calendar(spec)
+    days = frame["date"].to_numpy().astype("datetime64[D]")
+    lo, hi = cal.bounds
+    inside = days[(days >= lo) & (days <= hi)]
+    bad = inside[~cal.is_session(inside)] if inside.size else inside
+    if not bad.size:
+        return None, None
+    n = len(days)
+    where = f"{len(bad)} of {n} dates in {origin}" if origin else f"{len(bad)} of {n} dates"
+    more = ", ..." if len(bad) > SHOWN else ""
+    listed = f"({_day_names(bad)}{more})"
+    if len(bad) >= 2 and len(bad) >= MISREAD_SHARE * n:
+        span = int((days.max() - days.min()).astype(int)) + 1
+        if n >= 10 and span <= 1.1 * n:
+            return (
+                f"{ticker}: {where} are not sessions of the {spec} calendar {listed}: the file "
+                f"has a bar on every calendar day, weekends included; if {ticker} trades every "
+                f'day, set [data] calendars = {{{ticker} = "24/7"}}'
+            ), None
+        return (
+            f"{ticker}: {where} are not sessions of the {spec} calendar {listed} with the "
+            f"dates read as {describe(date_format)}: the dates look misread, so the file is "
+            f"refused; `stackcast inspect {origin or 'FILE'}` shows how it is read, and "
+            "--date-format (or [data] date_format) sets the format"
+        ), None
+    return None, (
+        f"{ticker}: {where} are not sessions of the {spec} calendar {listed}; a run on that "
+        f"calendar refuses them: remove them, or set [data] calendars for {ticker} to its "
+        "exchange"
+    )
+
+
+def assess(table: PriceTable, cfg: DataConfig, calendar: str = DEFAULT_CALENDAR) -> Assessment:
+    """Validate every ticker of ``table`` and check its dates against its calendar."""
+    out = Assessment()
+    reading = table.reading
+    for ticker in table.tickers:
+        got = table.rows(ticker)
+        assert got is not None
+        rows, not_numbers = got
+        try:
+            frame, warnings = validate_prices(
+                rows, ticker, cfg, origin=reading.name, row_name=reading.row_name,
+                date_format=reading.dates.format, not_numbers=not_numbers,
+            )  # fmt: skip
+        except DataError as exc:
+            out.errors[ticker] = exc
+            continue
+        spec = cfg.calendars.get(ticker, calendar)
+        error, warning = session_check(frame, ticker, spec, reading.name, reading.dates.format)
+        if error:
+            out.errors[ticker] = DataError(error)
+            continue
+        out.loaded[ticker] = Loaded(frame, (*warnings, *([warning] if warning else [])))
+    return out
+
+
+def _key(path: Path, cfg: DataConfig, calendar: str) -> tuple:
+    st = path.stat()
+    rules = ReadRules.of(cfg)
+    return (
+        str(path), st.st_mtime_ns, st.st_size, rules, cfg.max_jump, cfg.on_jump,
+        tuple(sorted(cfg.calendars.items())), calendar,
+    )  # fmt: skip
+
+
+def checked_file(
+    path: Path, cfg: DataConfig | None = None, calendar: str = DEFAULT_CALENDAR
+) -> tuple[PriceTable, Assessment]:
+    """The file read and assessed, reused while it and the rules are unchanged."""
+    cfg = cfg or DataConfig()
+    try:
+        key = _key(path, cfg, calendar)
+    except OSError as exc:
+        raise DataError(f"{path.name}: cannot read prices: {exc.strerror or exc}") from None
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    table = read_price_file(path, ReadRules.of(cfg))
+    result = (table, assess(table, cfg, calendar))
+    with _LOCK:
+        _CACHE[key] = result
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return result
+
+
+def load_price_file(
+    path: Path, cfg: DataConfig | None = None, calendar: str = DEFAULT_CALENDAR
+) -> dict[str, Loaded]:
+    """Every ticker of a price file, validated; or the one error that refuses the whole file.
+
+    Raises:
+        DataError: The file cannot be read, or any ticker in it fails (nothing is returned).
+    """
+    table, assessment = checked_file(path, cfg, calendar)
+    error = assessment.verdict(table.reading.name)
+    if error is not None:
+        raise error
+    return {t: Loaded(got.frame.copy(), got.warnings) for t, got in assessment.loaded.items()}
