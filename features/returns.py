@@ -80,7 +80,9 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise ValueError(
             f"bar dated {bad[0]} is not a session of the {calendar.spec} calendar{more}; "
-            "set [features] calendar (or [data] calendars for this ticker) to its exchange, "
+            "if the dates were misread from a file, ingest it again with its date format "
+            "(`stackcast inspect FILE` shows how it reads); if they are right, set "
+            "[features] calendar (or [data] calendars for this ticker) to its exchange, "
             "'24/7' or 'observed'"
         )
     grid = calendar.sessions(days[0], days[-1])
