@@ -44,51 +44,79 @@ def ingest_ticker(cfg: RunConfig, ticker: str) -> dict[str, Any]:
     }
 
 
+def _range_words(start: _dt.date | None, end: _dt.date | None) -> str:
+    """``from A to B``, ``on or after A`` or ``on or before B`` (empty: no range)."""
+    if start and end:
+        return f"from {start} to {end}"
+    return f"on or after {start}" if start else (f"on or before {end}" if end else "")
+
+
+def _in_range(frame: pd.DataFrame, start: _dt.date | None, end: _dt.date | None) -> pd.DataFrame:
+    """``frame``'s bars from ``start`` to ``end`` (either may be None)."""
+    keep = pd.Series(True, index=frame.index)
+    if start is not None:
+        keep &= frame["date"] >= pd.Timestamp(start)
+    if end is not None:
+        keep &= frame["date"] <= pd.Timestamp(end)
+    return frame[keep].reset_index(drop=True)
+
+
 def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> pd.DataFrame:
-    """One ticker's stored prices, cut at ``as_of`` (else at ``[data] end``).
+    """One ticker's stored prices from ``[data] start``, cut at ``as_of`` (else ``[data] end``).
 
     Raises:
-        DataError: Nothing stored for ``ticker``, or nothing on or before the cut.
+        DataError: Nothing stored for ``ticker``, or nothing in that range.
     """
-    frame = PriceStore(cfg.home()).read(ticker)
-    cut = as_of or cfg.data.end
-    if cut is not None:
-        frame = frame[frame["date"] <= pd.Timestamp(cut)]
-        if not len(frame):
-            raise DataError(f"{ticker}: no stored prices on or before {cut}")
-    return frame.reset_index(drop=True)
+    start, end = cfg.data.start, as_of or cfg.data.end
+    frame = _in_range(PriceStore(cfg.home()).read(ticker), start, end)
+    if not len(frame):
+        raise DataError(f"{ticker}: no stored prices {_range_words(start, end)}")
+    return frame
 
 
 def stored_frames(
     cfg: RunConfig, as_of: _dt.date | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Every configured ticker's stored prices, cut at ``as_of`` (else ``[data] end``).
+    """Every configured ticker's stored prices in the configured range.
+
+    The range runs from ``[data] start`` to ``as_of`` (else ``[data] end``): bars stored
+    outside it (an older file, a wider ingest) are never used.
 
     Returns:
-        ``(frames by ticker, warnings)``: a ticker with nothing stored is left out with a
-        warning.
+        ``(frames by ticker, warnings)``: a ticker with nothing stored, or nothing stored in
+        the range, is left out with a warning.
 
     Raises:
-        DataError: No ticker has any stored prices.
+        DataError: No ticker has any stored prices in the range.
     """
     store = PriceStore(cfg.home())
     frames: dict[str, pd.DataFrame] = {}
     warnings: list[str] = []
-    cut = as_of or cfg.data.end
+    start, end = cfg.data.start, as_of or cfg.data.end
+    words = _range_words(start, end)
+    outside: list[str] = []
     for ticker in cfg.data.tickers:
         if not store.exists(ticker):
             warnings.append(f"{ticker}: no stored prices; left out")
             continue
-        frame = store.read(ticker)  # a damaged file is an error, never skipped
-        if cut is not None:
-            frame = frame[frame["date"] <= pd.Timestamp(cut)]
+        stored = store.read(ticker)  # a damaged file is an error, never skipped
+        frame = _in_range(stored, start, end)
         if len(frame):
-            frames[ticker] = frame.reset_index(drop=True)
+            frames[ticker] = frame
+        elif len(stored):
+            span = f"{stored['date'].iloc[0]:%Y-%m-%d}..{stored['date'].iloc[-1]:%Y-%m-%d}"
+            outside.append(f"{ticker} {span}")
+            warnings.append(f"{ticker}: no stored prices {words} (stored {span}); left out")
+    if not frames and outside:
+        raise DataError(
+            f"no stored prices of {', '.join(cfg.data.tickers)} {words} (stored: "
+            f"{', '.join(outside)}): ingest that range or change [data] start/end"
+        )
     if not frames:
         raise DataError(
             "no prices for any of "
             + ", ".join(cfg.data.tickers)
-            + (f" up to {as_of}" if as_of else "")
+            + (f" {words}" if words else "")
             + "; run `stackcast ingest` first"
         )
     return frames, warnings

@@ -52,6 +52,30 @@ def make_splits(
         raise DataError(f"not enough history {what}: {exc}") from None
 
 
+def shrink_warnings(cfg: RunConfig, splits: list[Split], calendar: Any, folds: int) -> list[str]:
+    """What ``[backtest]`` asked for that the data could not give: folds, training windows.
+
+    A short history runs fewer folds (``folds`` asked for) or, in rolling mode, trains on
+    fewer origin dates than ``train_size``; the run goes on and says so.
+    """
+    bt, cal = cfg.backtest, np.asarray(calendar).astype("datetime64[D]")
+    span = f"{len(cal)} origin dates, {cal[0]}..{cal[-1]}" if len(cal) else "no origin dates"
+    out = []
+    if len(splits) < folds:
+        out.append(
+            f"the data allows {len(splits)} of the {folds} folds asked for ([backtest] folds; "
+            f"{span}, test_size {bt.test_size})"
+        )
+    short = [s for s in splits if bt.mode == "rolling" and s.n_train < bt.train_size]
+    if short:
+        sizes = ", ".join(f"fold {s.fold + 1}: {s.n_train}" for s in short)
+        out.append(
+            f"training windows shorter than [backtest] train_size = {bt.train_size} origin "
+            f"dates ({sizes}; {span})"
+        )
+    return out
+
+
 def forecasters(cfg: RunConfig) -> tuple[Any, list[Any]]:
     """The model and the baselines a backtest runs, built from the config's sections."""
     from stackcast.models.base import make_forecaster
@@ -301,6 +325,10 @@ def backtest(
         steps.say(f"warning: {w}")
     splits = make_splits(cfg, panel.calendar())
     steps.say(f"{cfg.backtest.mode} training window, {len(splits)} fold(s)")
+    shrunk = shrink_warnings(cfg, splits, panel.calendar(), cfg.backtest.folds)
+    for w in shrunk:
+        steps.say(f"warning: {w}")
+    warnings += shrunk
     if folds_in_parallel(cfg, splits, steps):
         run = run_folds(cfg, panel, splits, steps)
     else:

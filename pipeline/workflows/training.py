@@ -25,7 +25,13 @@ from stackcast.pipeline.data.prices import stored_frames
 from stackcast.pipeline.errors import DataError, UserError
 from stackcast.pipeline.results import registry, whatif
 from stackcast.pipeline.results.runs import run_metadata, staging_dir
-from stackcast.pipeline.workflows.backtest import BacktestResult, make_splits, run_engine, score
+from stackcast.pipeline.workflows.backtest import (
+    BacktestResult,
+    make_splits,
+    run_engine,
+    score,
+    shrink_warnings,
+)
 from stackcast.pipeline.workflows.common import (
     build,
     forecast_origins,
@@ -103,6 +109,7 @@ def fit_version(
         panel = build(cfg, frames)
     known = np.unique(panel.dates[panel.target_ok])
     split = make_splits(cfg, known, folds=1, what="to train")[-1:]
+    warnings += shrink_warnings(cfg, split, known, 1)
     run = run_engine(cfg, panel, split, steps)
     from stackcast.models.engine import fold_rows
 
