@@ -43,8 +43,8 @@ class BacktestRun:
     Attributes:
         predictions: All folds' long frames, concatenated.
         folds: Per-fold results, oldest first.
-        scale: In-sample random-walk MAE per (ticker, horizon) of the first fold's training
-            range (the MASE denominator).
+        scale: In-sample random-walk MAE per (ticker, horizon, fold) over each fold's training
+            origins (the MASE denominator; ``fold`` numbered from 1 as in ``predictions``).
         baselines: Names of the baseline columns in ``predictions``.
         model: The model forecaster as fit on the last fold (unfitted when the folds ran
             apart and were joined by ``assemble``).
@@ -106,6 +106,8 @@ def rw_scale(panel: Panel, rows: np.ndarray) -> pd.DataFrame:
                 }
             )
         )
+    if not frames:  # no training origin with every target known: no scale
+        return pd.DataFrame({"ticker": [], "horizon": [], "scale": []})
     return pd.concat(frames, ignore_index=True)
 
 
@@ -179,7 +181,10 @@ def assemble(
     """One ``BacktestRun`` from its folds' results (in fold order), however they ran."""
     folds = sorted(folds, key=lambda f: f.split.fold)
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
-    scale = rw_scale(panel, folds[0].split.rows(panel).train)
+    scale = pd.concat(
+        [rw_scale(panel, f.split.rows(panel).train).assign(fold=f.split.fold + 1) for f in folds],
+        ignore_index=True,
+    )
     warnings = [w for f in folds for w in f.warnings]
     names = tuple(baselines)
     predictions.attrs["baselines"] = list(names)

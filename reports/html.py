@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from stackcast.reports import plots, skill_plots
 from stackcast.reports.config import ReportConfig
+from stackcast.reports.coverage import coverage_view
 from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
 from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
@@ -258,6 +259,7 @@ def render_report(data: ReportData) -> str:
         "inline": inline,
         "ticker_links": [{"ticker": t, "href": page_path(t)} for t in _tickers(data)],
         "cross": _cross(headline),
+        "cov": coverage_view(headline, data.audit, INLINE_MAX),
         "fig": _figures(data),
         "trading_rows": trading_rows,
         "train_rows": train_rows,

@@ -10,9 +10,11 @@ Conventions:
 - Every predictor is scored on the same rows: ``y_true`` and all predictor columns finite
   (a predictor column that is entirely NaN is treated as absent).
 - Errors are ``e = y_true - prediction`` in log-return units.
-- MASE is the mean of ``|e| / s`` where ``s`` is the (ticker, horizon) in-sample scale: the mean
-  absolute h-step random-walk error over the first fold's training range. Rows without a scale
-  are left out of MASE only.
+- MASE is the mean of ``|e| / s`` where ``s`` is the in-sample scale of the row's ticker,
+  horizon and fold: the mean absolute h-step random-walk error over that ticker's training
+  origins in that fold. Rows without a scale are left out of MASE only, counted in
+  ``mase_coverage`` and warned about; ``rel_mae`` is the MAE over the random walk's on the
+  same rows (``stackcast.reports.denominators``).
 - Directional accuracy counts ``sign(prediction) == sign(y_true)`` over rows with
   ``y_true != 0`` (a zero prediction is a miss); it is ``None`` for a predictor that always
   predicts 0 (the random walk). Its p-value is the one-sided binomial test against 0.5; for
@@ -22,9 +24,10 @@ Conventions:
   the pooled test's one-sided p-values are Holm-adjusted across the horizons, the per-ticker
   ones across every ticker x horizon (``p_holm``), and the verdicts and flags are decided on
   those.
-- Interval coverage is checked against its nominal level: a horizon whose coverage falls more
-  than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal ``p`` gets a
-  line in ``coverage_warnings``. Overlapping targets (``h > 1``) and same-day errors of
+- Interval coverage is checked against its nominal level per horizon and per fold: one
+  that falls more than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal
+  ``p`` gets a line in ``coverage_warnings``; ``coverage`` holds it by fold and by ticker
+  (``stackcast.reports.coverage``). Overlapping targets (``h > 1``) and same-day errors of
   different tickers are correlated, so the effective ``n`` is smaller and the check lenient.
 - Units (``UNITS``, also written into the output): errors in log returns (a fraction; the
   reports show them x100 as percent of price), squared errors in squared log returns, shares
@@ -41,6 +44,16 @@ import numpy as np
 import pandas as pd
 from stackcast.models.baselines import BASELINES
 from stackcast.reports.config import ReportConfig
+from stackcast.reports.coverage import coverage_detail, coverage_warnings
+from stackcast.reports.denominators import (
+    Scale,
+    add_relative_mae,
+    mase_coverage,
+    row_scales,
+    scale_lookup,
+    scoring_warnings,
+    unscored_tickers,
+)
 from stackcast.reports.significance import (
     RANDOM_WALK,
     binomial_p,
@@ -52,44 +65,12 @@ from stackcast.reports.significance import (
 )
 
 MODEL = "model"
-COVERAGE_SE = 2.0  # standard errors below nominal that trigger a coverage warning
 
 UNITS = {
     "mae, rmse, bias, interval_width, scale": "log return (fraction; x100 = percent of price)",
     "model_mse, rw_mse, mean_diff": "squared log return",
-    "coverage, coverage_nominal, dir_acc, significance": "fraction",
+    "coverage, coverage_nominal, dir_acc, significance, rel_mae": "fraction",
 }
-
-Scale = Mapping[tuple[str, int], float] | pd.DataFrame | pd.Series | None
-
-
-def scale_lookup(scale: Scale) -> dict[tuple[str, int], float]:
-    """Normalise the MASE scale to ``{(ticker, horizon): scale}``.
-
-    Args:
-        scale: a mapping ``(ticker, horizon) -> float``; a DataFrame with columns ``ticker``,
-            ``horizon`` and ``scale`` (or one other numeric column); a Series or one-column
-            DataFrame indexed by (ticker, horizon); or ``None`` (no MASE).
-
-    Returns:
-        The lookup, keeping only finite positive scales.
-    """
-    if scale is None:
-        return {}
-    if isinstance(scale, pd.DataFrame) and {"ticker", "horizon"} <= set(scale.columns):
-        values = [c for c in scale.columns if c not in ("ticker", "horizon")]
-        col = "scale" if "scale" in values else values[0]
-        pairs = zip(scale["ticker"], scale["horizon"], scale[col], strict=True)
-    else:
-        items = scale.iloc[:, 0].items() if isinstance(scale, pd.DataFrame) else scale.items()
-        pairs = ((t, h, v) for (t, h), v in items)
-    out: dict[tuple[str, int], float] = {}
-    for t, h, v in pairs:
-        v = finite_or_none(v)
-        if v is not None and v > 0:
-            out[(str(t), int(h))] = v
-    return out
-
 
 def predictor_columns(
     predictions: pd.DataFrame, baselines: Sequence[str] | None = None
@@ -240,31 +221,6 @@ def _predictor_block(
     return block
 
 
-def coverage_warnings(by_horizon: Sequence[Mapping[str, Any]]) -> list[str]:
-    """Horizons whose interval covers less than nominal by more than ``COVERAGE_SE`` errors.
-
-    Args:
-        by_horizon: The model's per-horizon records (``horizon, coverage, coverage_n,
-            coverage_nominal``).
-
-    Returns:
-        One sentence per such horizon, with the coverage, ``n`` and the shortfall.
-    """
-    out = []
-    for r in by_horizon:
-        c, n, p = r.get("coverage"), r.get("coverage_n") or 0, r.get("coverage_nominal")
-        if c is None or p is None or n <= 0:
-            continue
-        se = float(np.sqrt(p * (1.0 - p) / n))
-        if c < p - COVERAGE_SE * se:
-            out.append(
-                f"interval coverage at horizon {r['horizon']} is {100 * c:.1f}% (n = {n}), "
-                f"below the nominal {100 * p:.0f}% by {100 * (p - c):.1f} points, more than "
-                f"{COVERAGE_SE:g} binomial standard errors ({100 * se:.1f} points each)"
-            )
-    return out
-
-
 def error_by_fold(predictions: pd.DataFrame) -> list[dict[str, Any]]:
     """MAE and RMSE per (fold, horizon, predictor) on the scored rows.
 
@@ -299,14 +255,17 @@ def evaluate(
     cfg: ReportConfig | None = None,
     *,
     nominal_coverage: float | None = None,
+    tickers: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Score the model and every baseline; test the model against the random walk.
 
     Args:
         predictions: the backtest frame (see the module docstring).
-        scale: MASE scale per (ticker, horizon), any form ``scale_lookup`` accepts.
+        scale: MASE scale per (ticker, horizon[, fold]), any form ``scale_lookup`` accepts.
         cfg: report settings (``significance``); defaults to ``ReportConfig()``.
         nominal_coverage: nominal level of ``[lo, hi]`` (e.g. ``TrainConfig.interval``).
+        tickers: every ticker of the run -> its last price date: those without a scored row
+            are named in ``unscored`` and ``scoring_warnings``.
 
     Returns:
         A JSON-able dict::
@@ -318,13 +277,18 @@ def evaluate(
              "verdicts": [{"horizon", "beats_random_walk", "p_value", "p_raw", "sentence"}...],
              "verdict": the headline verdict (the shortest horizon's),
              "verdict_note": "... Holm-adjusted across 5 horizons ...",
-             "coverage_warnings": ["interval coverage at horizon 1 is ..."...],
+             "coverage_warnings": ["interval coverage at horizon 1 is ..."...] (horizons,
+                 then folds),
+             "coverage": {"nominal", "by_fold": [...], "by_ticker": [...], "warnings"},
+             "mase_coverage": {"rows", "of", "share", "excluded_tickers"},
+             "unscored": [{"ticker", "last_bar", "reason"}...],
+             "scoring_warnings": ["MASE leaves out ...", "X is not scored: ..."...],
              "units": UNITS,
              "by_fold": [{"fold", "horizon", "predictor", "n", "mae", "rmse"}...]}
 
         where BLOCK is ``{"overall": M, "by_horizon": [{"horizon", **M}...],
-        "by_ticker": [{"ticker", "horizon", **M}...]}``, M holds ``n, mae, rmse, mase, bias,
-        dir_acc, dir_n, dir_p`` (the model also ``coverage, coverage_n, coverage_nominal,
+        "by_ticker": [{"ticker", "horizon", **M}...]}``, M holds ``n, mae, rmse, mase, rel_mae,
+        bias, dir_acc, dir_n, dir_p`` (the model also ``coverage, coverage_n, coverage_nominal,
         interval_width``), and DM holds ``horizon, n, mean_diff, stat, p_two_sided,
         p_one_sided, p_holm, variance, model_mse, rw_mse, beats_random_walk`` (pooled also
         ``tickers``); ``ticker_family`` is ``significance.ticker_family``. Verdicts use the
@@ -340,13 +304,15 @@ def evaluate(
         "ticker_horizon": _groups(df, ["ticker", "horizon"]),
     }
     lookup = scale_lookup(scale)
-    scale_arr = np.full(len(df), np.nan)
-    for (t, h), idx in groups["ticker_horizon"]:  # one lookup per group, not per row
-        scale_arr[idx] = lookup.get((t, h), np.nan)
+    scale_arr = row_scales(df, lookup, groups["ticker_horizon"])
     blocks = {
         name: _predictor_block(df, name, col, scale_arr, nominal_coverage, groups)
         for name, col in cols.items()
     }
+    add_relative_mae(blocks)
+    mase_rows = mase_coverage(df, scale_arr, bool(lookup))
+    unscored = unscored_tickers(predictions, df["ticker"].unique(), tickers)
+    coverage = coverage_detail(df, nominal_coverage)
     by_ticker, pooled = dm_tables(df, cfg.significance)
     model = blocks.pop(MODEL)
     return {
@@ -362,7 +328,11 @@ def evaluate(
             "ticker_family": ticker_family(by_ticker, cfg.significance),
         },
         **run_verdicts(pooled, cfg.significance),
-        "coverage_warnings": coverage_warnings(model["by_horizon"]),
+        "coverage_warnings": coverage_warnings(model["by_horizon"]) + coverage["warnings"],
+        "coverage": coverage,
+        "mase_coverage": mase_rows,
+        "unscored": unscored,
+        "scoring_warnings": scoring_warnings(mase_rows, unscored),
         "units": UNITS,
         "by_fold": _by_fold(df, cols),
     }

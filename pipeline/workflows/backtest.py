@@ -151,6 +151,7 @@ def score(
         run.scale,
         cfg.report,
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
+        tickers={t: f["date"].max() if len(f) else None for t, f in (frames or {}).items()},
     )
     trading = simulate(run.predictions, cfg.report, prices_frame(frames) if frames else None)
     metrics["trading"] = trading.to_json()

@@ -205,7 +205,8 @@ def _tables_without_heading(html: str) -> list[int]:
 
 
 def test_every_table_has_a_heading(report):
-    assert report.count("<table") == 7 + 1  # + the cross-section's table of every ticker
+    # + the cross-section's table of every ticker, the coverage by fold and by ticker
+    assert report.count("<table") == 7 + 1 + 2
     assert _tables_without_heading(report) == []
     index = render_index([index_entry("r", "2024-01-01T00:00:00", "backtest", None)])
     assert _tables_without_heading(index) == [] and "<h2>Runs</h2>" in index

@@ -282,9 +282,11 @@ def test_evaluate_lists_coverage_warnings():
     pr = synth.predictions(px, skill=0.9)
     narrow = pr.assign(lo=pr["y_pred"] - 1e-6, hi=pr["y_pred"] + 1e-6)
     out = evaluate(narrow, synth.scale(px), ReportConfig(), nominal_coverage=0.8)
+    folds = sorted(pr["fold"].unique())
     assert [w.split(" is ")[0] for w in out["coverage_warnings"]] == [
         f"interval coverage at horizon {h}" for h in range(1, 6)
-    ]
+    ] + [f"interval coverage in fold {f}" for f in folds]
+    assert [r["flag"] for r in out["coverage"]["by_fold"]] == ["low"] * len(folds)
     wide = pr.assign(lo=pr["y_pred"] - 1.0, hi=pr["y_pred"] + 1.0)
     assert (
         evaluate(wide, synth.scale(px), ReportConfig(), nominal_coverage=0.8)["coverage_warnings"]
