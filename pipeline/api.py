@@ -63,7 +63,9 @@ def train(
 
     Returns:
         A ``TrainedModel``: ``.forecast(prices)`` gives the next H forecasts per ticker,
-        ``.validation`` the validation-block MAEs, ``.save(directory)`` writes it.
+        ``.validation`` the validation-block MAE per predictor (fractions in log-return
+        units, averaged over horizons 1..H; x100 for percent of price), ``.save(directory)``
+        writes it.
     """
     from stackcast.pipeline.workflows.training import fit_version
 

@@ -80,6 +80,44 @@ def forecast_records(forecasts: pd.DataFrame) -> list[dict[str, Any]]:
     )
 
 
+def forecast_caption(meta: Mapping[str, Any]) -> str:
+    """How a saved model makes its point forecast and band, from its ``meta.json``.
+
+    Read from the configuration it was trained with (``point_forecast``, ``mc_samples``,
+    ``interval``) and its saved ``interval_calibration``, so the daily page's caption says
+    what produced the numbers beside it.
+    """
+    train = (meta.get("config") or {}).get("train") or {}
+    samples = int(train.get("mc_samples", 30))
+    # models saved before point_forecast existed used the MC-dropout mean
+    mode = train.get("point_forecast", "mc_mean")
+    if mode == "deterministic" or samples == 0:
+        point = "Point forecast: one pass of the network with dropout off."
+    else:
+        point = f"Point forecast: the mean of {samples} MC-dropout passes."
+    if samples == 0:
+        return point + " No interval ([train] mc_samples = 0)."
+    level = f"{100 * float(train.get('interval', 0.8)):.0f}%"
+    cal = meta.get("interval_calibration")
+    if not cal:
+        return point + (
+            f" Interval: the {level} quantiles of {samples} MC-dropout passes (not calibrated "
+            "on held-out origins)."
+        )
+    n = min(cal.get("n") or [0])
+    block = cal.get("block", "calibration")
+    whose = "the refit's own" if (meta.get("refit") or {}).get("calibration_block") else "its"
+    how = (
+        "scaled by each origin's trailing volatility"
+        if cal.get("method") == "volatility"
+        else "in the scaler's units"
+    )
+    return point + (
+        f" Interval: {level} split-conformal band around it, from the residual quantiles of "
+        f"{whose} {block} block ({n} held-out origins per horizon), {how}."
+    )
+
+
 def running_plot(running: pd.DataFrame | None) -> str | None:
     """Running MAE of published forecasts against the random walk's, one panel per horizon.
 

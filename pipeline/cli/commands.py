@@ -120,7 +120,12 @@ def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     with command_steps(cfg, say) as steps:
         result, run_dir = run_backtest(cfg, out=out, steps=steps)
     metrics = result.metrics
-    print_warnings(list(result.warnings) + list(metrics.get("coverage_warnings", [])), say)
+    print_warnings(
+        list(result.warnings)
+        + list(metrics.get("scoring_warnings", []))
+        + list(metrics.get("coverage_warnings", [])),
+        say,
+    )
     for line in horizon_lines(metrics):
         typer.echo(line)
     for v in metrics.get("verdicts", []):
@@ -217,7 +222,7 @@ def train(
     validation block.
     """
     quiet_tensorflow()
-    from stackcast.pipeline.workflows.training import retrain
+    from stackcast.pipeline.workflows.training import over_horizons, retrain
 
     say = printer(verbose)
     day = _date(as_of, "--as-of")
@@ -229,7 +234,7 @@ def train(
     v = c.model.validation
     typer.echo(
         f"trained {c.name} {c.version}: validation MAE {_percent(v['y_pred'])} "
-        f"(random walk {_percent(v['random_walk'])})"
+        f"(random walk {_percent(v['random_walk'])}), {over_horizons(cfg)}"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
     if day is not None:

@@ -237,8 +237,12 @@ def not_beating_rw(metrics: Mapping[str, Any]) -> list[str]:
 
 
 def metric_warnings(metrics: Mapping[str, Any]) -> list[str]:
-    """The warnings a backtest's metrics raise: no win over the random walk, low coverage."""
-    return not_beating_rw(metrics) + list(metrics.get("coverage_warnings", []))
+    """A backtest's warnings: no win over the random walk, unscored rows, low coverage."""
+    return (
+        not_beating_rw(metrics)
+        + list(metrics.get("scoring_warnings", []))
+        + list(metrics.get("coverage_warnings", []))
+    )
 
 
 LEDGER_TABLE = (

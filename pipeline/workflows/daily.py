@@ -69,6 +69,8 @@ def champion_info(cfg: RunConfig, as_of: _dt.date | None = None) -> tuple[Path, 
     else:
         version, directory = registry.version_as_of(home, cfg.name, as_of)
         record = {"reason": f"newest version that saw no price after {as_of}"}
+    from stackcast.reports.daily import forecast_caption
+
     meta = read_meta(directory)
     return directory, {
         "name": cfg.name,
@@ -76,6 +78,7 @@ def champion_info(cfg: RunConfig, as_of: _dt.date | None = None) -> tuple[Path, 
         "seen_until": meta.get("seen_until"),
         "promoted_at": record.get("promoted_at"),
         "reason": record.get("reason"),
+        "forecast": forecast_caption(meta),
     }
 
 

@@ -48,9 +48,22 @@ PREDICTORS = ("y_pred", "random_walk", "drift", "ridge")
 
 
 def validation_mae(frame: pd.DataFrame, column: str) -> float:
-    """Mean absolute error of ``column`` against known outcomes over all horizons."""
+    """Mean absolute error of ``column`` against known outcomes, averaged over every horizon.
+
+    A fraction (log-return units); ``percent`` shows it as percent of price.
+    """
     known = frame.dropna(subset=["y_true"])
     return float(np.mean(np.abs(known[column] - known["y_true"])))
+
+
+def percent(x: float | None) -> str:
+    """A log-return error as percent of price (``0.04006`` -> ``4.006%``)."""
+    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.3f}%"
+
+
+def over_horizons(cfg: RunConfig) -> str:
+    """What a validation MAE is averaged over, in words."""
+    return f"averaged over horizons 1..{cfg.features.horizons}"
 
 
 @dataclass
@@ -59,6 +72,11 @@ class TrainedModel:
 
     ``forecast(prices)`` gives the next H forecasts per ticker; ``save(directory)`` writes
     ``model.keras`` and ``meta.json`` (``stackcast.load_model`` reads it back).
+
+    Attributes:
+        validation: Validation-block MAE per predictor (``y_pred`` the model, ``random_walk``,
+            ``drift``, ``ridge``) as fractions in log-return units, averaged over horizons
+            1..H (x100 for percent of price); ``meta.json``'s ``validation_mae``.
     """
 
     config: RunConfig
@@ -198,7 +216,10 @@ def decide(
     numbers: dict[str, Any] = {f"challenger_{k}": v for k, v in validation.items()}
     mae, rw = validation["y_pred"], validation["random_walk"]
     if not np.isfinite(mae) or mae > FAR_WORSE * rw:
-        reason = f"challenger MAE {mae:.5g} is not usable (random walk {rw:.5f}); nothing promoted"
+        reason = (
+            f"challenger MAE {percent(mae)} is not usable (random walk {percent(rw)}, "
+            f"{over_horizons(cfg)}); nothing promoted"
+        )
         return False, reason, numbers
     record = registry.champion(cfg.home(), cfg.name)
     if record is None:
@@ -221,12 +242,13 @@ def decide(
     if mae < champ_mae and mae < rw:
         return (
             True,
-            f"challenger MAE {mae:.5f} beats champion {champ_mae:.5f} and RW {rw:.5f}",
+            f"challenger MAE {percent(mae)} beats champion {percent(champ_mae)} and RW "
+            f"{percent(rw)} ({over_horizons(cfg)})",
             numbers,
         )
     reason = (
-        f"challenger MAE {mae:.5f} does not beat both champion {champ_mae:.5f} "
-        f"and random walk {rw:.5f}"
+        f"challenger MAE {percent(mae)} does not beat both champion {percent(champ_mae)} "
+        f"and random walk {percent(rw)} ({over_horizons(cfg)})"
     )
     return False, reason, numbers
 
@@ -326,7 +348,8 @@ def retrain(
     v = challenger.validation
     steps.say(
         f"saved {cfg.name} {version.version} ({role}, seen until {model.meta['seen_until']}): "
-        f"validation MAE model {v['y_pred']:.5f} vs random walk {v['random_walk']:.5f}"
+        f"validation MAE ({over_horizons(cfg)}) model {percent(v['y_pred'])} vs random walk "
+        f"{percent(v['random_walk'])}"
     )
     if promoted:
         steps.call(
@@ -336,7 +359,7 @@ def retrain(
     if not v["y_pred"] < v["random_walk"]:
         warnings.append(
             f"model does not beat random walk on the validation block "
-            f"(MAE {v['y_pred']:.5f} vs {v['random_walk']:.5f})"
+            f"(MAE {percent(v['y_pred'])} vs {percent(v['random_walk'])}, {over_horizons(cfg)})"
         )
     result.warnings = warnings
     title = f"stackcast {cfg.name} {version.version}: validation block"

@@ -95,3 +95,90 @@ def test_daily_summary_is_percent_and_never_says_a_bare_beats() -> None:
     assert "Diebold-Mariano p = 0.200" in md
     assert "interval coverage at horizon 2 is 60.0% (n = 40)" in md
     assert "n = 14.0" not in md
+
+
+def test_promotion_reasons_and_train_lines_are_percent_averaged_over_horizons() -> None:
+    from stackcast.pipeline.workflows.training import over_horizons, percent
+
+    cfg = RunConfig.model_validate({"data": {"tickers": ["AAA"]}, "features": {"horizons": 3}})
+    assert percent(0.04006) == "4.006%" and percent(float("nan")) == "n/a"
+    assert over_horizons(cfg) == "averaged over horizons 1..3"
+
+
+def test_train_cli_says_percent_and_over_which_horizons(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import stackcast.pipeline.workflows.training as training
+
+    def fake_retrain(cfg, steps=None, as_of=None, home=None):
+        steps.say(f"validation MAE ({training.over_horizons(cfg)}) model x")
+        model = SimpleNamespace(validation={"y_pred": 0.04006, "random_walk": 0.03891})
+        challenger = SimpleNamespace(name=cfg.name, version="v0001", model=model)
+        return SimpleNamespace(
+            warnings=[],
+            challenger=challenger,
+            promoted=True,
+            reason="no champion yet",
+            run_dir=tmp_path,
+        )
+
+    monkeypatch.setattr(training, "retrain", fake_retrain)
+    result = CliRunner().invoke(app, ["train", "--tickers", "AAA", "--source", "sample"])
+    assert result.exit_code == 0, result.output
+    assert (
+        "validation MAE 4.006% (random walk 3.891%), averaged over horizons 1..5" in result.stdout
+    )
+    assert not re.search(r"\b0\.0\d{3,}\b", result.stdout + result.stderr)
+
+
+def test_daily_caption_matches_the_models_configuration() -> None:
+    from stackcast.reports.daily import forecast_caption
+
+    cal = {"method": "volatility", "n": [120, 118], "block": "calibration", "offsets": []}
+    det = {"config": {"train": {"point_forecast": "deterministic", "mc_samples": 20}}}
+    text = forecast_caption({**det, "interval_calibration": cal})
+    assert "one pass of the network with dropout off" in text and "MC-dropout" not in text
+    assert "80% split-conformal band" in text and "118 held-out origins" in text
+    assert "trailing volatility" in text
+    refit = forecast_caption(
+        {**det, "interval_calibration": cal, "refit": {"calibration_block": "calibration"}}
+    )
+    assert "the refit's own calibration block" in refit
+    mc = {"config": {"train": {"point_forecast": "mc_mean", "mc_samples": 20, "interval": 0.9}}}
+    assert "the mean of 20 MC-dropout passes" in forecast_caption(
+        {**mc, "interval_calibration": cal}
+    )
+    assert "90% quantiles of 20 MC-dropout passes (not calibrated" in forecast_caption(mc)
+    none = {"config": {"train": {"mc_samples": 0}}}
+    assert forecast_caption(none).endswith("No interval ([train] mc_samples = 0).")
+    old = {"config": {"train": {"mc_samples": 30}}, "interval_calibration": cal}
+    assert "mean of 30 MC-dropout passes" in forecast_caption(old)  # saved before the option
+
+
+def test_daily_page_shows_the_models_caption_not_a_fixed_one() -> None:
+    from stackcast.reports.daily import DailyData, render_daily
+
+    forecasts = pd.DataFrame(
+        {
+            "ticker": ["AAA"],
+            "origin": ["2024-03-01"],
+            "horizon": [1],
+            "target_date": ["2024-03-04"],
+            "y_pred": [0.001],
+            "lo": [-0.01],
+            "hi": [0.01],
+            "origin_close": [100.0],
+            "price_pred": [100.1],
+        }
+    )
+    model = {
+        "name": "m",
+        "version": "v1",
+        "seen_until": None,
+        "forecast": "Point forecast: one pass.",
+    }
+    html = render_daily(DailyData("t", "r", "c", "2024-03-01", model, forecasts))
+    assert "Point forecast: one pass." in html and "MC-dropout mean" not in html
+    bare = {"name": "m", "version": "v1", "seen_until": None}
+    generic = render_daily(DailyData("t", "r", "c", "2024-03-01", bare, forecasts))
+    assert "meta.json records how" in generic and "MC-dropout mean" not in generic
