@@ -3,22 +3,28 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,dask
+EXTRAS ?= dev,dask,docs
 # torch's CPU wheels for bench-peer (PyPI's Linux torch is a CUDA build of several GB).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 export PYTHONHASHSEED := 0
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: setup demo test test-fast lint format serve bench bench-peer clean help
+.PHONY: setup demo test test-fast lint format serve docs screenshot bench bench-peer clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The editable install finds `stackcast` through an import hook that runs after Python's path
+# search, so a script run beside the clone's folder (~/stackcast next to ~/try.py) would import
+# that folder as an empty namespace package. A path entry holding only a link to the package
+# (.venv/import/stackcast) makes the real package win there too, squatting no other name.
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	mkdir -p $(VENV)/import && ln -sfn "$(CURDIR)/stackcast" $(VENV)/import/stackcast
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "stackcast-import.pth").write_text(sys.argv[1] + "\n")' "$(CURDIR)/$(VENV)/import"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install stackcast with its dev extras (idempotent)
@@ -43,6 +49,12 @@ format: setup  ## apply ruff fixes and formatting
 serve: setup  ## start Prefect, serve the scheduled deployments and the reports (Ctrl-C stops)
 	$(BIN)/stackcast serve
 
+docs: setup  ## build the documentation site into site/ (offline, --strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+screenshot: setup  ## run the demo and save the top of its report as docs/assets/report.png
+	$(BIN)/python docs/make_screenshot.py
+
 bench: setup  ## run the benchmarks in bench/ (prints JSON lines, appends bench/results.jsonl)
 	$(BIN)/python -m bench
 
@@ -52,4 +64,4 @@ bench-peer: setup  ## install the peer extra (torch CPU, darts), then time darts
 	$(BIN)/python -m bench.peer
 
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build site *.egg-info
