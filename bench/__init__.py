@@ -3,7 +3,7 @@
 Every figure is a ratio of two variants measured side by side in the same run (interleaved
 repetitions, median reported); each measurement is one JSON line on stdout, also appended to
 ``bench/results.jsonl`` with the machine it ran on. See ``bench/__main__.py`` for the options
-and README "Performance" for the latest figures.
+and ``bench/README.md`` for the latest figures.
 
 Importing this package imports nothing heavy (benchmarks import TensorFlow only when run).
 """
