@@ -15,10 +15,16 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# The editable install finds `stackcast` through an import hook that runs after Python's path
+# search, so a script run beside the clone's folder (~/stackcast next to ~/try.py) would import
+# that folder as an empty namespace package. A path entry holding only a link to the package
+# (.venv/import/stackcast) makes the real package win there too, squatting no other name.
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	mkdir -p $(VENV)/import && ln -sfn "$(CURDIR)/stackcast" $(VENV)/import/stackcast
+	$(BIN)/python -c 'import pathlib, sys, sysconfig; pathlib.Path(sysconfig.get_path("purelib"), "stackcast-import.pth").write_text(sys.argv[1] + "\n")' "$(CURDIR)/$(VENV)/import"
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install stackcast with its dev extras (idempotent)

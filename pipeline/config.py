@@ -23,9 +23,11 @@ from pydantic import (
 )
 from stackcast.features.config import SECTION_CONFIG, FeatureConfig, calendar_spec
 from stackcast.models.config import ModelConfig, TrainConfig
+from stackcast.pipeline.config_errors import format_error
 from stackcast.pipeline.errors import ConfigError
 from stackcast.reports.config import ReportConfig
 
+API_WHERE = "config"  # what errors of a RunConfig built in Python name as their source
 TICKER_RE = re.compile(r"^[A-Z0-9^][A-Z0-9.\-=^]{0,19}$")
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 
@@ -227,6 +229,33 @@ class RunConfig(_Section):
     runtime: RuntimeConfig = RuntimeConfig()
     paths: PathsConfig = PathsConfig()
 
+    def __init__(self, /, **data: Any) -> None:
+        """Validate ``data``; bad input raises ``StackcastError`` in the CLI's words."""
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(format_error(exc, API_WHERE, RunConfig)) from None
+
+    # Pydantic's own marker: validation inside another model (a flow's parameters) builds a
+    # RunConfig without this __init__, so it still raises pydantic's ValidationError there.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
+
+    @classmethod
+    def model_validate(cls, obj: Any, **kwargs: Any) -> RunConfig:
+        """Validate ``obj`` (a dict of sections); bad input raises ``StackcastError``."""
+        try:
+            return super().model_validate(obj, **kwargs)
+        except ValidationError as exc:
+            raise ConfigError(format_error(exc, API_WHERE, cls)) from None
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, **kwargs: Any) -> RunConfig:
+        """Validate JSON text; bad input raises ``StackcastError``."""
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except ValidationError as exc:
+            raise ConfigError(format_error(exc, API_WHERE, cls)) from None
+
     @property
     def embargo(self) -> int:
         """The effective embargo in bars: the configured one, never below H."""
@@ -252,52 +281,11 @@ def resolve_home(home: str | None = None) -> Path:
     return Path(raw).expanduser().resolve()
 
 
-_EXPECTED = {
-    "int_type": "a number",
-    "float_type": "a number",
-    "bool_type": "a boolean (true or false)",
-    "string_type": "a string",
-}
-
-
-def _got(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"the string {value!r}"
-    return f"the {type(value).__name__} {value!r}"
-
-
-def _message(err: Any) -> str:
-    """Pydantic's error in the words of a config file (what was expected, what was found)."""
-    kind, value = err["type"], err.get("input")
-    if kind == "int_type" and isinstance(value, float):
-        return f"expected a whole number, got {value!r}"
-    if kind in _EXPECTED:
-        whole = " (an integer)" if kind == "int_type" else ""
-        return f"expected {_EXPECTED[kind]}, got {_got(value)}{whole}"
-    if kind == "finite_number":
-        return f"must be a finite number, got {value}"
-    return err["msg"].removeprefix("Value error, ")
-
-
-def _format_error(exc: ValidationError, where: str) -> str:
-    err = exc.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return f"{where}: unknown key '{loc}'"
-    msg = _message(err)
-    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
-    if not loc:  # a check across sections names its keys itself
-        return f"{where}: {msg}{more}"
-    return f"{where}: key '{loc}': {msg}{more}"
-
-
 def _validated(model: type[BaseModel], data: dict[str, Any], where: str) -> Any:
-    try:
-        return model.model_validate(data)
+    try:  # pydantic's validator itself: RunConfig.model_validate would name "config"
+        return model.__pydantic_validator__.validate_python(data)
     except ValidationError as exc:
-        raise ConfigError(_format_error(exc, where)) from None
+        raise ConfigError(format_error(exc, where, model)) from None
 
 
 def config_from_dict(data: Any, where: str) -> RunConfig:

@@ -4,14 +4,17 @@ The Python API runs the same workflow bodies as the command line and the Prefect
 
     import stackcast
 
-    cfg = stackcast.load_config("configs/demo.toml")
-    result = stackcast.backtest(cfg, prices=frame)   # frame: date, ticker, close[, ...]
+    frame = stackcast.sample_prices()                # or yours: date, ticker, close[, ...]
+    cfg = stackcast.RunConfig.model_validate({"backtest": {"folds": 2}})
+    result = stackcast.backtest(cfg, prices=frame)
     result.forecasts, result.metrics                 # DataFrame, dict (model, baselines)
     model = stackcast.train(cfg, frame)
     model.forecast(frame)                            # the next H forecasts per ticker
 
 Bad input raises ``stackcast.StackcastError`` with the message the CLI prints after
-``error:``. Installed sub-packages: ``stackcast.features``, ``stackcast.models``,
+``error:``: a bad file, frame or model directory, and a bad configuration, whether loaded
+(``load_config``), built (``RunConfig(...)``, ``RunConfig.model_validate``) or passed as a
+dict. Installed sub-packages: ``stackcast.features``, ``stackcast.models``,
 ``stackcast.reports`` (pure) and ``stackcast.pipeline`` (every side effect).
 """
 
@@ -32,6 +35,7 @@ _LAZY = {
     "backtest": "stackcast.pipeline.api",
     "train": "stackcast.pipeline.api",
     "load_model": "stackcast.pipeline.api",
+    "sample_prices": "stackcast.pipeline.api",
     "BacktestResult": "stackcast.pipeline.api",
     "TrainedModel": "stackcast.pipeline.api",
 }

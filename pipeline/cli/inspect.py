@@ -50,7 +50,9 @@ def _mae(value: Any) -> str:
 def runs(
     kind: Annotated[
         str | None,
-        typer.Option("--kind", "-k", help="Only runs of this kind (backtest, train, daily)."),
+        typer.Option(
+            "--kind", "-k", help="Only runs of this kind: backtest, train, daily, replay or sweep."
+        ),
     ] = None,
     limit: Annotated[
         int | None, typer.Option("--limit", "-n", min=1, help="At most N runs.")
@@ -60,8 +62,10 @@ def runs(
 
     Reads STACKCAST_HOME/runs and writes nothing.
     """
-    from stackcast.pipeline.results.runs import read_summaries
+    from stackcast.pipeline.results.runs import RUN_KINDS, read_summaries
 
+    if kind is not None and kind not in RUN_KINDS:
+        raise ConfigError(f"--kind: unknown run kind {kind!r}: use one of {', '.join(RUN_KINDS)}")
     home = resolve_home()
     summaries = read_summaries(home)
     if kind is not None:

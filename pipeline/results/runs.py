@@ -39,6 +39,9 @@ _STAGING_RE = re.compile(
 )
 
 
+RUN_KINDS = ("backtest", "train", "daily", "replay", "sweep")  # what ``stackcast runs`` lists
+
+
 def new_run_id(kind: str) -> str:
     """A sortable, unique run id such as ``20261125T160102Z-backtest-3f9a``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

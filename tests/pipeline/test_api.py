@@ -38,15 +38,24 @@ def files_under(path: Path) -> list[Path]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
 
 
+def clean_env() -> dict[str, str]:
+    """This environment without PYTHONPATH: imports resolve as a user's script sees them."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 def test_readme_from_python_example_runs(tmp_path: Path, home: Path) -> None:
+    """As written, from a directory that is not the clone's and that holds the clone's folder
+    (``~/stackcast`` beside ``~/example.py``): no relative data path, no shadowing."""
     blocks = readme_blocks("From Python")
     assert len(blocks) == 2
-    (tmp_path / "data").symlink_to(REPO / "data")
+    assert "data/sample" not in blocks[0]  # the bundled prices come from the package
+    (tmp_path / "stackcast").symlink_to(REPO, target_is_directory=True)
     script = tmp_path / "example.py"
     script.write_text("\n".join(blocks), encoding="utf-8")
     proc = subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=300,
@@ -129,3 +138,82 @@ def test_namespace_does_not_squat_generic_names(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == stackcast.__version__
+
+
+@pytest.mark.parametrize("how", ["script", "-c"])
+def test_the_clone_folder_beside_a_script_does_not_shadow_the_package(
+    tmp_path: Path, how: str
+) -> None:
+    """``~/stackcast`` (the clone, no ``__init__.py`` at its root) next to the user's script
+    would be imported as an empty namespace package; ``make setup`` puts a path entry holding
+    only the real package before it wins."""
+    (tmp_path / "stackcast").symlink_to(REPO, target_is_directory=True)
+    code = (
+        "import stackcast\n"
+        "cfg = stackcast.RunConfig.model_validate({'backtest': {'folds': 2}})\n"
+        "print(cfg.backtest.folds, len(stackcast.sample_prices('GOOG')))\n"
+    )
+    script = tmp_path / "try.py"
+    script.write_text(code, encoding="utf-8")
+    args = [str(script)] if how == "script" else ["-c", code]
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=clean_env(), capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:] + "\n(make setup creates the path entry)"
+    assert proc.stdout.split() == ["2", "1047"]
+
+
+def test_sample_prices_are_the_bundled_files() -> None:
+    frame = stackcast.sample_prices()
+    assert set(frame["ticker"]) == {"GOOG", "MSFT"}
+    both = stackcast.sample_prices(["MSFT", "GOOG"])
+    pd.testing.assert_frame_equal(both, prices().reset_index(drop=True))
+    with pytest.raises(stackcast.StackcastError, match="not in the bundled sample: AAPL"):
+        stackcast.sample_prices(["msft", "AAPL"])
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (
+            lambda: stackcast.RunConfig(train={"epoch": 3}),
+            "config: unknown key 'train.epoch' (did you mean 'train.epochs'?)",
+        ),
+        (
+            lambda: stackcast.RunConfig.model_validate({"data": {"tickers": "MSFT"}}),
+            "config: key 'data.tickers': tickers is a list: tickers = [\"MSFT\"]",
+        ),
+        (
+            lambda: stackcast.backtest({"model": {"layer": []}}, prices=prices()),
+            "config: unknown key 'model.layer' (did you mean 'model.layers'?)",
+        ),
+        (
+            lambda: stackcast.train({"train": {"epochs": "ten"}}, prices()),
+            "config: key 'train.epochs': expected a number, got the string 'ten' (an integer)",
+        ),
+        (
+            lambda: stackcast.backtest(3, prices=prices()),
+            "config must be a RunConfig, a dict of sections or a TOML path, got int",
+        ),
+    ],
+)
+def test_bad_config_through_the_api_raises_stackcast_error(build, message: str) -> None:
+    with pytest.raises(stackcast.StackcastError) as info:
+        build()
+    assert str(info.value) == message
+
+
+def test_load_config_names_the_file_and_guesses_the_key(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text("[data]\ntickers = 'MSFT'\n[backtest]\nfold = 2\n", encoding="utf-8")
+    with pytest.raises(stackcast.StackcastError) as info:
+        stackcast.load_config(path)
+    assert (
+        str(info.value)
+        == f"{path}: key 'data.tickers': tickers is a list: tickers = [\"MSFT\"] (and 1 more)"
+    )
+    path.write_text("[backtest]\nfold = 2\n", encoding="utf-8")
+    with pytest.raises(stackcast.StackcastError) as info:
+        stackcast.load_config(path)
+    assert str(info.value).endswith("unknown key 'backtest.fold' (did you mean 'backtest.folds'?)")

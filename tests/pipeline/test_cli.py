@@ -107,7 +107,9 @@ def test_bad_config_key_exits_2(tmp_path: Path) -> None:
     cfg.write_text("[data]\ntickerz = ['MSFT']\n")
     result = run("ingest", "--config", str(cfg), "--source", "sample")
     assert result.exit_code == 2
-    assert assert_one_error_line(result.stderr) == f"error: {cfg}: unknown key 'data.tickerz'"
+    assert assert_one_error_line(result.stderr) == (
+        f"error: {cfg}: unknown key 'data.tickerz' (did you mean 'data.tickers'?)"
+    )
 
 
 def test_several_failures_make_one_line(tmp_path: Path) -> None:

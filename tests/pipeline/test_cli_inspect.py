@@ -126,8 +126,10 @@ def test_runs_newest_first_with_kind_tickers_verdict_and_path(home: Path) -> Non
     assert [r[0] for r in table(only.stdout)[1]] == ["20240101T000000Z-backtest-aaaa"]
     limited = run("runs", "--limit", "2")
     assert [r[1] for r in table(limited.stdout)[1]] == ["daily", "train"]
-    none = run("runs", "--kind", "nope")
-    assert none.exit_code == 0 and none.stdout.startswith("no nope runs in ")
+    none = run("runs", "--kind", "sweep")
+    assert none.exit_code == 0 and none.stdout.startswith("no sweep runs in ")
+    bogus = run("runs", "--kind", "nope")  # an unknown kind is refused, not "no runs"
+    assert bogus.exit_code == 2 and "unknown run kind 'nope'" in bogus.stderr
 
 
 def test_runs_bad_limit_exits_2() -> None:

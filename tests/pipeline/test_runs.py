@@ -2,7 +2,7 @@ import re
 import shutil
 
 import pytest
-from stackcast.pipeline.results.runs import REPO, git_commit, new_run_id
+from stackcast.pipeline.results.runs import REPO, RUN_KINDS, git_commit, new_run_id
 
 
 @pytest.mark.skipif(
@@ -35,3 +35,32 @@ def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(t
     with pytest.raises(ValueError, match="outside the run directory"):
         publish_run(tmp_path / "home", "r1", files, {"kind": "backtest"}, out=tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["runs", "--kind", "bogus"], "--kind: unknown run kind 'bogus': use one of backtest"),
+        (["ingest", "--source", "sample", "--tickers", "MSFT", "--decimal", "x"], "--decimal"),
+        (["ingest", "--source", "sample", "--tickers", "MSFT", "--sep", "xx"], "--sep"),
+        (["ingest", "--source", "bogus", "--tickers", "MSFT"], "unknown source 'bogus'"),
+        (["serve", "--port", "abc"], "--port"),
+        (["run", "--as-of", "soon"], "--as-of"),
+    ],
+)
+def test_choice_options_refuse_unknown_values(home, args, words):
+    from tests.reliability.helpers import cli, error_lines, snapshot
+
+    result = cli(*args)
+    assert result.exit_code == 2, result.stderr
+    (line,) = error_lines(result.stderr)
+    assert words in line
+    assert snapshot(home) == {}
+
+
+def test_runs_lists_every_kind(home):
+    from tests.reliability.helpers import cli
+
+    for kind in RUN_KINDS:
+        result = cli("runs", "--kind", kind)
+        assert result.exit_code == 0 and f"no {kind} runs" in result.stdout
