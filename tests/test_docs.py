@@ -7,15 +7,15 @@ import importlib.util
 import os
 import re
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run_python
 
+MKDOCS = "from mkdocs.__main__ import cli; cli()"
+STACKCAST = "import sys; from stackcast.pipeline.cli import main; sys.exit(main())"
 README = REPO / "README.md"
 DOCS = REPO / "docs"
 # Anything that tries the network during the build fails: the site must build offline.
@@ -37,15 +37,8 @@ def load_hooks() -> ModuleType:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, **OFFLINE, "NO_MKDOCS_2_WARNING": "1", "no_proxy": "", "NO_PROXY": ""}
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(out)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    args = ("build", "--strict", "--quiet", "--site-dir", str(out))
+    proc = run_python(MKDOCS, *args, env=env, timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
 
@@ -64,13 +57,8 @@ def test_site_builds_strict_with_every_page(site: Path) -> None:
 
 def defaults_keys() -> list[str]:
     """The keys ``stackcast config --defaults`` prints, as ``section.key`` (root keys bare)."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackcast", "config", "--defaults"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    proc = run_python(STACKCAST, "config", "--defaults", env=dict(os.environ), timeout=120)
+    assert proc.returncode == 0, proc.stderr
     keys, section = [], ""
     for line in proc.stdout.splitlines():
         if m := re.match(r"^\[(\w+)\]", line):
@@ -161,15 +149,7 @@ def test_readme_commands_exist_as_written() -> None:
 def test_readme_ingest_command_runs_as_written(tmp_path: Path) -> None:
     ingest = next(c for c in readme_commands() if c[:2] == ["stackcast", "ingest"])
     env = {**os.environ, "STACKCAST_HOME": str(tmp_path / "home")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "stackcast", *ingest[1:]],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    proc = run_python(STACKCAST, *ingest[1:], env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert sorted(p.name for p in (tmp_path / "home" / "prices").glob("*.parquet")) == [
         "GOOG.parquet",
