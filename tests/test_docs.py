@@ -155,3 +155,12 @@ def test_readme_ingest_command_runs_as_written(tmp_path: Path) -> None:
         "GOOG.parquet",
         "MSFT.parquet",
     ]
+
+
+def test_help_lists_every_command_with_a_whole_first_line() -> None:
+    env = {**os.environ, "COLUMNS": "80"}
+    proc = run_python(STACKCAST, "--help", env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    commands = proc.stdout.split("Commands:", 1)[1].strip().split("\n\n")[0].splitlines()
+    assert len(commands) >= 10
+    assert [line for line in commands if line.rstrip().endswith("...")] == []
