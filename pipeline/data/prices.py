@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 from stackcast.pipeline.config import RunConfig, check_ticker
 from stackcast.pipeline.data.ingest import ingest
+from stackcast.pipeline.data.sources import _clip as _in_range  # bars in [start, end]
 from stackcast.pipeline.data.sources import validated_frame
 from stackcast.pipeline.data.store import PriceStore
 from stackcast.pipeline.errors import DataError
@@ -49,16 +50,6 @@ def _range_words(start: _dt.date | None, end: _dt.date | None) -> str:
     if start and end:
         return f"from {start} to {end}"
     return f"on or after {start}" if start else (f"on or before {end}" if end else "")
-
-
-def _in_range(frame: pd.DataFrame, start: _dt.date | None, end: _dt.date | None) -> pd.DataFrame:
-    """``frame``'s bars from ``start`` to ``end`` (either may be None)."""
-    keep = pd.Series(True, index=frame.index)
-    if start is not None:
-        keep &= frame["date"] >= pd.Timestamp(start)
-    if end is not None:
-        keep &= frame["date"] <= pd.Timestamp(end)
-    return frame[keep].reset_index(drop=True)
 
 
 def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> pd.DataFrame:
