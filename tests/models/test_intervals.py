@@ -108,12 +108,17 @@ def _panel_and_split(h: int = 2):
     return cfg, panel, split
 
 
-def test_calibration_block_is_disjoint_from_early_stopping_and_before_the_test() -> None:
-    h = 2
+def _fold_blocks(h: int = 2):
+    """A fold's panel, split and rows, and the held-out masks of 15% + 15% blocks."""
     _, panel, split = _panel_and_split(h)
     rows = fold_rows(panel, split)
     tc = TrainConfig(validation_fraction=0.15, calibration_fraction=0.15)
-    fit, val, cal, warning = held_out_masks(panel.dates[rows.train], tc, h)
+    return panel, split, rows, held_out_masks(panel.dates[rows.train], tc, h)
+
+
+def test_calibration_block_is_disjoint_from_early_stopping_and_before_the_test() -> None:
+    h = 2
+    panel, split, rows, (fit, val, cal, warning) = _fold_blocks(h)
     assert warning is None
     assert not (fit & val).any() and not (fit & cal).any() and not (val & cal).any()
     cal_dates = np.unique(panel.calendar())
@@ -134,11 +139,7 @@ def test_calibration_block_is_disjoint_from_early_stopping_and_before_the_test()
 
 
 def test_the_scaler_sees_neither_held_out_block() -> None:
-    h = 2
-    _, panel, split = _panel_and_split(h)
-    rows = fold_rows(panel, split)
-    tc = TrainConfig(validation_fraction=0.15, calibration_fraction=0.15)
-    fit, val, cal, _ = held_out_masks(panel.dates[rows.train], tc, h)
+    panel, _, rows, (fit, val, cal, _) = _fold_blocks(2)
     held = rows.train[val | cal]
     used = scaler_rows(panel, rows.fit_rows, held)
     first_held = panel.dates[held].min()

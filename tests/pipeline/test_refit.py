@@ -12,19 +12,14 @@ from stackcast.pipeline.workflows.steps import Steps
 from stackcast.pipeline.workflows.training import fit_version
 
 from tests.conftest import SAMPLE
-
-TINY = {
-    "name": "tiny",
-    "data": {"source": "sample", "tickers": ["MSFT", "GOOG"], "end": "2008-10-14"},
-    "features": {"window": 16, "horizons": 2, "min_history": 8},
-    "model": {"layers": [{"cell": "gru", "units": 4}], "dropout": 0.0, "between_dropout": 0.0},
-    "train": {"epochs": 2, "warm_epochs": 1, "mc_samples": 3, "batch_size": 256},
-    "backtest": {"folds": 1, "test_size": 15, "train_size": 250, "mode": "rolling"},
-}
+from tests.pipeline.test_replay import TINY
 
 
 def config(**backtest: object) -> RunConfig:
-    return RunConfig.model_validate({**TINY, "backtest": {**TINY["backtest"], **backtest}})
+    """The replay tests' tiny config, rolling over 250 dates, two epochs."""
+    train = {**TINY["train"], "epochs": 2}
+    window = {**TINY["backtest"], "mode": "rolling", **backtest}
+    return RunConfig.model_validate({**TINY, "train": train, "backtest": window})
 
 
 def prices() -> pd.DataFrame:

@@ -158,19 +158,19 @@ def test_daily_caption_matches_the_models_configuration() -> None:
 def test_daily_page_shows_the_models_caption_not_a_fixed_one() -> None:
     from stackcast.reports.daily import DailyData, render_daily
 
-    forecasts = pd.DataFrame(
-        {
-            "ticker": ["AAA"],
-            "origin": ["2024-03-01"],
-            "horizon": [1],
-            "target_date": ["2024-03-04"],
-            "y_pred": [0.001],
-            "lo": [-0.01],
-            "hi": [0.01],
-            "origin_close": [100.0],
-            "price_pred": [100.1],
-        }
-    )
+    columns = [
+        "ticker",
+        "origin",
+        "horizon",
+        "target_date",
+        "y_pred",
+        "lo",
+        "hi",
+        "origin_close",
+        "price_pred",
+    ]
+    values = ["AAA", "2024-03-01", 1, "2024-03-04", 0.001, -0.01, 0.01, 100.0, 100.1]
+    forecasts = pd.DataFrame([values], columns=columns)
     model = {
         "name": "m",
         "version": "v1",
