@@ -1,10 +1,11 @@
 """Prefect flows: thin wrappers that run the workflow bodies as tasks and publish artifacts.
 
-Every flow takes the whole ``RunConfig`` as its ``cfg`` parameter (a pydantic model, so the
-Prefect UI renders it as a form with the config's values as defaults and the fields'
-descriptions as help) and runs the same body as the CLI (``stackcast.pipeline.workflows``)
-with ``PrefectSteps``: per-ticker work fans out on the task runner (``ingest-<T>``,
-``forecast-<T>``), whole-panel steps run in the flow's process, one task each.
+Every served flow takes a short run form (``stackcast.pipeline.orchestration.parameters``):
+what a one-off run changes (``as_of``, ``tickers``, ``model_name``), then ``overrides`` (dotted
+config keys) and ``cfg`` (the TOML file the rest comes from, or a ``RunConfig`` from Python).
+It runs the same body as the CLI (``stackcast.pipeline.workflows``) with ``PrefectSteps``:
+per-ticker work fans out on the task runner (``ingest-<T>``, ``forecast-<T>``), whole-panel
+steps run in the flow's process, one task each.
 
 Failure semantics: one ticker that fails (ingest after its retries, or forecast) fails only
 its own task; the flow goes on with the others and lists the failure in its summary artifact
@@ -40,6 +41,15 @@ from stackcast.pipeline.orchestration.artifacts import (
     verdicts_md,
     warnings_md,
 )
+from stackcast.pipeline.orchestration.parameters import (
+    AsOf,
+    ConfigSource,
+    Grid,
+    ModelName,
+    Overrides,
+    Tickers,
+    flow_config,
+)
 from stackcast.pipeline.orchestration.tasks import PrefectSteps, prepared, task_runner_for
 from stackcast.pipeline.workflows.backtest import run_backtest
 from stackcast.pipeline.workflows.common import bare_message, ingest_all, ingest_warnings
@@ -48,17 +58,18 @@ from stackcast.pipeline.workflows.training import retrain
 
 
 @flow(name="ingest")
-def ingest_flow(cfg: RunConfig) -> State[Any]:
+def ingest_flow(
+    cfg: ConfigSource = "", tickers: Tickers = None, overrides: Overrides = None
+) -> State[Any]:
     """Fetch, validate and store prices, one task per ticker (retried on network errors).
 
-    Args:
-        cfg: The stackcast configuration; ``[data]`` names the source and the tickers
-            (a sample or file source without configured tickers ingests all it holds).
+    ``[data]`` names the source and the tickers (a sample or file source without configured
+    tickers ingests all it holds). Parameters: the run form (``parameters``).
     """
     from stackcast.pipeline.data.ingest import resolve_tickers
     from stackcast.pipeline.data.sources import parse_source
 
-    cfg = prepared(cfg)
+    cfg = prepared(flow_config(cfg, tickers=tickers, overrides=overrides))
     with summary_on_failure("ingest", "Ingest"):
         tickers = resolve_tickers(cfg, None, parse_source(cfg.data.source))
         with task_runner_for(cfg.runtime) as runner:
@@ -93,19 +104,22 @@ def ingest_flow(cfg: RunConfig) -> State[Any]:
 
 
 @flow(name="daily-forecast")
-def daily_forecast_flow(as_of: date | None = None, *, cfg: RunConfig) -> State[Any]:
+def daily_forecast_flow(
+    as_of: AsOf = None,
+    tickers: Tickers = None,
+    model_name: ModelName = "",
+    overrides: Overrides = None,
+    *,
+    cfg: ConfigSource = "",
+) -> State[Any]:
     """Ingest new bars, forecast every ticker with the champion, publish, score and report.
 
-    ``as_of`` comes first so the UI's run form shows it at the top, with the config's tickers
-    next and its schedules and paths last.
-
-    Args:
-        as_of: Replay this past day on the stored prices (no ingest), written to the what-if
-            home STACKCAST_HOME/as-of, never the live ledger; empty: today, after ingesting
-            the new bars.
-        cfg: The stackcast configuration (tickers, model name, runtime, report settings).
+    The run form leads with ``as_of`` (a past day replays on the stored prices into the
+    what-if home STACKCAST_HOME/as-of, never the live ledger; empty: today, after ingesting
+    the new bars), the tickers and the model's name; ``overrides`` and the ``cfg`` file
+    hold the rest (``parameters``).
     """
-    cfg = prepared(cfg)
+    cfg = prepared(flow_config(cfg, tickers=tickers, model_name=model_name, overrides=overrides))
     with summary_on_failure("daily-forecast", f"Daily forecast: {cfg.name}"):
         with task_runner_for(cfg.runtime) as runner:
             result = daily_forecast(cfg, as_of, steps=PrefectSteps(runner))
@@ -178,40 +192,51 @@ def _retrain(cfg: RunConfig, prefix: str, title: str) -> State[Any]:
 
 
 @flow(name="train")
-def train_flow(cfg: RunConfig) -> State[Any]:
+def train_flow(
+    cfg: ConfigSource = "",
+    tickers: Tickers = None,
+    model_name: ModelName = "",
+    overrides: Overrides = None,
+) -> State[Any]:
     """Train a new champion candidate: what ``stackcast train`` does, as tasks.
 
     Trains a new version on the latest data, validates it on the latest block of known
     outcomes, and makes it the champion only if it beats the champion and the random walk
-    there (or there is no champion yet).
-
-    Args:
-        cfg: The stackcast configuration (data, features, model, training, backtest sizes).
+    there (or there is no champion yet). Parameters: the run form (``parameters``).
     """
+    cfg = flow_config(cfg, tickers=tickers, model_name=model_name, overrides=overrides)
     return _retrain(prepared(cfg), "train", "Train")
 
 
 @flow(name="weekly-retrain")
-def weekly_retrain_flow(cfg: RunConfig) -> State[Any]:
+def weekly_retrain_flow(
+    cfg: ConfigSource = "",
+    tickers: Tickers = None,
+    model_name: ModelName = "",
+    overrides: Overrides = None,
+) -> State[Any]:
     """Retrain a challenger; it replaces the champion only if it beats it and the random walk.
 
     Both are scored on the latest validation block (the challenger's own held-out block);
     the decision and its numbers go into the run's artifacts and ``metrics.json``.
-
-    Args:
-        cfg: The stackcast configuration (data, features, model, training, backtest sizes).
+    Parameters: the run form (``parameters``).
     """
+    cfg = flow_config(cfg, tickers=tickers, model_name=model_name, overrides=overrides)
     return _retrain(prepared(cfg), "weekly-retrain", "Weekly retrain")
 
 
 @flow(name="backtest")
-def backtest_flow(cfg: RunConfig) -> State[Any]:
+def backtest_flow(
+    cfg: ConfigSource = "",
+    tickers: Tickers = None,
+    model_name: ModelName = "",
+    overrides: Overrides = None,
+) -> State[Any]:
     """Walk-forward backtest against the random walk, drift and ridge, with a report.
 
-    Args:
-        cfg: The stackcast configuration (``[backtest]`` sets the folds).
+    ``[backtest]`` sets the folds. Parameters: the run form (``parameters``).
     """
-    cfg = prepared(cfg)
+    cfg = prepared(flow_config(cfg, tickers=tickers, model_name=model_name, overrides=overrides))
     with summary_on_failure("backtest", f"Backtest: {cfg.report.title}"):
         with task_runner_for(cfg.runtime) as runner:
             result, run_dir = run_backtest(cfg, steps=PrefectSteps(runner))
@@ -248,17 +273,23 @@ def backtest_flow(cfg: RunConfig) -> State[Any]:
 
 
 @flow(name="sweep")
-def sweep_flow(cfg: RunConfig, grid: dict[str, list[Any]]) -> State[Any]:
+def sweep_flow(
+    cfg: ConfigSource = "",
+    grid: Grid = None,
+    tickers: Tickers = None,
+    model_name: ModelName = "",
+    overrides: Overrides = None,
+) -> State[Any]:
     """Backtest every combination of a grid; choose on validation folds, report the test folds.
 
-    Args:
-        cfg: The base configuration (``[sweep]`` sets the validation folds and the most
-            combinations, ``[backtest]`` the test folds).
-        grid: Dotted config keys to lists of values, e.g. ``{"model.dropout": [0.0, 0.2]}``.
+    ``grid`` maps dotted config keys to lists of values (``{"model.dropout": [0.0, 0.2]}``);
+    ``[sweep]`` sets the validation folds and the most combinations, ``[backtest]`` the test
+    folds. Parameters: the run form (``parameters``).
     """
     from stackcast.pipeline.workflows.sweep import run_sweep
 
-    cfg = prepared(cfg)
+    cfg = prepared(flow_config(cfg, tickers=tickers, model_name=model_name, overrides=overrides))
+    grid = grid or {}
     with summary_on_failure("sweep", f"Sweep: {cfg.report.title}"):
         with task_runner_for(cfg.runtime) as runner:
             result, run_dir = run_sweep(cfg, grid, steps=PrefectSteps(runner))

@@ -9,10 +9,12 @@ serves the deployments with a Prefect ``Runner`` (what ``prefect.serve`` does):
 - ``backtest``, ``sweep`` (its ``grid`` parameter a form field) and ``ingest`` on demand
   (Run button in the UI).
 
-Each deployment's parameter is the whole ``RunConfig`` (``cfg``), so the UI shows a form with
-the loaded config as defaults. Schedules stay active after shutdown
-(``pause_on_shutdown=False``). Ctrl-C, SIGTERM or SIGHUP stop what this command started (the
-report server and its own Prefect server) and nothing else; an external server is left alone.
+Each deployment's run form is short (``stackcast.pipeline.orchestration.parameters``): the
+tickers, the model's name, ``overrides`` (dotted config keys) and the config file, read when a
+run starts, with defaults that stand for the served configuration. Schedules stay active after
+shutdown (``pause_on_shutdown=False``). Ctrl-C, SIGTERM or SIGHUP stop what this command
+started (the report server and its own Prefect server) and nothing else; an external server is
+left alone.
 
 The Prefect server runs in its own session so a terminal's Ctrl-C reaches only this process,
 which then stops the runner before the server; on Linux the server also gets SIGTERM if this
@@ -141,6 +143,7 @@ def serve(
     ready_timeout: float = READY_TIMEOUT,
     limit: int | None = None,
     out: Callable[[str], None] = print,
+    config_path: str | Path | None = None,
 ) -> None:
     """Run Prefect, the deployments and the report server until interrupted.
 
@@ -155,6 +158,8 @@ def serve(
         ready_timeout: Seconds to wait for the Prefect server's health check.
         limit: Most flow runs at once (default: Prefect's ``PREFECT_RUNNER_PROCESS_LIMIT``).
         out: Where the URLs are printed.
+        config_path: The file ``cfg`` was read from (None: the default configuration):
+            runs read it when they start, with what ``cfg`` changes as their overrides.
 
     Raises:
         UserError: a port is taken, the server does not come up, or the external
@@ -192,7 +197,9 @@ def serve(
                     )
                     out(f"Starting the Prefect server (log: {server.log_path}) ...")
                 # import the flows while the server starts
-                specs = deployments if deployments is not None else deployments_for(cfg)
+                specs = (
+                    deployments if deployments is not None else deployments_for(cfg, config_path)
+                )
                 if server is not None:
                     waited = wait_for_health(
                         server.api_url, ready_timeout, server.proc, server.log_path
@@ -286,7 +293,7 @@ def serve_command(
     """
     cfg = load_config(config_path)
     specs = load_deployments(deployments, cfg) if deployments else None
-    serve(cfg, host=host, port=port, ui_port=ui_port, deployments=specs)
+    serve(cfg, host=host, port=port, ui_port=ui_port, deployments=specs, config_path=config_path)
     return 0
 
 

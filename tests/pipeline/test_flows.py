@@ -337,6 +337,25 @@ def test_ingest_flow_fails_when_no_ticker_can_be_ingested(home: Path) -> None:
 
 
 @pytest.mark.usefixtures("prefect_harness")
+def test_ingest_flow_from_the_run_form(home: Path, tmp_path: Path) -> None:
+    """The form's fields as the UI sends them: a config file, tickers and dotted overrides."""
+    from stackcast.pipeline.config import to_toml
+    from stackcast.pipeline.data.store import PriceStore
+
+    config = tmp_path / "served.toml"
+    config.write_text(to_toml(tiny_config(tickers=["MSFT", "GOOG"])), encoding="utf-8")
+    state = flows.ingest_flow(
+        str(config), tickers=["GOOG"], overrides={"data.end": "2008-06-30"}, return_state=True
+    )
+    assert state.is_completed(), state.message
+    assert state.result()["tickers"] == ["GOOG"]
+    assert not (home / "prices" / "MSFT.parquet").exists()
+    assert str(pd.Timestamp(PriceStore(home).read("GOOG")["date"].max()).date()) == "2008-06-30"
+    bad = flows.ingest_flow(str(config), overrides={"data.nope": 1}, return_state=True)
+    assert bad.is_failed() and "overrides: unknown key 'data.nope'" in bad.message
+
+
+@pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -> None:
     """``[runtime] task_runner = "dask"`` with an address joins that cluster."""
     distributed = pytest.importorskip("distributed")
@@ -422,8 +441,8 @@ def test_table_rows_are_json_ready() -> None:
     assert md.splitlines()[2] == "| x\\|y | 1 |"
 
 
-def test_flow_parameters_render_as_forms() -> None:
-    """Every deployment's parameter schema has the config model, with descriptions."""
+def test_flow_parameters_render_as_short_forms() -> None:
+    """Every deployment's run form: a few described fields, the config folded into two."""
     from stackcast.pipeline.orchestration.deployments import deployments_for, to_runner_deployments
 
     deployments = to_runner_deployments(deployments_for(tiny_config()))
@@ -431,10 +450,11 @@ def test_flow_parameters_render_as_forms() -> None:
     assert set(by_name) == {"daily-forecast", "weekly-retrain", "backtest", "ingest", "sweep"}
     for dep in deployments:
         schema = dep._parameter_openapi_schema.model_dump()
-        assert "RunConfig" in schema["definitions"]
-        assert schema["properties"]["cfg"]["description"]
+        assert not schema["definitions"]  # no config model unfolded into the form
+        assert {"cfg", "overrides", "tickers"} <= set(schema["properties"])
+        assert all(p["description"] for p in schema["properties"].values()), dep.name
     daily = by_name["daily-forecast"]._parameter_openapi_schema.model_dump()
-    assert set(daily["properties"]) == {"cfg", "as_of"}
+    assert set(daily["properties"]) == {"as_of", "tickers", "model_name", "overrides", "cfg"}
     assert "Replay this past day" in daily["properties"]["as_of"]["description"]
-    data = daily["definitions"]["DataConfig"]["properties"]
-    assert data["max_jump"]["description"] and data["max_jump"]["default"] == 0.75
+    assert set(by_name["ingest"].parameters) == {"tickers", "overrides", "cfg"}
+    assert by_name["sweep"].parameters["grid"] == {"model.dropout": [0.0, 0.2]}

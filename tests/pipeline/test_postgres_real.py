@@ -367,8 +367,8 @@ def test_serve_on_postgres_survives_restart(
         for name, dep in deps.items():
             assert schedules_of(dep) == expected[name], name
             assert dep["paused"] is False
-            assert dep["parameters"]["cfg"]["name"] == "demo"
-            assert dep["parameters"]["cfg"]["paths"]["home"] == str(home.resolve())
+            assert dep["parameters"]["cfg"] == str(config.resolve())
+            assert dep["parameters"]["overrides"] == {}  # the file is the served config
         assert train.wait(timeout=300) == 0, train_log.read_text(errors="replace")[-3000:]
         mark("champion trained")
 

@@ -19,6 +19,7 @@ from stackcast.pipeline.orchestration.deployments import (
     DeploymentSpec,
     flow_parameters,
 )
+from stackcast.pipeline.orchestration.parameters import ConfigSource, Overrides, flow_config
 from stackcast.pipeline.results.reportserver import link_for
 
 from tests.prefect_support import (
@@ -46,11 +47,11 @@ timezone = "Europe/London"
 
 
 @flow(name="stackcast-test-report")
-def report_flow(cfg: RunConfig, note: str = "hello") -> str:
+def report_flow(cfg: ConfigSource = "", overrides: Overrides = None, note: str = "hello") -> str:
     """A stand-in for the real flows: writes a report and links it as an artifact."""
     from prefect.runtime import flow_run
 
-    home = cfg.home()
+    home = flow_config(cfg, overrides=overrides).home()
     run_dir = home / "runs" / f"test-{flow_run.id}"
     run_dir.mkdir(parents=True)
     (run_dir / "report.html").write_text(f"<h1>report {note}</h1>", encoding="utf-8")
@@ -63,17 +64,36 @@ def report_flow(cfg: RunConfig, note: str = "hello") -> str:
 def serve_deployments(cfg: RunConfig) -> list[DeploymentSpec]:
     """Loaded by the launcher subprocess through --deployments."""
     schedule = Cron(cfg.schedule.daily_cron, timezone=cfg.schedule.timezone)
-    return [DeploymentSpec(report_flow, "report-test", schedule, flow_parameters(cfg))]
+    params = flow_parameters(cfg, flow=report_flow)
+    return [DeploymentSpec(report_flow, "report-test", schedule, params)]
 
 
-def test_flow_parameters_fill_home_and_round_trip(home: Path) -> None:
+def test_flow_parameters_stand_for_the_served_config(tmp_path: Path) -> None:
+    """The form's defaults give back the served config: its file, or what differs from it."""
+    from stackcast.pipeline.config import builtin_config
+
     cfg = parse_config(CONFIG)
-    params = flow_parameters(cfg)
-    assert set(params) == {"cfg"}
-    assert params["cfg"]["paths"]["home"] == str(home.resolve())
-    again = RunConfig.model_validate(params["cfg"])
-    assert again.schedule == cfg.schedule
-    assert again.home() == home.resolve()
+    params = flow_parameters(cfg)  # not from a file: every difference from the default config
+    assert set(params) == {"tickers", "model_name", "overrides", "cfg"}
+    assert params["cfg"] == "" and params["model_name"] == "servetest"
+    assert params["overrides"]["schedule.timezone"] == "Europe/London"
+    assert flow_config(**params) == cfg
+    path = tmp_path / "serve.toml"
+    path.write_text(CONFIG, encoding="utf-8")
+    from_file = flow_parameters(cfg, path)
+    assert from_file["overrides"] == {} and from_file["cfg"] == str(path.resolve())
+    assert flow_config(**from_file) == cfg
+    demo = load_config(builtin_config("demo"))
+    changed = demo.model_copy(update={"name": "other"})
+    ingest = flow_parameters(changed, builtin_config("demo"), report_flow)  # no model_name field
+    assert ingest == {"overrides": {"name": "other"}, "cfg": str(builtin_config("demo"))}
+    assert flow_config(**ingest) == changed
+    again = flow_config(str(path), tickers=["SPY"], model_name="m", overrides={"train.epochs": 3})
+    assert (again.data.tickers, again.name, again.train.epochs) == (("SPY",), "m", 3)
+    with pytest.raises(ConfigError, match=r"overrides: unknown key 'train\.nope'"):
+        flow_config(str(path), overrides={"train.nope": 1})
+    with pytest.raises(ConfigError, match=r"key 'train\.epochs': expected a number"):
+        flow_config(str(path), overrides={"train.epochs": "many"})
 
 
 def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -90,8 +110,11 @@ def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch
     assert (daily.cron, daily.timezone) == ("30 18 * * 1-5", "Europe/London")
     assert (weekly.cron, weekly.timezone) == ("0 9 * * 6", "Europe/London")
     assert by_name["backtest"].schedule is None and by_name["ingest"].schedule is None
-    assert all(s.parameters == flow_parameters(cfg) for s in specs if s.name != "sweep")
-    assert by_name["sweep"].parameters == flow_parameters(cfg) | {"grid": DEFAULT_GRID}
+    params = flow_parameters(cfg, None, report_flow)
+    assert all(s.parameters == params for s in specs if s.name != "sweep")
+    assert by_name["sweep"].parameters == params | {"grid": DEFAULT_GRID}
+    for name, at in (("daily-forecast", "18:30"), ("weekly-retrain", "09:00")):
+        assert f"Schedule: {at} Europe/London time" in by_name[name].description
 
 
 def test_deployments_for_without_flows_module(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -110,12 +133,12 @@ def test_to_runner_deployments_schema_and_schedule() -> None:
     (dep,) = serve_mod.to_runner_deployments(serve_deployments(cfg))
     assert dep.name == "report-test"
     assert dep.entrypoint == "tests.pipeline.test_serve.report_flow"
-    assert dep.parameters["cfg"]["schedule"]["timezone"] == "Europe/London"
+    assert dep.parameters["overrides"]["schedule.timezone"] == "Europe/London"
     (schedule,) = dep.schedules
     assert schedule.schedule.cron == "30 18 * * 1-5"
     schema = dep._parameter_openapi_schema.model_dump()
-    assert set(schema["properties"]) == {"cfg", "note"}
-    assert "RunConfig" in schema["definitions"]  # the UI renders the model as a form
+    assert set(schema["properties"]) == {"cfg", "overrides", "note"}
+    assert "RunConfig" not in schema["definitions"]  # the config is one field, not a form
 
 
 @pytest.mark.parametrize("name", ["default", "demo"])
@@ -129,8 +152,7 @@ def test_shipped_configs_pass_the_servers_parameter_check(name: str) -> None:
     assert dep.enforce_parameter_schema is True
     schema = dep._parameter_openapi_schema.model_dump()
     assert validate(dep.parameters, schema, raise_on_error=True) == []
-    bad = {"cfg": dep.parameters["cfg"] | {"nope": 1}}
-    assert validate(bad, schema) != []
+    assert validate(dep.parameters | {"overrides": [1]}, schema) != []
 
 
 def test_external_api_url_that_does_not_answer(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -225,14 +247,14 @@ def test_serve_end_to_end(home: Path, tmp_path: Path) -> None:
         assert sched["schedule"]["timezone"] == "Europe/London"
         assert sched["active"] is True
         assert dep["paused"] is False
-        assert dep["parameters"]["cfg"]["paths"]["home"] == str(home.resolve())
+        assert dep["parameters"]["overrides"]["name"] == "servetest"
         assert "cfg" in dep["parameter_openapi_schema"]["properties"]
 
         run = trigger_deployment(api, dep["id"], {"note": "from-the-ui"})
         final = wait_for_flow_run(api, run["id"], timeout=60)
         timings["flow run completed"] = time.monotonic() - started
         assert final["state"]["type"] == "COMPLETED", final["state"]
-        assert final["parameters"]["cfg"]["name"] == "servetest"
+        assert final["parameters"]["overrides"]["name"] == "servetest"
 
         (art,) = [a for a in flow_run_artifacts(api, run["id"]) if a["type"] == "markdown"]
         link = art["data"].split("](", 1)[1].rstrip(")")
@@ -301,13 +323,21 @@ def test_sigterm_to_the_launcher_stops_its_server(home: Path, tmp_path: Path) ->
 
 
 def test_custom_run_form_puts_what_a_one_off_run_changes_first() -> None:
-    """daily-forecast's form: as_of, then the config (tickers first, schedules and paths last)."""
+    """daily-forecast's form: as_of (a plain date), tickers, model name, overrides, the file."""
+    from prefect.utilities.schema_tools.validation import validate
+
     cfg = parse_config(CONFIG)
     specs = [s for s in serve_mod.deployments_for(cfg) if s.name == "daily-forecast"]
     (dep,) = serve_mod.to_runner_deployments(specs)
     schema = dep._parameter_openapi_schema.model_dump()
-    by_position = sorted(schema["properties"], key=lambda k: schema["properties"][k]["position"])
-    assert by_position == ["as_of", "cfg"]
-    sections = list(schema["definitions"]["RunConfig"]["properties"])
-    assert sections[0] == "data" and sections[-3:] == ["schedule", "runtime", "paths"]
-    assert next(iter(schema["definitions"]["DataConfig"]["properties"])) == "tickers"
+    props = schema["properties"]
+    by_position = sorted(props, key=lambda k: props[k]["position"])
+    assert by_position == ["as_of", "tickers", "model_name", "overrides", "cfg"]
+    assert not schema["definitions"] and not schema.get("required")
+    # one type per field (no "date | None" toggle), no null default the form would send back
+    assert all("anyOf" not in p and p.get("default", 0) is not None for p in props.values())
+    assert (props["as_of"]["type"], props["as_of"]["format"]) == ("string", "date")
+    # what the form sends: the date left empty (absent or null), or a date
+    for as_of in ({}, {"as_of": None}, {"as_of": "2024-01-02"}):
+        assert validate(dep.parameters | as_of, schema, raise_on_error=True) == []
+    assert validate(dep.parameters | {"as_of": 20240102}, schema) != []

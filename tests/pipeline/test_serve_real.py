@@ -93,8 +93,9 @@ def test_daily_forecast_deployment_end_to_end(home: Path, tmp_path: Path) -> Non
         assert sched["schedule"]["cron"] == "30 18 * * 1-5"
         assert sched["schedule"]["timezone"] == "Europe/London"
         assert sched["active"] is True and dep["paused"] is False
-        assert dep["parameters"]["cfg"]["name"] == "tiny"
-        assert dep["parameters"]["cfg"]["paths"]["home"] == str(home.resolve())
+        assert dep["parameters"]["model_name"] == "tiny"
+        assert dep["parameters"]["cfg"] == str(config.resolve())
+        assert dep["parameters"]["overrides"] == {}  # the file is the served config
         assert {"cfg", "as_of"} <= set(dep["parameter_openapi_schema"]["properties"])
         for name in ("weekly-retrain", "backtest", "ingest"):
             find_deployment(api, name, timeout=10)
