@@ -146,11 +146,12 @@ def parse_dates(raw: pd.Series, fmt: str) -> pd.Series:
         if isinstance(parsed.dtype, pd.DatetimeTZDtype):
             parsed = parsed.dt.tz_localize(None)
         return parsed
-    parts = _split(text)
-    day = _read_days(parts["day"], fmt)
-    clock = pd.to_timedelta(parts["seconds"].fillna(0), unit="s")
-    out = day + clock
-    out.index = raw.index
+    out = _read_days(text, fmt)  # plain dates first; then those with a time of day
+    rest = text.notna().to_numpy(dtype=bool) & out.isna().to_numpy()
+    if rest.any():
+        parts = _split(text[rest])
+        clock = pd.to_timedelta(parts["seconds"].fillna(0), unit="s")
+        out[rest] = _read_days(parts["day"], fmt) + clock
     return out
 
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,9 +31,6 @@ from stackcast.pipeline.errors import DataError
 
 MISREAD_SHARE = 0.10  # rows on non-sessions from which a file counts as misread
 SHOWN = 3
-_CACHE: OrderedDict[tuple, tuple[PriceTable, Assessment]] = OrderedDict()
-_CACHE_SIZE = 4
-_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ class Assessment:
         if not self.errors:
             return None
         if len(self.errors) == 1:
-            ((ticker, err),) = self.errors.items()
+            (err,) = self.errors.values()
             if not self.loaded:
                 return err
             note = f" ({len(self.loaded)} other ticker(s) in {name} not stored either: a file "
@@ -130,13 +129,43 @@ def assess(table: PriceTable, cfg: DataConfig, calendar: str = DEFAULT_CALENDAR)
     return out
 
 
-def _key(path: Path, cfg: DataConfig, calendar: str) -> tuple:
-    st = path.stat()
-    rules = ReadRules.of(cfg)
-    return (
-        str(path), st.st_mtime_ns, st.st_size, rules, cfg.max_jump, cfg.on_jump,
-        tuple(sorted(cfg.calendars.items())), calendar,
-    )  # fmt: skip
+class _Memo:
+    """The last few results, by key, shared by threads (a file read once per change)."""
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self.items: OrderedDict[tuple, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], Any]) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_TABLES = _Memo()
+_CHECKED = _Memo()
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise DataError(f"{path.name}: cannot read prices: {exc.strerror or exc}") from None
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def price_table(path: Path, cfg: DataConfig | None = None) -> PriceTable:
+    """``read_price_file`` with ``cfg``'s rules, reused while the file is unchanged."""
+    rules = ReadRules.of(cfg or DataConfig())
+    return _TABLES.get((*_stat(path), rules), lambda: read_price_file(path, rules))
 
 
 def checked_file(
@@ -144,21 +173,12 @@ def checked_file(
 ) -> tuple[PriceTable, Assessment]:
     """The file read and assessed, reused while it and the rules are unchanged."""
     cfg = cfg or DataConfig()
-    try:
-        key = _key(path, cfg, calendar)
-    except OSError as exc:
-        raise DataError(f"{path.name}: cannot read prices: {exc.strerror or exc}") from None
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    table = read_price_file(path, ReadRules.of(cfg))
-    result = (table, assess(table, cfg, calendar))
-    with _LOCK:
-        _CACHE[key] = result
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return result
+    table = price_table(path, cfg)
+    key = (
+        *_stat(path), ReadRules.of(cfg), cfg.max_jump, cfg.on_jump,
+        tuple(sorted(cfg.calendars.items())), calendar,
+    )  # fmt: skip
+    return table, _CHECKED.get(key, lambda: assess(table, cfg, calendar))
 
 
 def load_price_file(

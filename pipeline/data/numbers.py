@@ -39,7 +39,7 @@ class NumberFormat:
         group = re.escape(self.thousands + _SPACES)
         dec = re.escape(self.decimal)
         return re.compile(
-            rf"^[+-]?(?:\d{{1,3}}(?:[{group}]\d{{3}})+|\d+|(?=[{dec}]\d))(?:{dec}\d+)?(?:[eE][+-]?\d+)?$"
+            rf"^[+-]?(?:\d{{1,3}}(?:[{group}]\d{{3}})+|\d+|(?=[{dec}]\d))(?:{dec}\d*)?(?:[eE][+-]?\d+)?$"
         )
 
 
@@ -60,24 +60,29 @@ def detect_number_format(cells: pd.Series, sep: str | None, given: str | None) -
     if given:
         other = "," if given == "." else "."
         return NumberFormat(given, other, "given")
-    text = cell_text(cells).dropna().drop_duplicates()
+    cells = cells.astype("string")
+    comma = cells.str.contains(",", regex=False).fillna(False).to_numpy(dtype=bool)
+    dots = cells.str.count(r"\.").fillna(0).to_numpy()
+    # Cells with one '.' and no ',' vote for '.' unless they read "1.234" (either mark):
+    # told apart by position, as there may be millions of them.
+    single = cells[~comma & (dots == 1)]
+    decimals = (single.str.len() - single.str.find(".") - 1).to_numpy()
+    three = r"^[+-]?\d{1,3}[,.]\d{3}$"  # 1,234 or 1.234: either mark
+    maybe = cell_text(single[decimals == 3].drop_duplicates()).dropna()
+    dot_votes = [*single[decimals != 3].head(1), *maybe[~maybe.str.match(three)].head(1)]
+    text = cell_text(cells[comma | (dots > 1)].drop_duplicates()).dropna()
     text = text[~text.str.lower().isin(_INF)]
     both = text[text.str.contains(",", regex=False) & text.str.contains(".", regex=False)]
     last_comma = both.str.rfind(",") > both.str.rfind(".")
-    comma_only = text[text.str.contains(",", regex=False) & ~text.str.contains(".", regex=False)]
-    dot_only = text[text.str.contains(".", regex=False) & ~text.str.contains(",", regex=False)]
-    three = r"^[+-]?\d{1,3}[,.]\d{3}$"  # 1,234 or 1.234: either mark
+    comma_only = text[~text.str.contains(".", regex=False)]
+    multi_dot = text[~text.str.contains(",", regex=False)]
     votes = {
         ",": [
             *both[last_comma],
             *comma_only[~comma_only.str.match(three) & (comma_only.str.count(",") == 1)],
-            *dot_only[dot_only.str.count(r"\.") > 1],
+            *multi_dot,
         ],
-        ".": [
-            *both[~last_comma],
-            *dot_only[~dot_only.str.match(three) & (dot_only.str.count(r"\.") == 1)],
-            *comma_only[comma_only.str.count(",") > 1],
-        ],
+        ".": [*dot_votes, *both[~last_comma], *comma_only[comma_only.str.count(",") > 1]],
     }
     if votes[","] and votes["."]:
         raise NumberFormatError(
@@ -103,19 +108,29 @@ def detect_number_format(cells: pd.Series, sep: str | None, given: str | None) -
 
 
 def parse_numbers(raw: pd.Series, fmt: NumberFormat) -> tuple[pd.Series, pd.Series]:
-    """``(values, not_numbers)``: float64 values (NaN where missing or unreadable) and the
-    original text of the cells that are not numbers written in ``fmt`` (indexed like ``raw``).
+    """Read a column of numbers written as ``fmt`` says.
+
+    Returns:
+        ``(values, not_numbers)``: float64 values (NaN where missing or unreadable) and the
+        original text of the cells that are not numbers (indexed like ``raw``).
     """
     if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
         return raw.astype("float64"), raw.iloc[:0].astype("string")
-    text = cell_text(raw)
+    raw = raw.astype("string")
+    values = pd.Series(np.nan, index=raw.index, dtype="float64")
+    rest = raw
+    if fmt.decimal == ".":  # plain numbers first: what pandas reads is what the file says
+        values = pd.to_numeric(raw, errors="coerce").astype("float64")
+        rest = raw[values.isna().to_numpy() & raw.notna().to_numpy(dtype=bool)]
+    text = cell_text(rest)
     lower = text.str.lower()
-    special = lower.isin(_INF)
+    special = lower.isin(_INF).to_numpy(dtype=bool)
     ok = text.str.match(fmt.pattern()).fillna(False).to_numpy(dtype=bool)
     plain = text.where(ok).str.replace(rf"[{re.escape(fmt.thousands + _SPACES)}]", "", regex=True)
     if fmt.decimal != ".":
         plain = plain.str.replace(fmt.decimal, ".", regex=False)
-    values = pd.to_numeric(plain, errors="coerce").astype("float64")
-    values = values.where(~special, lower.map(_INF).astype("float64"))
-    bad = text.notna().to_numpy(dtype=bool) & ~ok & ~special.to_numpy(dtype=bool)
-    return values, raw.astype("string")[bad]
+    parsed = pd.to_numeric(plain, errors="coerce").astype("float64")
+    parsed = parsed.where(~special, lower.map(_INF).astype("float64"))
+    values.loc[rest.index] = parsed
+    bad = text.notna().to_numpy(dtype=bool) & ~ok & ~special
+    return values, rest[bad]

@@ -95,10 +95,13 @@ class Reading:
 
 @dataclass(frozen=True)
 class PriceTable:
-    """A price file's rows: ``frame`` has ``date`` (as written), ``ticker``, and float
-    ``open, high, low, close, volume`` where the file has them; its index numbers the rows
-    as the user counts them (lines of a CSV, rows of a Parquet file). ``not_numbers`` holds,
-    per column, the text of the cells that are not numbers."""
+    """A price file's rows, one frame for all its tickers.
+
+    ``frame`` has ``date`` (as written), ``ticker``, and float ``open, high, low, close,
+    volume`` where the file has them; its index numbers the rows as the user counts them
+    (lines of a CSV, rows of a Parquet file). ``not_numbers`` holds, per column, the text of
+    the cells that are not numbers.
+    """
 
     reading: Reading
     frame: pd.DataFrame
@@ -188,7 +191,7 @@ def _tickers(
                 "ticker; add a ticker column or rename the file (e.g. SPY.csv)",
                 facts,
             ) from None
-        facts["tickers"] = f"{ticker} (from the file name: no ticker column)"
+        facts["ticker"] = f"{ticker} (from the file name: no ticker column)"
         return pd.Series(ticker, index=raw.index, dtype="string")
     col = raw[where["ticker"]].astype("string").str.strip().str.upper()
     empty = col.isna() | (col == "")

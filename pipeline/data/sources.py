@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from stackcast.features.calendars import DEFAULT_CALENDAR
 from stackcast.pipeline.config import CONFIG_DIR, DataConfig, check_ticker
-from stackcast.pipeline.data.filecheck import checked_file, load_price_file
+from stackcast.pipeline.data.filecheck import load_price_file, price_table
 from stackcast.pipeline.data.validate import Loaded, validate_prices
 from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
@@ -93,7 +93,7 @@ def source_tickers(source: str | Path, data_cfg: DataConfig | None = None) -> li
         return sample_tickers()
     if src.kind == "file":
         assert src.path is not None
-        return checked_file(src.path, data_cfg)[0].tickers
+        return price_table(src.path, data_cfg).tickers
     raise ConfigError("the yahoo source cannot list its tickers: give --tickers")
 
 
@@ -146,12 +146,13 @@ def _load_files(
     out: dict[str, Loaded | DataError] = {}
     if src.kind == "sample":
         available = sample_tickers()
+        sample_cfg = cfg.model_copy(update={"date_format": None, "sep": None, "decimal": None})
         for t in tickers:
             if t not in available:
                 out[t] = _fail(t, f"not in the bundled sample (available: {_available(available)})")
                 continue
-            try:
-                got = load_price_file(SAMPLE_DIR / f"{t}.csv", cfg, calendar)
+            try:  # the bundled files are ISO and comma-separated, whatever [data] says
+                got = load_price_file(SAMPLE_DIR / f"{t}.csv", sample_cfg, calendar)
             except DataError as exc:
                 out[t] = exc
                 continue

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -103,7 +104,7 @@ def _filled(fields: list[str]) -> int:
 
 def _sniff(text: str, name: str) -> str:
     """The separator that splits the header and the first rows alike."""
-    lines = [ln for ln in text.splitlines() if ln.strip()][: _SNIFF_LINES + 1]
+    lines = [ln for ln in text[: 1 << 20].split("\n") if ln.strip()][: _SNIFF_LINES + 1]
     sample = "\n".join(lines)
     best: tuple[float, int, str] | None = None
     hint = ""
@@ -135,27 +136,15 @@ def _sniff(text: str, name: str) -> str:
     return best[2]
 
 
-def read_text_table(data: bytes, name: str, sep: str | None = None) -> TextTable:
-    """Split a delimited text file into its header and rows of strings.
-
-    Raises:
-        DataError: Undecodable bytes, no separator that fits, a header only, or a row with
-            more filled fields than the header.
-    """
-    text, encoding = decode(data, name)
-    if not text.strip():
-        raise DataError(f"{name}: the file is empty")
-    how = "given" if sep else "detected"
-    sep = sep or _sniff(text, name)
+def _split_slow(text: str, sep: str, name: str) -> tuple[list[str], pd.DataFrame]:
+    """Header and rows by the csv module: exact line numbers, quoted line breaks."""
     header: list[str] | None = None
     rows: list[list[str]] = []
     lines: list[int] = []
     try:
         for line, fields in _records(text, sep):
             if header is None:
-                header = [f.strip() for f in fields]
-                while len(header) > 1 and not header[-1]:
-                    header.pop()
+                header = fields
                 continue
             filled = _filled(fields)
             if filled > len(header):
@@ -172,7 +161,57 @@ def read_text_table(data: bytes, name: str, sep: str | None = None) -> TextTable
         raise DataError(f"{name}: cannot read prices: {exc}") from None
     if header is None:
         raise DataError(f"{name}: the file is empty")
-    if not rows:
+    return header, pd.DataFrame(rows, index=pd.Index(lines), columns=range(len(header)))
+
+
+def _split_fast(text: str, sep: str) -> tuple[list[str], pd.DataFrame] | None:
+    """Header and rows by pandas' C parser (fast), or None.
+
+    None where it would not read the file as the csv module does: a row wider than the first
+    line, a quoted line break, blank lines.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            raw = pd.read_csv(
+                io.StringIO(text), sep=sep, header=None, dtype=str, na_filter=False,
+                skip_blank_lines=False, skipinitialspace=True, quotechar='"', engine="c",
+            )  # fmt: skip
+    except (ValueError, pd.errors.ParserError, csv.Error, OverflowError):
+        return None
+    if len(raw) != text.count("\n") + (not text.endswith("\n")):
+        return None
+    raw = raw.fillna("")
+    raw = raw.apply(lambda col: col.astype(str).str.strip())
+    raw.index = pd.RangeIndex(1, len(raw) + 1)  # line numbers
+    filled = (raw != "").any(axis=1).to_numpy()
+    if not filled.any():
+        return None
+    first = int(filled.argmax())
+    header = list(raw.iloc[first])
+    rows = raw.iloc[first + 1 :][filled[first + 1 :]]
+    rows.columns = range(len(header))
+    return header, rows
+
+
+def read_text_table(data: bytes, name: str, sep: str | None = None) -> TextTable:
+    """Split a delimited text file into its header and rows of strings.
+
+    Raises:
+        DataError: Undecodable bytes, no separator that fits, a header only, or a row with
+            more filled fields than the header.
+    """
+    text, encoding = decode(data, name)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty")
+    how = "given" if sep else "detected"
+    sep = sep or _sniff(text, name)
+    header, rows = _split_fast(text, sep) or _split_slow(text, sep, name)
+    width = len(header)
+    while width > 1 and not header[width - 1] and not (rows[width - 1] != "").any():
+        width -= 1  # a trailing separator: an empty column without a name
+    header, rows = header[:width], rows.iloc[:, :width]
+    if rows.empty:
         raise DataError(f"{name}: no price rows (the file has a header only)")
-    cells = pd.DataFrame(rows, index=pd.Index(lines), dtype="string")
-    return TextTable(header, cells, encoding, sep, how)
+    return TextTable(header, rows.astype("string"), encoding, sep, how)

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from stackcast.pipeline.config import DataConfig, parse_config
+from stackcast.pipeline.data.dates import parse_dates
+from stackcast.pipeline.data.pricefile import PriceFileError, PriceTable, ReadRules, read_price_file
 from stackcast.pipeline.data.sources import (
     SAMPLE_DIR,
     Loaded,
@@ -15,6 +18,7 @@ from stackcast.pipeline.data.sources import (
     sample_tickers,
     source_tickers,
 )
+from stackcast.pipeline.data.textfile import _sniff, _split_fast, _split_slow, decode
 from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -169,3 +173,95 @@ def test_yahoo_cannot_list_tickers() -> None:
 def test_load_frames_raises_the_first_error() -> None:
     with pytest.raises(SourceError, match="NOPE"):
         load_frames("sample", ["GOOG", "NOPE"])
+
+
+# ---------------------------------------------------------------- how a file is read
+
+
+def _read(tmp_path: Path, text: str | bytes, name: str = "p.csv", **rules: str) -> PriceTable:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return read_price_file(path, ReadRules(**rules))
+
+
+def test_both_splitters_read_every_corpus_file_alike() -> None:
+    for path in sorted((REPO / "tests" / "data" / "formats").glob("*.csv")):
+        text, _ = decode(path.read_bytes(), path.name)
+        text = text.replace("\r\n", "\n")
+        sep = _sniff(text, path.name)
+        fast = _split_fast(text, sep)
+        assert fast is not None, path.name
+        header, rows = _split_slow(text, sep, path.name)
+        assert fast[0] == header, path.name
+        assert fast[1].astype(str).equals(rows.astype(str)), path.name
+
+
+def test_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "ABC.csv"
+    path.write_text('\ndate,note,close\n2024-01-02,"two\nlines",1\n\n2024-01-03,x,-2\n')
+    with pytest.raises(DataError, match=r"line 6 2024-01-03: close is not a positive"):
+        load_source(path, ["ABC"])
+
+
+def test_a_row_wider_than_the_header_is_refused_not_cut(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"p\.csv: line 3 has 3 fields, the header 2"):
+        _read(tmp_path, "date,close\n2024-01-02,1\n2024-01-03,2,7\n")
+
+
+def test_utf16_without_a_byte_order_mark(tmp_path: Path) -> None:
+    table = _read(tmp_path, "date,close\n2024-01-02,1.5\n".encode("utf-16-le"), "ABC.csv")
+    assert list(table.frame["close"]) == [1.5]
+    assert table.reading.facts["format"].startswith("CSV, UTF-16")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("date;close\n2024-01-02;100,5\n2024-01-03;100.5\n", "mix decimal marks"),
+        ("date;close\n2024-01-02;20,402\n", "--decimal"),
+        ("<TICKER>,<PER>,<DATE>,<CLOSE>\nX,5,20240102,1\n", "period '5'"),
+        ("date,ticker,close\n2024-01-02,,1\n", "line 2 has no ticker"),
+        ("date,ticker,close\n2024-01-02,A/B,1\n", "line 2: invalid ticker"),
+        ("day,close\n2024-01-02,1\n", "missing column(s) date"),
+        ("date,close\nnot a date,1\n", "fits none of the common formats"),
+    ],
+)
+def test_whole_file_problems_name_the_file(tmp_path: Path, text: str, words: str) -> None:
+    with pytest.raises(PriceFileError) as info:
+        _read(tmp_path, text)
+    assert str(info.value).startswith("p.csv: ") and words in str(info.value)
+
+
+def test_a_number_with_the_wrong_mark_is_not_a_number(tmp_path: Path) -> None:
+    path = tmp_path / "ABC.csv"
+    path.write_text("date;close;volume\n02.01.2024;100,5;1.200\n03.01.2024;10.5;900\n")
+    with pytest.raises(DataError, match=r"line 3 2024-01-03: close is not a number \('10\.5'\)"):
+        load_source(path, ["ABC"], data_cfg=DataConfig(decimal=","))
+
+
+def test_times_of_day_and_am_pm_keep_the_day(tmp_path: Path) -> None:
+    text = "date,close\n01/02/2024 4:00 PM,1\n01/03/2024 4:00 PM,1.1\n01/16/2024 12:00 AM,1.2\n"
+    table = _read(tmp_path, text)
+    assert table.reading.dates.format == "%m/%d/%Y"
+    days = parse_dates(table.frame["date"], "%m/%d/%Y")
+    assert [str(d) for d in days] == [
+        "2024-01-02 16:00:00",
+        "2024-01-03 16:00:00",
+        "2024-01-16 00:00:00",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("%Y", "must name a year"), ("%d/%m", "must name a year"), ("%d.%m.%Y %Q", "read back")],
+)
+def test_a_date_format_must_read_a_whole_date(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(f'[data]\ndate_format = "{value}"\n')
+    assert DataConfig(date_format="iso8601").date_format == "%Y-%m-%d"
+    assert DataConfig(sep="tab").sep == "\t"
+
+
+def test_the_bundled_sample_ignores_the_reading_options() -> None:
+    cfg = DataConfig(date_format="%d.%m.%Y", sep=";", decimal=",")
+    assert len(load_frames("sample", ["GOOG"], data_cfg=cfg)["GOOG"]) == 1047
