@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.reports.scoreboard import MIN_DM, coverage_warnings
+from stackcast.reports.scoreboard import coverage_warnings
 from stackcast.reports.templating import _env
 
 
@@ -185,7 +185,6 @@ def render_daily(data: DailyData) -> str:
             score_by_ticker=_records(data.score_by_ticker),
             plot=running_plot(data.running),
             coverage_warnings=coverage_warnings(data.score),
-            min_dm=MIN_DM,
         )
     )
 
@@ -198,8 +197,9 @@ def daily_verdict(row: Any) -> str:
     """
     n = int(row["n"])
     p = row.get("dm_p") if hasattr(row, "get") else None
-    if n < MIN_DM:
-        test = f"too few scored forecasts for a test (n < {MIN_DM})"
+    note = row.get("dm_note") if hasattr(row, "get") else None
+    if isinstance(note, str):
+        test = note
     elif p is None or not np.isfinite(p):
         test = "Diebold-Mariano p n/a"
     else:

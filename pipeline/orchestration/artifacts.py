@@ -29,7 +29,6 @@ from prefect.states import Completed, State
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.reportserver import link_for
-from stackcast.reports.scoreboard import MIN_DM
 from stackcast.reports.scoreboard import coverage_warnings as score_coverage_warnings
 from stackcast.reports.significance import format_p
 
@@ -260,10 +259,10 @@ LEDGER_TABLE = (
 )
 
 
-def dm_text(n: int, p: Any) -> str:
-    """A scoreboard row's test result: its DM p-value, or why there is none."""
-    if n < MIN_DM:
-        return f"too few scored forecasts (n < {MIN_DM})"
+def dm_text(note: Any, p: Any) -> str:
+    """A scoreboard row's test result: its DM p-value, or why there is none (``dm_note``)."""
+    if isinstance(note, str):
+        return note
     return f"Diebold-Mariano p = {_fmt(p, '.3f')} (one-sided, model better)"
 
 
@@ -303,7 +302,7 @@ def daily_summary(
                 "MAE %": pct(r.mae),
                 "random walk MAE %": pct(r.rw_mae),
                 "coverage": pct(getattr(r, "coverage", None), 1),
-                "": dm_text(n, getattr(r, "dm_p", float("nan"))),
+                "": dm_text(getattr(r, "dm_note", None), getattr(r, "dm_p", float("nan"))),
             }
         )
         if r.horizon == 1 and not r.mae < r.rw_mae:

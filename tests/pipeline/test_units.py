@@ -12,6 +12,7 @@ import stackcast.pipeline.workflows.backtest as backtest_workflow
 from stackcast.pipeline.cli.app import app
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.orchestration import artifacts
+from stackcast.reports import scoreboard
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.metrics import evaluate
 from typer.testing import CliRunner
@@ -85,13 +86,15 @@ def test_daily_summary_is_percent_and_never_says_a_bare_beats() -> None:
             "coverage_n": [14, 40],
             "coverage_nominal": [0.8, 0.8],
             "dm_p": [float("nan"), 0.2],
+            "dm_note": [scoreboard.dm_note(14, 14, 1), None],
         }
     )
     update = SimpleNamespace(added=1, replaced=0, total=1)
     model = {"name": "m", "version": "v1"}
     md = artifacts.daily_summary(cfg, forecasts, update, score, model, "2024-02-01", [])
     assert "beats" not in md
-    assert "| 1 | 14 | 1.000% | 2.000% | 50.0% | too few scored forecasts (n < 30) |" in md
+    too_few = "too few scored forecasts for a test (n = 14 < 30)"
+    assert f"| 1 | 14 | 1.000% | 2.000% | 50.0% | {too_few} |" in md
     assert "Diebold-Mariano p = 0.200" in md
     assert "interval coverage at horizon 2 is 60.0% (n = 40)" in md
     assert "n = 14.0" not in md

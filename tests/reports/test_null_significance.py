@@ -166,3 +166,25 @@ def test_per_ticker_flags_hold_the_family_wise_rate_over_tickers_and_horizons() 
     # Raw p-values: tests of one ticker are correlated across horizons, so allow a wider band
     # on their mean share than for independent tests.
     assert abs(np.mean(raw_share) - LEVEL) < 0.01, np.mean(raw_share)
+
+
+@pytest.mark.slow
+def test_scoreboard_gives_a_p_value_only_where_it_holds_its_level() -> None:
+    """At exactly ``min_dates(h)`` origin dates, every horizon's rate stays near the level.
+
+    Below the threshold the h-1-lag variance is too noisy at long horizons (about 9% at h=5
+    with 20 dates), which is why the scoreboard gives no p-value there.
+    """
+    reps, tickers = 400, 5
+    rng = np.random.default_rng(2026)
+    lo, hi = band(reps)
+    for h in (1, 3, 5):
+        origins = scoreboard.min_dates(h)
+        c, cs = null_paths(rng, reps, origins + h, tickers, 0.6)
+        y, f = targets(c, cs, h, origins)
+        dates = np.repeat(pd.bdate_range("2021-01-04", periods=origins).to_numpy(), tickers)
+        rejected = 0
+        for k in range(reps):
+            rows = pd.DataFrame({"origin": dates, "y_true": y[k].ravel(), "y_pred": f[k].ravel()})
+            rejected += scoreboard.dm_p_value(rows, h) < LEVEL
+        assert lo <= rejected / reps <= hi, (h, rejected / reps)

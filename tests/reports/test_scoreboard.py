@@ -199,7 +199,7 @@ def test_daily_page_and_index_sentence_give_numbers_not_a_bare_beats() -> None:
     )
     board = html.split('id="scoreboard"')[1].split("</section>")[0]
     assert "beats" not in board
-    assert "too few scored forecasts (n &lt; 30)" in board
+    assert "too few scored forecasts for a test (n = 14 &lt; 30)" in board
     assert "interval coverage at horizon 1 is 35.7%" in board and "nominal 80%" in board
 
 
@@ -225,3 +225,7 @@ def test_scoreboard_dm_is_the_backtests_pooled_test_over_dates() -> None:
     assert p == pytest.approx(diebold_mariano(per_date, 2)["p_one_sided"])
     assert p == pytest.approx(dm_tables(rows, 0.05)[1][0]["p_one_sided"])
     assert np.isnan(scoreboard.dm_p_value(rows.head(29), 2))  # fewer than MIN_DM rows
+    # 30 rows but only 10 origin dates: too few dates for the test.
+    assert np.isnan(scoreboard.dm_p_value(rows.head(30), 2))
+    assert scoreboard.dm_note(30, 10, 2) == "too few origin dates for a test (10 < 30)"
+    assert scoreboard.min_dates(5) == 75 and scoreboard.dm_note(75, 75, 5) is None
