@@ -99,9 +99,10 @@ def stored_frames(
             outside.append(f"{ticker} {span}")
             warnings.append(f"{ticker}: no stored prices {words} (stored {span}); left out")
     if not frames and outside:
+        advice = "choose a day in that range" if as_of else "ingest it or change [data] start/end"
         raise DataError(
-            f"no stored prices of {', '.join(cfg.data.tickers)} {words} (stored: "
-            f"{', '.join(outside)}): ingest that range or change [data] start/end"
+            f"no prices of {', '.join(cfg.data.tickers)} {words} (stored: {', '.join(outside)}): "
+            + advice
         )
     if not frames:
         raise DataError(

@@ -49,8 +49,8 @@ def test_stored_prices_are_cut_to_the_configured_range(home: Path) -> None:
     with pytest.raises(DataError) as info:
         stored_frames(later.with_overrides(tickers=("GOOG",)))
     assert str(info.value) == (
-        "no stored prices of GOOG on or after 2010-01-01 (stored: GOOG 2004-08-19..2008-10-14): "
-        "ingest that range or change [data] start/end"
+        "no prices of GOOG on or after 2010-01-01 (stored: GOOG 2004-08-19..2008-10-14): "
+        "ingest it or change [data] start/end"
     )
     with pytest.raises(DataError, match="GOOG: no stored prices on or after 2010-01-01"):
         stored_frame(later, "GOOG")
