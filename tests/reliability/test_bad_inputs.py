@@ -143,7 +143,7 @@ CASES: dict[str, tuple[Case, tuple[str, ...]]] = {
             "-c",
             f.config("c8.toml", '[data]\nsource = "sample"\ntickers = "AAA"\n'),
         ],
-        ("data.tickers", "tuple"),
+        ("data.tickers", 'tickers is a list: tickers = ["AAA"]'),
     ),
     "config section is a number": (
         lambda f: ["ingest", "-c", f.config("c9.toml", "report = 5\n#--\n")],
