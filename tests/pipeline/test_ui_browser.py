@@ -2,9 +2,11 @@
 
 A champion is trained with ``stackcast train --config configs/demo.toml`` in a fresh
 STACKCAST_HOME, ``stackcast serve`` starts in its own process group, and Playwright drives
-Debian's Chromium (headless) through Prefect's default (V2) UI like a person would:
-Deployments -> daily-forecast -> Run -> Quick run (-> Run in the parameters dialog, which
-Prefect shows because ``cfg`` is a required parameter) -> View run in the toast. The REST API
+Debian's Chromium (headless) through Prefect's default (V2) UI like a person would. First the
+deployment's Description tab (the schedule with its time zone) and its Custom run form at
+1,400 x 900: a plain date field for ``as_of``, the tickers and model name, at most two screens
+tall. Then Deployments -> daily-forecast -> Run -> Quick run (-> Run in the parameters dialog,
+which Prefect shows when a parameter is required) -> View run in the toast. The REST API
 only tells when the run is over; the UI must then show it Completed, list its artifacts, and the
 ``daily-forecast-report`` artifact's link must open the daily report on the report server.
 
@@ -52,6 +54,7 @@ CONFIG = REPO / "configs" / "demo.toml"
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 UI_TIMEOUT_MS = 30_000  # one UI step (a click, a page, an element); the run has its own bound
+DESKTOP = {"width": 1400, "height": 900}
 RUN_TIMEOUT_S = 120.0
 CREATE_FLOW_RUN = re.compile(r"/api/deployments/[0-9a-f-]{36}/create_flow_run$")
 
@@ -197,12 +200,8 @@ def post_flow_run(page: Any, submit: Callable[[], None], tries: int = 5) -> None
     assert 200 <= statuses[-1] < 300, f"create_flow_run answered {statuses}"
 
 
-def quick_run_daily_forecast(page: Any, ui: str, confirm_in_dialog: bool) -> str:
-    """Deployments -> daily-forecast -> Run -> Quick run -> View run; returns the run's id.
-
-    With a required parameter (``cfg`` is one) Prefect's Quick run asks to confirm the default
-    parameters in a "Run Deployment" dialog; without one it creates the run at once.
-    """
+def open_daily_forecast(page: Any, ui: str) -> Any:
+    """Deployments -> daily-forecast; returns the deployment page's Run button."""
     expect = sync_api.expect
     page.goto(f"{ui}/")
     deployment = page.get_by_role("link", name="daily-forecast", exact=True).and_(
@@ -213,6 +212,45 @@ def quick_run_daily_forecast(page: Any, ui: str, confirm_in_dialog: bool) -> str
     run_button = page.get_by_role("button", name="Run", exact=True)
     click_until(deployment, run_button)
     expect(page).to_have_url(re.compile(r"/deployments/deployment/[0-9a-f-]{36}"))
+    return run_button
+
+
+def check_custom_run_form(page: Any, ui: str, tickers: list[str], name: str) -> int:
+    """The schedule's time zone in the Description tab; the Custom run form; its height (px).
+
+    The form leads with ``as_of`` as a plain date field (no "date | None" toggle), then the
+    tickers and the model's name, and fits two screens of a 1,400 x 900 desktop.
+    """
+    expect = sync_api.expect
+    page.set_viewport_size(DESKTOP)
+    run_button = open_daily_forecast(page, ui)
+    schedule = page.get_by_text(re.compile(r"Schedule: \d\d:\d\d America/New_York time"))
+    click_until(page.get_by_role("tab", name="Description", exact=True), schedule)
+
+    custom_run = page.get_by_role("menuitem", name="Custom run", exact=True)
+    click_until(run_button, custom_run)
+    click_until(custom_run, page.get_by_role("button", name="Submit", exact=True))
+    expect(page).to_have_url(re.compile(r"/deployments/deployment/[0-9a-f-]{36}/run"))
+    expect(page.get_by_text("as_of (Optional)", exact=True)).to_be_visible()
+    expect(page.get_by_text("Pick a date", exact=True)).to_be_visible()
+    expect(page.get_by_text('Property is type "None"')).to_have_count(0)
+    values = page.evaluate(
+        "() => [...document.querySelectorAll('input, textarea')].map(e => e.value)"
+    )
+    assert set(tickers) | {name} <= set(values), values
+    height = int(page.evaluate("() => document.documentElement.scrollHeight"))
+    assert height <= 2 * DESKTOP["height"], f"the Custom run form is {height} px tall"
+    return height
+
+
+def quick_run_daily_forecast(page: Any, ui: str, confirm_in_dialog: bool) -> str:
+    """Deployments -> daily-forecast -> Run -> Quick run -> View run; returns the run's id.
+
+    With a required parameter Prefect's Quick run asks to confirm the default parameters in a
+    "Run Deployment" dialog; without one it creates the run at once.
+    """
+    expect = sync_api.expect
+    run_button = open_daily_forecast(page, ui)
 
     quick_run = page.get_by_role("menuitem", name="Quick run", exact=True)
     dialog = page.get_by_role("dialog", name="Run Deployment")
@@ -329,7 +367,10 @@ def test_quick_run_from_the_prefect_ui_opens_the_daily_report(home: Path, tmp_pa
             wait_for_http(f"{api}/health", timeout=90, proc=proc)
             deployment = find_deployment(api, "daily-forecast", timeout=60)
             lap("served")
+            tickers, horizons = demo["data"]["tickers"], demo["features"]["horizons"]
             with browser_page(tmp_path) as page:
+                height = check_custom_run_form(page, ui, tickers, demo["name"])
+                lap(f"custom run form ({height} px)")
                 required = deployment["parameter_openapi_schema"].get("required")
                 run_id = quick_run_daily_forecast(page, ui, confirm_in_dialog=bool(required))
                 lap("quick run")
@@ -344,7 +385,6 @@ def test_quick_run_from_the_prefect_ui_opens_the_daily_report(home: Path, tmp_pa
                 report, status = follow(link)
                 assert status == 200, (href, status)
                 sync_api.expect(report).to_have_url(href)
-                tickers, horizons = demo["data"]["tickers"], demo["features"]["horizons"]
                 assert_daily_report(report, demo["name"], tickers, horizons)
                 lap("report checked")
     finally:
