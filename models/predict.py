@@ -21,6 +21,8 @@ import numpy as np
 from stackcast.models.monitor import to_numpy
 
 _SEED_STATE = "seed_generator_state"
+# Windows per deterministic forward pass: every pass has this shape (the last one padded).
+PREDICT_ROWS = 256
 
 
 class _AlwaysTraining(keras.Model):
@@ -100,6 +102,55 @@ def _batches(x_batches: Any) -> Iterable[np.ndarray]:
         yield np.asarray(item, dtype=np.float32)
 
 
+def point_outputs(model: keras.Model, x: np.ndarray, *, as_passes: int = 0) -> np.ndarray:
+    """``model``'s deterministic outputs ``[N, H]`` through its architecture's shared runner.
+
+    Args:
+        model: The model.
+        x: Windows ``[N, L, F]``.
+        as_passes: Advance ``model``'s dropout seed states as that many forward passes of its
+            own would (a recurrent cell draws its dropout mask, unused with dropout off, on
+            every call): what Keras' test step does to them once per validation batch, so
+            training after a validation through the shared runner draws the same masks.
+    """
+    runner = _runner(model)
+    with runner.lock:
+        if runner.clone is not model:
+            runner.clone.set_weights(model.get_weights())
+        clone_states = _seed_variables(runner.clone)
+        before = [to_numpy(v) for v in clone_states]
+        out = fixed_shape_outputs(runner.clone, np.asarray(x, dtype=np.float32))
+        if as_passes and runner.clone is not model:
+            passes = -(-len(x) // PREDICT_ROWS)
+            for mine, theirs, start in zip(
+                _seed_variables(model), clone_states, before, strict=True
+            ):
+                step = (to_numpy(theirs) - start) // passes
+                mine.assign(to_numpy(mine) + step * as_passes)
+        return out
+
+
+def fixed_shape_outputs(model: keras.Model, x: np.ndarray, rows: int = PREDICT_ROWS) -> np.ndarray:
+    """The model's deterministic outputs ``[N, H]`` (its own dtype), ``rows`` windows per pass.
+
+    Every pass has the same shape: the last chunk is padded with copies of its last window
+    (never a fully masked one) and the padded outputs are dropped. So the compiled predict step
+    is traced (or compiled) once per model and chunk size, whatever block is predicted, and
+    on JAX the persistent compilation cache serves every fold and every later run. With
+    dropout off a window's output does not depend on the other windows of its pass.
+    """
+    out = []
+    for start in range(0, len(x), rows):
+        chunk = x[start : start + rows]
+        n = len(chunk)
+        if n < rows:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], rows - n, axis=0)], axis=0)
+        # predict_on_batch: the compiled predict step without building a dataset, an epoch
+        # iterator and callbacks for each call (about 0.1 s a call on CPU).
+        out.append(np.asarray(model.predict_on_batch(chunk))[:n])
+    return np.concatenate(out, axis=0)
+
+
 def _seed_variables(model: keras.Model) -> list[Any]:
     return [v for v in model.non_trainable_variables if v.path.endswith(_SEED_STATE)]
 
@@ -122,7 +173,8 @@ def predict(
         mc_samples: Dropout samples per window; 0 gives the deterministic prediction.
         interval: Central probability mass of the band, e.g. 0.8 -> 10th..90th percentile.
         seed: Seeds the dropout masks (same seed, same bands).
-        max_rows: Rows (windows x samples) per forward pass.
+        max_rows: Rows (windows x samples) per forward pass (at most ``PREDICT_ROWS`` without
+            sampling: every deterministic pass has that fixed shape).
 
     Returns:
         ``(mean, lo, hi)``, each float64 ``[N, H]``. Without sampling ``mean`` is the
@@ -143,14 +195,8 @@ def predict(
         if runner.clone is not model:
             runner.clone.set_weights(model.get_weights())
         if mc_samples == 0:
-            # predict_on_batch per max_rows chunk: the same compiled predict step as predict(),
-            # without building a dataset, an epoch iterator and callbacks for each call
-            # (about 0.1 s a call on CPU, against 0.02 s for the forward pass of a fold's block).
-            out = [
-                runner.clone.predict_on_batch(x[start : start + max_rows])
-                for start in range(0, len(x), max_rows)
-            ]
-            mean = np.concatenate([np.asarray(o, dtype=np.float64) for o in out], axis=0)
+            mean = fixed_shape_outputs(runner.clone, x, min(max_rows, PREDICT_ROWS))
+            mean = mean.astype(np.float64)
             nan = np.full_like(mean, np.nan)
             return mean, nan, nan.copy()
         samples = _sample(runner, x, mc_samples, seed, max_rows)

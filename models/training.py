@@ -37,6 +37,7 @@ from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, t
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
 from stackcast.models.seeding import seed_everything
 from stackcast.models.train_result import TrainResult
+from stackcast.models.validation import PredictStepValidation, predict_step_validation_ok
 
 logger = logging.getLogger(__name__)
 
@@ -302,6 +303,12 @@ def train(
         monitor=monitor, patience=config.patience, restore_best_weights=True
     )
     callbacks: list[keras.callbacks.Callback] = [guard]
+    keras_val = val_seq
+    if val_seq is not None and not run_eagerly and predict_step_validation_ok(model):
+        # val_loss from the shared predict step: no test step to trace (first in the list,
+        # so every other callback reads it)
+        callbacks.insert(0, PredictStepValidation(val_seq))
+        keras_val = None
     if grads is not None:
         callbacks.append(grads)
     callbacks += [
@@ -317,7 +324,7 @@ def train(
     t0 = time.perf_counter()
     model.fit(
         train_adapter,
-        validation_data=BatchAdapter(val_seq) if val_seq is not None else None,
+        validation_data=BatchAdapter(keras_val) if keras_val is not None else None,
         epochs=config.epochs,
         callbacks=callbacks,
         verbose=verbose,
