@@ -101,7 +101,10 @@ def test_deployments_for_uses_schedule_and_flows(monkeypatch: pytest.MonkeyPatch
     for name in ("ingest_flow", "train_flow", "backtest_flow", "weekly_retrain_flow", "sweep_flow"):
         setattr(fake, name, report_flow)
     fake.daily_forecast_flow = report_flow
+    import stackcast.pipeline.orchestration as orchestration
+
     monkeypatch.setitem(sys.modules, "stackcast.pipeline.orchestration.flows", fake)
+    monkeypatch.setattr(orchestration, "flows", fake, raising=False)  # if imported already
     cfg = parse_config(CONFIG)
     specs = serve_mod.deployments_for(cfg)
     by_name = {s.name: s for s in specs}
