@@ -16,7 +16,7 @@ from stackcast.pipeline.data.prices import stored_frame, stored_frames
 from stackcast.pipeline.errors import DataError
 from stackcast.pipeline.workflows.backtest import make_splits, shrink_warnings
 
-from tests.reliability.helpers import cli, synthetic_prices, write_csv
+from tests.reliability.helpers import cli, synthetic_prices, tiny_config, write_csv
 
 
 def sample_config(home: Path, **data: object) -> RunConfig:
@@ -83,28 +83,8 @@ def test_shrink_warnings_say_what_the_data_allows() -> None:
 def test_a_shrunk_backtest_warns_in_the_cli_report_and_metrics(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "prices.csv", synthetic_prices(("AAA",), n=300))
     config = tmp_path / "shrunk.toml"
-    config.write_text(
-        f"""name = "shrunk"
-[data]
-source = {json.dumps(str(csv))}
-tickers = ["AAA"]
-[features]
-window = 16
-horizons = 2
-min_history = 8
-[model]
-layers = [{{ cell = "gru", units = 4 }}]
-[train]
-epochs = 1
-warm_epochs = 1
-mc_samples = 0
-[backtest]
-folds = 5
-test_size = 60
-train_size = 300
-""",
-        encoding="utf-8",
-    )
+    text = tiny_config(csv, ("AAA",)).replace("folds = 1", "folds = 5")
+    config.write_text(text.replace("test_size = 40", "test_size = 60"), encoding="utf-8")
     out = tmp_path / "run"
     result = cli("backtest", "-c", config, "--out", out)
     assert result.exit_code == 0, result.stderr

@@ -21,9 +21,7 @@ from tests.reliability.helpers import cli, error_lines, snapshot
 
 def live_files(home: Path) -> dict[str, str]:
     """sha256 of every file of the live home, what-if homes left out."""
-    return {
-        k: v for k, v in snapshot(home).items() if not k.startswith(("replays/", "as-of/"))
-    }
+    return {k: v for k, v in snapshot(home).items() if not k.startswith(("replays/", "as-of/"))}
 
 
 def fake_version(home: Path, version: str, seen: str, role: str = "as-of") -> Path:
@@ -77,9 +75,7 @@ def test_what_if_home_snapshots_prices_and_sees_live_versions_read_only(home: Pa
     changed = {k for k, v in live_files(home).items() if before.get(k) != v}
     assert changed == {"prices/MSFT.parquet"}  # only the live ingest above wrote a live file
     with whatif.what_if(cfg, "as-of") as again:  # reused, prices refreshed from live
-        assert pd.read_parquet(again.home() / "prices" / "MSFT.parquet")["close"].tolist() == [
-            99.0
-        ]
+        assert pd.read_parquet(again.home() / "prices" / "MSFT.parquet")["close"].tolist() == [99.0]
         assert registry.versions(again.home(), "tiny") == ["v0004"]
 
 
