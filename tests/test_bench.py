@@ -103,3 +103,72 @@ def test_peer_sizes_darts_to_the_parameter_count_and_scores_the_same_pairs() -> 
     table = peer._mae_table(y, np.zeros(4), np.array([1, 2, 1, 2]))
     assert table["mae"] == table["mae_random_walk"] == [0.01, 0.025]
     assert table["n"] == [1, 2]
+
+
+def test_peer_ratios_per_backend_from_the_medians() -> None:
+    """summarise: every side's median, import time and MAE; the goal ratios per backend."""
+    from bench import peer
+
+    def side(seconds: list[float], rw: list[float]) -> list[dict]:
+        mae = {"mae": [0.1], "mae_random_walk": rw}
+        return [{"seconds": s, "import_s": 1.0, "mae": mae} for s in seconds]
+
+    runs = {
+        "torch_same_network": side([10.0, 12.0, 11.0], [0.2]),
+        "darts": side([4.0, 5.0, 6.0], [0.2]),
+        "stackcast": side([20.0, 22.0, 21.0], [0.2]),
+        "stackcast_darts_net": side([7.0, 8.0, 9.0], [0.2]),
+        "stackcast_jax_cached": side([9.0, 9.5, 11.0], [0.2]),
+    }
+    record = peer.summarise(runs, 3)
+    assert record["stackcast_over_torch_same_network"] == {
+        "tensorflow": pytest.approx(21.0 / 11.0, abs=0.01),
+        "jax_cached": pytest.approx(9.5 / 11.0, abs=0.01),
+    }
+    assert record["stackcast_darts_network_over_darts"] == {
+        "tensorflow": pytest.approx(8.0 / 5.0, abs=0.01)
+    }
+    assert record["stackcast_import_s"] == 1.0
+    assert record["same_origins_and_horizons"] is True
+    runs["darts"] = side([5.0], [0.3])
+    assert peer.summarise(runs, 3)["same_origins_and_horizons"] is False
+
+
+def test_peer_torch_sees_stackcasts_windows_and_darts_network_config() -> None:
+    """The torch side's windows are the forecaster's; darts' network as a stackcast config."""
+    import numpy as np
+    from stackcast.models.engine import fold_rows
+    from stackcast.models.rnn import held_out_masks
+
+    from bench.peer_children import layout
+    from bench.peer_torch import darts_network_config, fold_windows
+
+    cfg, panel, splits = layout()
+    rows = fold_rows(panel, splits[0])
+    w = fold_windows(panel, rows, cfg, 0)
+    fit = held_out_masks(panel.dates[rows.train], cfg.train, cfg.features.horizons)[0]
+    L, F, H = cfg.features.window, len(panel.feature_names), cfg.features.horizons
+    assert w["x_train"].shape == (fit.sum(), L, F) and w["y_train"].shape == (fit.sum(), H)
+    assert w["x_test"].shape == (len(rows.test), L, F)
+    assert w["mask_test"].shape == (len(rows.test), L) and w["mask_train"].any(axis=1).all()
+    assert np.isfinite(w["x_train"]).all()
+    back = w["inverse"](np.zeros((len(rows.test), H)))
+    assert back.shape == (len(rows.test), H) and np.isfinite(back).all()
+
+    darts_cfg = darts_network_config(cfg, 63)
+    (layer,) = darts_cfg.model.layers
+    assert (layer.cell, layer.units, layer.bidirectional) == ("lstm", 63, False)
+    assert darts_cfg.model.head == "last" and darts_cfg.model.dropout == 0.0
+    assert darts_cfg.train == cfg.train and darts_cfg.backtest == cfg.backtest
+
+
+def test_peer_runs_stackcasts_sides_without_darts_or_torch() -> None:
+    """Without the peer extra only stackcast's sides are listed (darts/torch need it)."""
+    import importlib.util
+
+    from bench import peer
+
+    kinds = peer.available_kinds(jax=False)
+    assert kinds[-2:] == ["stackcast", "stackcast_darts_net"]
+    assert ("darts" in kinds) == (importlib.util.find_spec("darts") is not None)
+    assert set(kinds) <= set(peer.KINDS)
