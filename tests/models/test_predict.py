@@ -44,3 +44,21 @@ def test_bad_arguments() -> None:
         predict(None, np.zeros((1, 2, 3)), mc_samples=-1, interval=0.8)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="interval"):
         predict(None, np.zeros((1, 2, 3)), mc_samples=2, interval=1.0)  # type: ignore[arg-type]
+
+
+def test_point_forecasts_run_in_passes_of_one_fixed_shape(trained: Trained) -> None:
+    """Any block is predicted in fixed-size passes (last padded): same values, one shape."""
+    from stackcast.models.predict import fixed_shape_outputs
+
+    x = trained.x[:37]
+    direct = np.asarray(trained.model.predict_on_batch(x))
+    for rows in (8, 16, 64):
+        np.testing.assert_array_equal(fixed_shape_outputs(trained.model, x, rows), direct)
+    shapes = []
+    inner = trained.model.predict_on_batch
+    trained.model.predict_on_batch = lambda b: shapes.append(b.shape) or inner(b)
+    try:
+        fixed_shape_outputs(trained.model, x, 16)
+    finally:
+        del trained.model.predict_on_batch
+    assert shapes == [(16, *x.shape[1:])] * 3

@@ -83,22 +83,54 @@ def _count_traces(obj, name: str, counts: dict[str, int]) -> None:
     setattr(obj, name, counted)
 
 
-def test_warm_folds_reuse_the_traced_train_test_and_predict_steps() -> None:
+def test_warm_folds_reuse_the_traced_train_and_predict_steps() -> None:
     """After the first fold, later train()/predict() calls trace nothing (no compile cost)."""
     from stackcast.models import predict as predict_module
 
     x, y = make_data(96)
     model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
     counts: dict[str, int] = {}
+    runner = predict_module._runner(model)
     _count_traces(model, "train_step", counts)
     _count_traces(model, "test_step", counts)
-    _count_traces(predict_module._runner(model).sampler, "predict_step", counts)
+    _count_traces(runner.sampler, "predict_step", counts)
+    counts_point: dict[str, int] = {}
+    _count_traces(runner.clone, "predict_step", counts_point)
     train(model, (x[:64], y[:64]), (x[64:], y[64:]), FIRST)
     predict(model, x[64:], mc_samples=4, interval=0.8, seed=1)
-    assert min(counts.get(k, 0) for k in ("train_step", "test_step", "predict_step")) >= 1
-    first = dict(counts)
+    predict(model, x[70:], mc_samples=0, interval=0.8)  # another block size: same pass shape
+    assert min(counts.get(k, 0) for k in ("train_step", "predict_step")) >= 1
+    # TensorFlow: early stopping reads the deterministic predict step; no test step is traced
+    assert counts.get("test_step", 0) == 0 and counts_point == {"predict_step": 1}
+    first, first_point = dict(counts), dict(counts_point)
     for fold in range(2):  # warm folds: same shapes, new data and settings
         start = 16 * (fold + 1)
         train(model, (x[start : start + 64], y[start : start + 64]), (x[:32], y[:32]), SECOND)
         predict(model, x[start : start + 32], mc_samples=4, interval=0.8, seed=fold)
+        predict(model, x[start : start + 40], mc_samples=0, interval=0.8)
     assert counts == first, f"retraced on a warm fold: {first} -> {counts}"
+    assert counts_point == first_point
+
+
+def test_early_stopping_through_the_predict_step_is_keras_test_step(monkeypatch) -> None:
+    """val_loss from the shared predict step equals Keras' test step, bit for bit, and so do
+    the later epochs (the dropout seed states advance as the test step advances them)."""
+    from stackcast.models import validation
+
+    x, y = make_data(90)
+    y[3, 1] = y[65, 0] = np.nan  # unknown targets are masked in the loss alike
+    config = TrainConfig(epochs=4, batch_size=16, seed=5, patience=4, reduce_lr_patience=1)
+
+    def fit(predict_step: bool):
+        monkeypatch.setattr(training, "predict_step_validation_ok", lambda m: predict_step)
+        model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=2)
+        result = train(model, (x[:60], y[:60]), (x[60:], y[60:]), config)  # val: 16 + 14
+        return result, [w.copy() for w in model.get_weights()]
+
+    assert validation.predict_step_validation_ok.__module__ == validation.__name__
+    keras_result, keras_weights = fit(False)
+    ours, our_weights = fit(True)
+    assert ours.history["val_loss"] == keras_result.history["val_loss"]
+    assert ours.history["loss"] == keras_result.history["loss"]
+    for a, b in zip(our_weights, keras_weights, strict=True):
+        np.testing.assert_array_equal(a, b)
