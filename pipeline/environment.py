@@ -91,14 +91,21 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
 
 def _compile_cache(cache_dir: Path) -> None:
     """Point jax's persistent compilation cache at ``cache_dir`` (an explicit setting wins)."""
+    # Keep every compile, not only those of a second or more (jax's default): a model's weight
+    # creation alone is dozens of sub-second programs, seconds per process when not kept.
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    jax = sys.modules.get("jax")
+    if jax is not None:
+        jax.config.update(
+            "jax_persistent_cache_min_compile_time_secs",
+            float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+        )
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         return
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
-    # jax caches compiles of a second or more (its default): a model's train, test and
-    # predict steps, not the many tiny helper programs. Least recently used entries go once
-    # the directory passes COMPILE_CACHE_BYTES (jax's own default is no limit).
+    # Least recently used entries go once the directory passes COMPILE_CACHE_BYTES (jax's own
+    # default is no limit).
     os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILE_CACHE_BYTES))
-    jax = sys.modules.get("jax")
     if jax is not None:  # imported already: its config read the environment at import
         jax.config.update("jax_compilation_cache_dir", str(cache_dir))
         jax.config.update(
