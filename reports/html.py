@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from stackcast.reports import plots, skill_plots
+from stackcast.reports import plots, skill_plots, svg_chart
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.coverage import coverage_view
 from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
@@ -24,9 +24,11 @@ from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
 from stackcast.reports.ticker_pages import (
     INLINE_MAX,
+    _groups,
     error_rows,
     page_path,
     render_ticker_pages,
+    ticker_charts,
 )
 from stackcast.reports.trading import LABELS, PORTFOLIO, TradingResult
 from stackcast.reports.training_plot import training_plot
@@ -172,13 +174,20 @@ def _figures(data: ReportData) -> dict[str, Any]:
             return given[key] if str(given[key]).startswith("data:image/") else None
         return draw()
 
+    # Per-ticker figures as the ticker pages' SVG charts (milliseconds each, not a matplotlib
+    # figure per ticker).
     forecasts = []
     if inline and data.predictions is not None and data.prices is not None:
+        prices, predictions = _groups(data.prices), _groups(data.predictions)
         for t in _tickers(data):
             uri = get(
                 f"forecast/{t}",
-                lambda t=t: plots.forecast_plot(
-                    data.prices, data.predictions, t, plot_last=data.config.plot_last
+                lambda t=t: svg_chart.data_uri(
+                    ticker_charts(
+                        prices.get(t), predictions.get(t), None, t, plot_last=data.config.plot_last
+                    )
+                    if t in prices and t in predictions
+                    else []
                 ),
             )
             if uri:
@@ -193,7 +202,10 @@ def _figures(data: ReportData) -> dict[str, Any]:
         for name, curves in data.trading.curves.items():
             if not inline and name != PORTFOLIO:
                 continue
-            uri = get(f"equity/{name}", lambda c=curves, n=name: plots.equity_plot(c, n))
+            uri = get(
+                f"equity/{name}",
+                lambda c=curves, n=name: svg_chart.data_uri(ticker_charts(None, None, c, n)),
+            )
             if uri:
                 equity.append({"name": name, "uri": uri})
     training = get(

@@ -4,12 +4,15 @@ A run of hundreds of tickers cannot afford a matplotlib figure per ticker (about
 lay out, draw and encode on one core). ``line_chart`` writes the SVG markup directly: date
 x-axis, "nice" y ticks, polylines (solid or dashed), shaded bands and a legend, in the report's
 palette. The markup is inline (``<svg>`` in the page): it loads nothing and is allowed by the
-pages' Content Security Policy. Every text is escaped.
+pages' Content Security Policy. Every text is escaped. ``data_uri`` stacks charts into one
+standalone SVG document for an ``<img>`` (the main report's per-ticker figures).
 """
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
@@ -226,3 +229,33 @@ def line_chart(
         )
     out.append("</svg>")
     return Markup("".join(out))
+
+
+SVG_NS = "http://www.w3.org/2000/svg"
+_SIZE = re.compile(r'<svg class="chart" viewBox="0 0 (\d+) (\d+)"')
+
+
+def data_uri(charts: Sequence[Markup | None]) -> str | None:
+    """``line_chart`` charts stacked top to bottom as one ``data:image/svg+xml`` URI.
+
+    For an ``<img>`` beside the report's PNG figures: a standalone SVG document (namespace
+    declared), base64-encoded, so it loads nothing and passes the pages' Content Security
+    Policy. None when every chart is None.
+    """
+    parts, width, height = [], 0, 0
+    for chart in charts:
+        if chart is None:
+            continue
+        size = _SIZE.match(str(chart))
+        if size is None:
+            raise ValueError("data_uri takes line_chart output")
+        w, h = int(size.group(1)), int(size.group(2))
+        parts.append(f'<g transform="translate(0 {height})">{chart}</g>')
+        width, height = max(width, w), height + h
+    if not parts:
+        return None
+    doc = (
+        f'<svg xmlns="{SVG_NS}" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}">{"".join(parts)}</svg>'
+    )
+    return "data:image/svg+xml;base64," + base64.b64encode(doc.encode("utf-8")).decode("ascii")

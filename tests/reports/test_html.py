@@ -27,7 +27,7 @@ def assert_self_contained(html: str) -> None:
     assert 'name="viewport"' in html
     assert "Content-Security-Policy" in html
     for src in re.findall(r'src="([^"]*)"', html):
-        assert src.startswith("data:image/png;base64,")
+        assert src.startswith(("data:image/png;base64,", "data:image/svg+xml;base64,"))
     own_page = r"#[\w-]+|(\.\./|runs/[\w.%-]+/|tickers/)?[\w.-]+\.html(#[\w-]+)?"
     for href in re.findall(r'href="([^"]*)"', html):  # sections or the run's own pages
         assert re.fullmatch(own_page, href), href
@@ -82,7 +82,8 @@ def test_report_has_every_section_and_is_self_contained(report):
     # forecasts (2 tickers), errors, predicted vs realised, squared-error difference, equity
     # (portfolio + 2 tickers), training (2 tickers: per-ticker figures inline, and the
     # cross-section is a table of every ticker, no histogram)
-    assert report.count("data:image/png;base64,") == 2 + 1 + 1 + 1 + 3 + 1
+    assert report.count("data:image/png;base64,") == 1 + 1 + 1 + 1
+    assert report.count("data:image/svg+xml;base64,") == 2 + 3  # the ticker pages' charts
     cross = report.split('id="cross-section"')[1].split("</section>")[0]
     assert "<table" in cross and "quantiles over tickers" not in cross
     assert cross.count('<a href="tickers/') == 2
