@@ -20,7 +20,7 @@ from tests.fakeyahoo import FakeYahoo, FakeYahooSession
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:yfinance")
 
-# the fake's fixtures (see tests/fakeyahoo.py)
+# the fake's fixtures (see tests/fakeyahoo/)
 yf_reset = fakeyahoo.yf_reset
 fake_yahoo = fakeyahoo.fake_yahoo
 yahoo_session = fakeyahoo.yahoo_session
