@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 from stackcast.features.calendars import OBSERVED, TradingCalendar, as_days, trading_calendar
 from stackcast.features.config import FeatureConfig, calendar_spec
-from stackcast.features.returns import align_calendar, available_inputs, input_matrix, target_matrix
+from stackcast.features.covariates import covariate_matrix, covariate_set
+from stackcast.features.indicators import column_names, own_inputs
+from stackcast.features.returns import align_calendar, available_inputs, target_matrix
 from stackcast.features.windows import WindowBatches, window_lengths
 
 
@@ -30,7 +32,9 @@ class Panel:
 
     Attributes:
         tickers: Ticker names in block order (skipped tickers excluded); ``ticker_id`` indexes it.
-        feature_names: Names of the columns of ``X`` (the requested inputs, less dropped ones).
+        feature_names: Names of the columns of ``X``: the requested inputs, less dropped ones,
+            each expanded to its columns (``momentum_5``, ``day_of_week_sin``, ...), then each
+            covariate's columns (``SPY:log_return``, ..., ``SPY:observed``).
         dropped_features: Requested inputs left out because some frame lacks their columns
             (the caller warns once).
         X: ``[N, F]`` float64 inputs (unscaled, all finite).
@@ -175,6 +179,7 @@ def build_panel(
     frames: Mapping[str, pd.DataFrame] | pd.DataFrame,
     cfg: FeatureConfig,
     calendars: Mapping[str, str] | None = None,
+    covariates: Mapping[str, pd.DataFrame] | None = None,
 ) -> Panel:
     """Align, featurise and stack tickers into a ``Panel``.
 
@@ -190,9 +195,12 @@ def build_panel(
             volume``), or one long frame with a ``ticker`` column.
         cfg: The feature configuration (``calendar`` for every ticker...).
         calendars: ...except these: ticker -> calendar spec.
+        covariates: Symbol -> price frame of each of ``cfg.covariates`` (default: taken from
+            ``frames``); their columns join every ticker's rows (``features.covariates``).
 
     Raises:
-        ValueError: On a malformed frame (see ``align_calendar``).
+        ValueError: On a malformed frame (see ``align_calendar``), or a configured covariate
+            without prices.
     """
     if isinstance(frames, pd.DataFrame):
         frames = _split_long(frames)
@@ -203,6 +211,10 @@ def build_panel(
         dropped.extend(x for x in d if x not in dropped)
     used = tuple(x for x in cfg.inputs if x not in dropped)
     dropped_t = tuple(x for x in cfg.inputs if x in dropped)
+    covs = covariate_set(cfg.covariates, frames if covariates is None else covariates,
+                         cfg.volume_window)  # fmt: skip
+    feature_names = tuple(c for x in used for c in column_names(x, cfg))
+    feature_names += tuple(c for cov in covs for c in cov.columns)
     H, W = cfg.horizons, cfg.window
 
     blocks: list[dict[str, np.ndarray]] = []
@@ -223,7 +235,9 @@ def build_panel(
             )
             continue
         obs = aligned["observed"].to_numpy(dtype=bool)
-        X = input_matrix(aligned, used, cfg.volume_window)[1:]
+        X = own_inputs(aligned, used, cfg)[1:]
+        if covs:
+            X = np.concatenate([X, covariate_matrix(covs, aligned["date"].to_numpy())[1:]], axis=1)
         if not np.isfinite(X).all():
             bad = int(np.argwhere(~np.isfinite(X))[0, 0]) + 1
             raise ValueError(f"{t}: non-finite input on {aligned['date'].iloc[bad].date()}")
@@ -251,14 +265,14 @@ def build_panel(
 
     sizes = [len(b["dates"]) for b in blocks]
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
-    F = len(used)
+    F = len(feature_names)
 
     def cat(key: str, empty: np.ndarray) -> np.ndarray:
         return np.concatenate([b[key] for b in blocks]) if blocks else empty
 
     return Panel(
         tickers=tuple(tickers),
-        feature_names=used,
+        feature_names=feature_names,
         dropped_features=dropped_t,
         X=cat("X", np.zeros((0, F))),
         Y=cat("Y", np.zeros((0, H))),

@@ -22,6 +22,12 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
     "range": ("high", "low"),
     "volume_z": ("volume",),
     "observed": (),
+    "day_of_week": (),
+    "month": (),
+    "volatility": ("close",),
+    "momentum": ("close",),
+    "rsi": ("close",),
+    "ma_distance": ("close",),
 }
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 

@@ -4,7 +4,8 @@ Statistics come from scikit-learn (``StandardScaler``: mean and standard deviati
 ``RobustScaler``: median and interquartile range; ``"none"``: identity) and are applied as
 ``(a - center) / scale`` with per-ticker lookup tables, so transforms are vectorised and the
 inverse ``z * scale + center`` is exact to rounding. Inputs are scaled per feature, targets per
-horizon. The ``observed`` column always passes through unscaled.
+horizon. The ``observed`` column and covariates' ``SYMBOL:observed`` flags pass through
+unscaled.
 
 Per-ticker fallback: in ``per_ticker`` scope, a ticker with no fit rows (or a column with no
 finite value among them) uses the pooled statistics of all fit rows; such tickers are listed
@@ -24,6 +25,11 @@ from stackcast.features.config import FeatureConfig
 FORMAT = "stackcast.FoldScaler"
 VERSION = 1
 PASSTHROUGH = ("observed",)
+
+
+def passthrough(name: str) -> bool:
+    """Whether an input column is a 0/1 flag left unscaled (own or a covariate's observed)."""
+    return name in PASSTHROUGH or name.endswith(":observed")
 
 
 def _stats(kind: str, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -193,7 +199,7 @@ class FoldScaler:
         for j, name in enumerate(names):
             if name == "observed":
                 xrows &= X[:, j] != 0.0
-        keep = np.array([nm not in PASSTHROUGH for nm in names])
+        keep = np.array([not passthrough(nm) for nm in names])
 
         def fit_x(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             c, s = np.zeros(F), np.ones(F)
@@ -339,7 +345,7 @@ class FoldScaler:
             "kind": self.kind,
             "scope": self.scope,
             "feature_names": list(self.feature_names),
-            "passthrough": [n for n in self.feature_names if n in PASSTHROUGH],
+            "passthrough": [n for n in self.feature_names if passthrough(n)],
             "tickers": list(self.tickers),
             "fallback": list(self.fallback),
             "n_fit_rows": self.n_fit_rows,

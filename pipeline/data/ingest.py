@@ -80,7 +80,8 @@ def resolve_tickers(
     """The tickers to ingest.
 
     The given ones; else, for a sample/file source, every ticker it holds unless the config
-    names tickers for this very source (``own_source``); else the config's tickers.
+    names tickers for this very source (``own_source``); else the config's tickers and
+    covariates (``[features] covariates``).
     """
     if isinstance(tickers, str):
         tickers = [t for t in tickers.split(",") if t.strip()]
@@ -94,7 +95,7 @@ def resolve_tickers(
         if not names:
             raise DataError(f"{src} holds no price rows: there is no ticker to ingest")
         return names
-    return list(cfg.data.tickers)
+    return list(dict.fromkeys([*cfg.data.tickers, *cfg.features.covariates]))
 
 
 def _same_source(src: Source, configured: str) -> bool:

@@ -68,14 +68,15 @@ def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> 
 def stored_frames(
     cfg: RunConfig, as_of: _dt.date | None = None
 ) -> tuple[dict[str, pd.DataFrame], list[str]]:
-    """Every configured ticker's stored prices in the configured range.
+    """Every configured ticker's (and covariate's) stored prices in the configured range.
 
     The range runs from ``[data] start`` to ``as_of`` (else ``[data] end``): bars stored
     outside it (an older file, a wider ingest) are never used.
 
     Returns:
         ``(frames by ticker, warnings)``: a ticker with nothing stored, or nothing stored in
-        the range, is left out with a warning.
+        the range, is left out with a warning (a covariate without prices is left out
+        silently: building the panel names it).
 
     Raises:
         DataError: No ticker has any stored prices in the range.
@@ -111,6 +112,11 @@ def stored_frames(
             + (f" {words}" if words else "")
             + "; run `stackcast ingest` first"
         )
+    for c in cfg.features.covariates:
+        if c not in cfg.data.tickers and store.exists(c):
+            frame = _in_range(store.read(c), start, end)
+            if len(frame):
+                frames[c] = frame
     return frames, warnings
 
 

@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel, build_panel
 from stackcast.pipeline.config import RunConfig
-from stackcast.pipeline.data.prices import frames_from_table, ingest_ticker, stored_frames
+from stackcast.pipeline.data.prices import (
+    frames_from_table,
+    ingest_ticker,
+    stored_frame,
+    stored_frames,
+)
 from stackcast.pipeline.errors import DataError, TrainingFailed, UserError
 from stackcast.pipeline.workflows.steps import Steps
 
@@ -66,7 +71,8 @@ def obtain_prices(
     ingested: dict[str, Any] = {}
     failed: dict[str, str] = {}
     if refresh:
-        ingested, failed = ingest_all(steps, cfg, list(cfg.data.tickers))
+        names = [*cfg.data.tickers, *cfg.features.covariates]
+        ingested, failed = ingest_all(steps, cfg, list(dict.fromkeys(names)))
     try:
         frames, load_warnings = steps.call("load-prices", stored_frames, cfg)
     except DataError:
@@ -79,10 +85,66 @@ def obtain_prices(
     return frames, warnings, failed
 
 
-def build(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> Panel:
-    """Build the feature panel and refuse one with nothing usable in it."""
+def split_covariates(
+    cfg: RunConfig, frames: Mapping[str, pd.DataFrame]
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """``(frames to forecast, covariate frames)``; a covariate is forecast only if in tickers.
+
+    A covariate is forecast only if it is one of ``[data] tickers``.
+
+    Raises:
+        DataError: A configured covariate has no prices among ``frames``.
+    """
+    names = cfg.features.covariates
+    missing = [c for c in names if c not in frames]
+    if missing:
+        raise DataError(
+            f"no prices for covariate(s) {', '.join(missing)}: ingest them "
+            f"(`stackcast ingest {' '.join(missing)}`) or include them in the prices"
+        )
+    only = set(names) - set(cfg.data.tickers)
+    return {t: f for t, f in frames.items() if t not in only}, {c: frames[c] for c in names}
+
+
+def stored_covariates(cfg: RunConfig, as_of: _dt.date | None = None) -> dict[str, pd.DataFrame]:
+    """Each configured covariate's stored prices (cut at ``as_of``).
+
+    Raises:
+        DataError: Naming a covariate with no stored prices.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    for c in cfg.features.covariates:
+        try:
+            out[c] = stored_frame(cfg, c, as_of)
+        except DataError as exc:
+            raise DataError(f"covariate {exc}; `stackcast ingest {c}` fetches it") from None
+    return out
+
+
+def stale_covariates(covariates: Mapping[str, pd.DataFrame], origin: np.datetime64) -> list[str]:
+    """``"SYMBOL (last bar DATE)"`` for each covariate whose last bar is older than ``origin``."""
+    out = []
+    for c, frame in covariates.items():
+        last = pd.Timestamp(frame["date"].max()).date()
+        if np.datetime64(last, "D") < np.datetime64(origin, "D"):
+            out.append(f"{c} (last bar {last})")
+    return out
+
+
+def build(
+    cfg: RunConfig,
+    frames: Mapping[str, pd.DataFrame],
+    covariates: Mapping[str, pd.DataFrame] | None = None,
+) -> Panel:
+    """Build the feature panel and refuse one with nothing usable in it.
+
+    ``covariates`` default to the configured covariates' frames among ``frames``
+    (``split_covariates``); given, every one of ``frames`` is forecast.
+    """
+    if covariates is None:
+        frames, covariates = split_covariates(cfg, frames)
     try:
-        panel = build_panel(dict(frames), cfg.features, cfg.data.calendars)
+        panel = build_panel(dict(frames), cfg.features, cfg.data.calendars, dict(covariates))
     except ValueError as exc:
         raise DataError(f"cannot build model inputs: {exc}") from None
     if not panel.tickers:

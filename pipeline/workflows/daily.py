@@ -28,6 +28,8 @@ from stackcast.pipeline.workflows.common import (
     ingest_warnings,
     latest_origins,
     load_version,
+    stale_covariates,
+    stored_covariates,
 )
 from stackcast.pipeline.workflows.steps import Steps
 
@@ -100,14 +102,21 @@ def forecast_ticker(
     # The latest origin needs its window and the volume z-score's trailing bars, nothing older:
     # a short frame keeps the daily run fast on decades of history.
     fc = cfg.features
-    frame = stored_frame(cfg, ticker, as_of).tail(fc.window + fc.volume_window + 2)
-    panel = build(cfg, {ticker: frame.reset_index(drop=True)})
+    frame = stored_frame(cfg, ticker, as_of).tail(fc.window + fc.lookback + 2)
+    covariates = stored_covariates(cfg, as_of)
+    panel = build(cfg, {ticker: frame.reset_index(drop=True)}, covariates)
     rows = latest_origins(panel, as_of)
     if len(rows) == 0:
         raise DataError(f"{ticker}: no usable origin on or before {as_of or 'today'}")
     forecaster, meta = load_version(Path(directory), cfg, panel)
     meta = {"version": Path(directory).name, **meta}
     origin, seen = panel.dates[rows[0]], meta.get("seen_until")
+    stale = stale_covariates(covariates, origin)
+    if stale:
+        raise DataError(
+            f"{ticker}: covariate {', '.join(stale)} is older than this origin {origin}: "
+            "ingest it before forecasting"
+        )
     if seen is not None and np.datetime64(seen, "D") > origin:
         raise DataError(
             f"{ticker}: model {meta['version']} has seen prices up to {seen}, after this "
@@ -241,7 +250,8 @@ def daily_forecast(
     ingested: dict[str, Any] = {}
     ingest_failed: dict[str, str] = {}
     if refresh and as_of is None:
-        ingested, ingest_failed = ingest_all(steps, cfg, tickers)
+        fetch = list(dict.fromkeys([*tickers, *cfg.features.covariates]))
+        ingested, ingest_failed = ingest_all(steps, cfg, fetch)
     parts, failed = steps.map(
         "forecast-ticker", forecast_ticker, tickers, "ticker", cfg=cfg, directory=directory,
         as_of=as_of,
