@@ -73,7 +73,7 @@ def test_covariate_flags_pass_through_the_scaler() -> None:
 
 
 def test_missing_covariate_is_refused() -> None:
-    with pytest.raises(ValueError, match="covariate.*IDX"):
+    with pytest.raises(ValueError, match=r"covariate.*IDX"):
         build_panel({"AAA": random_frame(1, 40)}, CFG)
 
 

@@ -99,7 +99,7 @@ def test_available_inputs() -> None:
     assert available_inputs(["close", "high", "low", "volume"], INPUTS) == (INPUTS, ())
     assert available_inputs(["close", "high"], ("range",)) == ((), ("range",))
     with pytest.raises(ValueError, match="unknown input"):
-        available_inputs(["close"], ("rsi",))
+        available_inputs(["close"], ("macd",))
     with pytest.raises(ValueError, match="lacks"):
         input_matrix(align_calendar(_frame(["2024-01-01"], [1.0]), "B"), ("range",), 5)
 
