@@ -53,7 +53,7 @@ def task_names(state: Any, expected: set[str], timeout: float = 30.0) -> set[str
     """
     import time
 
-    from tests.pipeline.test_flows import task_states
+    from tests.pipeline.flow_support import task_states
 
     deadline = time.monotonic() + timeout
     while True:

@@ -1,82 +1,24 @@
-"""The Prefect flows on the bundled sample, under a temporary Prefect API (tiny model)."""
+"""The Prefect flows with a trained champion, on the bundled sample under a temporary Prefect API.
+
+One weekly-retrain run (tiny model) makes the first champion; the other flows run on copies of
+it: train, daily forecast (bad ticker, rerun, as-of, on a Dask cluster) and replay.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
 import shutil
-import time
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from prefect.states import Failed
-from stackcast.pipeline.config import RunConfig, RuntimeConfig, builtin_config
-from stackcast.pipeline.errors import DataError, SourceError, SourceUnavailable
-from stackcast.pipeline.orchestration import artifacts as artifact_content
-from stackcast.pipeline.orchestration import flows, tasks
+from stackcast.pipeline.config import RuntimeConfig
+from stackcast.pipeline.orchestration import flows
 from stackcast.pipeline.results import ledger, registry
 
-# configs/demo.toml, shrunk: ~600 bars per ticker, one small GRU layer, 2 epochs.
-SHRINK: dict[str, Any] = {
-    "name": "tiny",
-    "data": {"start": "2006-06-01", "end": "2008-10-14"},
-    "features": {"window": 16, "horizons": 2, "min_history": 16},
-    "model": {"layers": [{"cell": "gru", "units": 8, "bidirectional": False}]},
-    "train": {"epochs": 2, "warm_epochs": 1, "batch_size": 128, "mc_samples": 3, "patience": 1},
-    "backtest": {"folds": 1, "test_size": 20, "train_size": 300},
-    "report": {"title": "tiny flow test"},
-}
-
-
-def tiny_config(home: Path | None = None, **data: Any) -> RunConfig:
-    """The demo config shrunk for tests; ``home`` pins ``[paths] home``; ``data`` overrides."""
-    raw = tomllib.loads(builtin_config("demo").read_text(encoding="utf-8"))
-    for key, value in SHRINK.items():
-        raw[key] = raw.get(key, {}) | value if isinstance(value, dict) else value
-    raw["data"] |= data
-    if home is not None:
-        raw["paths"] = {"home": str(home)}
-    return RunConfig.model_validate(raw)
-
-
-def artifacts(state: Any) -> dict[str, Any]:
-    """The flow run's artifacts by key."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
-
-    run_id = state.state_details.flow_run_id
-    flt = ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
-    with get_client(sync_client=True) as client:
-        return {a.key: a for a in client.read_artifacts(artifact_filter=flt)}
-
-
-def task_states(state: Any, expect: tuple[str, ...] = (), timeout: float = 20.0) -> dict[str, str]:
-    """Task run name -> final state type of the flow run.
-
-    The harness stores task runs from client events, shortly after the flow returns: poll
-    until every name in ``expect`` is there in a final state (or ``timeout``).
-    """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    flt = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
-    deadline = time.monotonic() + timeout
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(flow_run_filter=flt)
-            got = {t.name: t.state.type.value for t in runs if t.state is not None}
-            final = all(got.get(n) in ("COMPLETED", "FAILED", "CRASHED") for n in expect)
-            if final or time.monotonic() > deadline:
-                return got
-            time.sleep(0.25)
-
-
-def table(artifact: Any) -> list[dict[str, Any]]:
-    data = artifact.data
-    return json.loads(data) if isinstance(data, str) else data
+from tests.pipeline.flow_support import artifacts, table, task_states, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -265,97 +207,6 @@ def test_replay_flow_writes_only_its_own_home(trained: dict[str, Any], home: Pat
 
 
 @pytest.mark.usefixtures("prefect_harness")
-def test_daily_forecast_without_champion_fails_with_a_summary(home: Path) -> None:
-    state = flows.daily_forecast_flow(cfg=tiny_config(), return_state=True)
-    assert state.is_failed()
-    summary = artifacts(state)["daily-forecast-summary"].data
-    assert "failed" in summary and "no trained model named 'tiny'" in summary
-    assert not ledger.ledger_path(home).exists()
-
-
-@pytest.mark.usefixtures("prefect_harness")
-def test_backtest_flow_artifacts(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("STACKCAST_REPORTS_URL", "http://127.0.0.1:9/")
-    state = flows.backtest_flow(tiny_config(), return_state=True)
-    assert state.is_completed(), state.message
-    result = state.result()
-    arts = artifacts(state)
-    assert set(arts) == {"backtest-summary", "backtest-metrics", "backtest-report"}
-    rows = table(arts["backtest-metrics"])
-    assert [r["horizon"] for r in rows] == [1, 2]
-    assert all(r["n"] > 0 and r["mae_pct"] > 0 and r["random_walk_mae_pct"] > 0 for r in rows)
-    summary = arts["backtest-summary"].data
-    assert "model MAE %" in summary and "Holm-adjusted across 2 horizons" in summary
-    assert "# Backtest: tiny flow test" in summary
-    for sentence in result["verdicts"]:
-        assert sentence in summary
-    beaten = [r["beats_random_walk"] for r in rows]
-    assert ("model does not beat random walk" in summary) == (not all(beaten))
-    assert Path(result["report"]).is_file()
-    assert result["link"].endswith(f"/runs/{result['run_id']}/report.html")
-
-
-@pytest.mark.usefixtures("prefect_harness")
-def test_ingest_flow_retries_network_errors_only(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from stackcast.pipeline.data import ingest as ingest_mod
-    from stackcast.pipeline.data import prices as prices_mod
-
-    real = ingest_mod.ingest
-    calls: dict[str, int] = {}
-
-    def flaky(cfg: RunConfig, tickers: list[str], **kw: Any) -> list[Any]:
-        (ticker,) = tickers
-        calls[ticker] = calls.get(ticker, 0) + 1
-        if ticker == "MSFT" and calls[ticker] <= 2:
-            exc = SourceUnavailable("MSFT", "HTTP 503 after 3 tries")
-            return [ingest_mod.IngestResult("MSFT", "error", message=str(exc), error=exc)]
-        return real(cfg, tickers, **kw)
-
-    monkeypatch.setattr(prices_mod, "ingest", flaky)
-    monkeypatch.setattr(tasks, "INGEST_RETRY_DELAYS", (0.0,))
-    state = flows.ingest_flow(tiny_config(tickers=["MSFT", "NOPE", "GOOG"]), return_state=True)
-    assert state.is_completed(), state.message
-    assert calls == {"MSFT": 3, "NOPE": 1, "GOOG": 1}  # a bad ticker is not retried
-    result = state.result()
-    assert result["tickers"] == ["MSFT", "GOOG"] and list(result["failed"]) == ["NOPE"]
-    assert (home / "prices" / "MSFT.parquet").is_file()
-    arts = artifacts(state)
-    assert set(arts) == {"ingest-summary", "ingest-tickers"}
-    rows = {r["ticker"]: r for r in table(arts["ingest-tickers"])}
-    assert rows["MSFT"]["action"] == "created" and rows["NOPE"]["status"] == "failed"
-    assert "2 of 3 tickers" in arts["ingest-summary"].data
-
-
-@pytest.mark.usefixtures("prefect_harness")
-def test_ingest_flow_fails_when_no_ticker_can_be_ingested(home: Path) -> None:
-    state = flows.ingest_flow(tiny_config(tickers=["NOPE"]), return_state=True)
-    assert state.is_failed()
-    assert "no ticker could be ingested" in state.message
-    assert "NOPE" in artifacts(state)["ingest-summary"].data
-
-
-@pytest.mark.usefixtures("prefect_harness")
-def test_ingest_flow_from_the_run_form(home: Path, tmp_path: Path) -> None:
-    """The form's fields as the UI sends them: a config file, tickers and dotted overrides."""
-    from stackcast.pipeline.config import to_toml
-    from stackcast.pipeline.data.store import PriceStore
-
-    config = tmp_path / "served.toml"
-    config.write_text(to_toml(tiny_config(tickers=["MSFT", "GOOG"])), encoding="utf-8")
-    state = flows.ingest_flow(
-        str(config), tickers=["GOOG"], overrides={"data.end": "2008-06-30"}, return_state=True
-    )
-    assert state.is_completed(), state.message
-    assert state.result()["tickers"] == ["GOOG"]
-    assert not (home / "prices" / "MSFT.parquet").exists()
-    assert str(pd.Timestamp(PriceStore(home).read("GOOG")["date"].max()).date()) == "2008-06-30"
-    bad = flows.ingest_flow(str(config), overrides={"data.nope": 1}, return_state=True)
-    assert bad.is_failed() and "overrides: unknown key 'data.nope'" in bad.message
-
-
-@pytest.mark.usefixtures("prefect_harness")
 def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -> None:
     """``[runtime] task_runner = "dask"`` with an address joins that cluster."""
     distributed = pytest.importorskip("distributed")
@@ -372,89 +223,3 @@ def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -
     assert "no stored prices" in state.result()["failed"]["NOPE"]
     assert {"ingest_ticker", "forecast_ticker"} <= ran  # the tasks ran on the cluster
     assert len(ledger.read(home)) == 4
-
-
-@pytest.mark.timeout(120)
-@pytest.mark.usefixtures("prefect_harness")
-def test_ingest_flow_on_a_local_dask_cluster_of_processes(home: Path) -> None:
-    """Without an address the runner starts (and stops) a local cluster of worker processes."""
-    pytest.importorskip("prefect_dask")
-    runtime = RuntimeConfig(task_runner="dask", max_workers=1)
-    cfg = tiny_config(tickers=["MSFT", "NOPE", "GOOG"]).model_copy(update={"runtime": runtime})
-    state = flows.ingest_flow(cfg, return_state=True)
-    assert state.is_completed(), state.message
-    assert list(state.result()["failed"]) == ["NOPE"]
-    assert sorted(p.name for p in (home / "prices").glob("*.parquet")) == [
-        "GOOG.parquet",
-        "MSFT.parquet",
-    ]
-    assert task_states(state, expect=("ingest-MSFT", "ingest-GOOG", "ingest-NOPE")) == {
-        "ingest-MSFT": "COMPLETED",
-        "ingest-GOOG": "COMPLETED",
-        "ingest-NOPE": "FAILED",
-    }
-
-
-# ----------------------------------------------------------------------------- units
-
-
-def test_task_runner_for_config() -> None:
-    from prefect.task_runners import ThreadPoolTaskRunner
-    from prefect_dask import DaskTaskRunner
-
-    thread = tasks.task_runner_for(RuntimeConfig(max_workers=3))
-    assert isinstance(thread, ThreadPoolTaskRunner) and thread._max_workers == 3
-    joined = tasks.task_runner_for(RuntimeConfig(task_runner="dask", dask_address="tcp://h:8786"))
-    assert isinstance(joined, DaskTaskRunner) and joined.address == "tcp://h:8786"
-    local = tasks.task_runner_for(RuntimeConfig(task_runner="dask", max_workers=2))
-    assert local.address is None
-    assert local.cluster_kwargs == {"n_workers": 2, "threads_per_worker": 1}
-
-
-def test_retry_only_transient_failures() -> None:
-    def retried(exc: BaseException) -> bool:
-        return tasks.retry_transient(None, None, Failed(data=exc))
-
-    assert retried(SourceUnavailable("X", "timeout"))
-    assert retried(ConnectionResetError("reset"))
-    assert not retried(SourceError("X", "not in the bundled sample"))
-    assert not retried(DataError("X: high < low"))
-    state = Failed(data=DataError("X: bad"), message="Task run encountered ...")
-    assert tasks.failure_message(state) == "X: bad"
-    assert tasks.failure_message(Failed(data=KeyError("k"))) == "KeyError: 'k'"
-    assert tasks.failure_message(Failed(message="crashed")) == "crashed"
-
-
-def test_table_rows_are_json_ready() -> None:
-    frame = pd.DataFrame(
-        {
-            "origin": pd.to_datetime(["2008-10-14"]),
-            "y": [float("nan")],
-            "n": [3],
-            "p": [0.123456789],
-        }
-    )
-    rows = artifact_content.table_rows(frame)
-    assert rows == [{"origin": "2008-10-14", "y": None, "n": 3, "p": 0.123457}]
-    json.dumps(rows)
-    md = artifact_content.markdown_table([{"a": "x|y", "b": 1}], ["a", "b"])
-    assert md.splitlines()[2] == "| x\\|y | 1 |"
-
-
-def test_flow_parameters_render_as_short_forms() -> None:
-    """Every deployment's run form: a few described fields, the config folded into two."""
-    from stackcast.pipeline.orchestration.deployments import deployments_for, to_runner_deployments
-
-    deployments = to_runner_deployments(deployments_for(tiny_config()))
-    by_name = {d.name: d for d in deployments}
-    assert set(by_name) == {"daily-forecast", "weekly-retrain", "backtest", "ingest", "sweep"}
-    for dep in deployments:
-        schema = dep._parameter_openapi_schema.model_dump()
-        assert not schema["definitions"]  # no config model unfolded into the form
-        assert {"cfg", "overrides", "tickers"} <= set(schema["properties"])
-        assert all(p["description"] for p in schema["properties"].values()), dep.name
-    daily = by_name["daily-forecast"]._parameter_openapi_schema.model_dump()
-    assert set(daily["properties"]) == {"as_of", "tickers", "model_name", "overrides", "cfg"}
-    assert "Replay this past day" in daily["properties"]["as_of"]["description"]
-    assert set(by_name["ingest"].parameters) == {"tickers", "overrides", "cfg"}
-    assert by_name["sweep"].parameters["grid"] == {"model.dropout": [0.0, 0.2]}

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from stackcast.pipeline.config import to_toml
 
-from tests.pipeline.test_flows import tiny_config
+from tests.pipeline.flow_support import tiny_config
 from tests.prefect_support import (
     CHROMIUM_ARGS,
     find_deployment,

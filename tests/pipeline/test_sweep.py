@@ -179,7 +179,7 @@ def test_sweep_flow_runs_candidates_as_tasks_with_the_same_numbers(
     swept: dict[str, Any], home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls = mapped_steps(monkeypatch)
-    from tests.pipeline.test_flows import artifacts
+    from tests.pipeline.flow_support import artifacts
 
     cfg = tiny_config(home).model_copy(
         update={"runtime": RuntimeConfig(task_runner="thread", max_workers=2)}
