@@ -40,6 +40,7 @@ def test_a_missing_covariate_is_a_clear_data_error() -> None:
         backtest(cfg, series(ar1(1400, 0.3, seed=3)))
 
 
+@pytest.mark.slow
 def test_perturbing_a_covariate_after_an_origin_changes_nothing_published_before() -> None:
     """A covariate that drives the ticker: moving its prices after D changes no forecast
     (model, intervals, baselines) of an origin whose targets end before D."""
