@@ -10,8 +10,9 @@ and one line in ``FORECASTERS``; reports pick it up by its ``name``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -132,23 +133,104 @@ class Forecaster(ABC):
         """Forecast the origins ``rows`` of ``panel`` (log returns, ``[len(rows), H]``)."""
 
 
-# The registry: name -> "module:Class". Adding a model is a module and one line here; the
-# classes import on first use, so a baseline never pays for Keras.
-FORECASTERS: dict[str, str] = {
-    "rnn": "stackcast.models.rnn:RNNForecaster",
-    "random_walk": "stackcast.models.baselines:RandomWalk",
-    "drift": "stackcast.models.baselines:Drift",
-    "ridge": "stackcast.models.baselines:Ridge",
+@dataclass(frozen=True)
+class Registered:
+    """A registry entry: where the class lives and how reports show it.
+
+    Attributes:
+        path: ``"module:Class"``, imported on first use (a baseline never pays for Keras).
+        label: The name reports and the CLI print.
+        color: Its colour in the report's figures (None: one from the shared series palette).
+        publishable: It can be the run's model (saved, versioned, served by the daily run).
+        peer: A learned peer: besides the random walk, it is DM-tested against the model.
+        requires: A package it needs beyond stackcast's core (an extra), checked up front.
+    """
+
+    path: str
+    label: str = ""
+    color: str | None = None
+    publishable: bool = False
+    peer: bool = False
+    requires: str | None = None
+
+
+# The reference every run scores, whether ``[backtest] forecasters`` lists it or not.
+REFERENCE = "random_walk"
+
+# The registry: name -> entry. Adding a model is a module and one line here (a plain
+# ``"module:Class"`` string is an entry with the defaults).
+FORECASTERS: dict[str, Registered | str] = {
+    "rnn": Registered("stackcast.models.rnn:RNNForecaster", "RNN", "#0072B2", publishable=True),
+    "random_walk": Registered("stackcast.models.baselines:RandomWalk", "random walk", "#7f7f7f"),
+    "drift": Registered("stackcast.models.baselines:Drift", "drift", "#E69F00"),
+    "ridge": Registered("stackcast.models.baselines:Ridge", "ridge", "#009E73"),
+    "lightgbm": Registered(
+        "stackcast.models.boosting:LightGBM", "LightGBM", "#56B4E9", peer=True, requires="lightgbm"
+    ),
 }
+# What ``[backtest] forecasters`` defaults to: the model first, then the baselines.
+DEFAULT_FORECASTERS = ("rnn", "random_walk", "drift", "ridge")
+
+
+def registered(name: str) -> Registered:
+    """The registry entry of ``name`` (``ValueError`` naming the known ones if unknown)."""
+    try:
+        entry = FORECASTERS[name]
+    except KeyError:
+        known = ", ".join(sorted(FORECASTERS))
+        raise ValueError(f"unknown forecaster {name!r} (known: {known})") from None
+    return Registered(entry, name) if isinstance(entry, str) else entry
+
+
+def label(name: str) -> str:
+    """How reports show the forecaster ``name`` (its own name when unregistered)."""
+    entry = FORECASTERS.get(name)
+    if entry is None or isinstance(entry, str):
+        return name
+    return entry.label or name
+
+
+def lineup(names: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """``(model, baselines)`` of a ``[backtest] forecasters`` list, checked.
+
+    The first name is the model (it must be publishable); the others are scored beside it,
+    the random walk first (added when missing: it is the reference every run scores).
+
+    Raises:
+        ValueError: an unknown or repeated name, or a first name that cannot be the model.
+    """
+    names = list(names)
+    if not names:
+        raise ValueError("forecasters is empty: list the model first, e.g. ['rnn']")
+    for n in names:
+        need = registered(n).requires
+        if need and importlib.util.find_spec(need) is None:
+            raise ValueError(
+                f"forecaster {n!r} needs the {need} package: pip install 'stackcast[{need}]' "
+                "(make setup installs it)"
+            )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"forecasters lists {', '.join(repeated)} more than once")
+    model = names[0]
+    if not registered(model).publishable:
+        can = ", ".join(n for n in FORECASTERS if registered(n).publishable)
+        raise ValueError(
+            f"forecasters starts with {model!r}, which cannot be the published model "
+            f"(the first entry is the model; one of: {can})"
+        )
+    rest = [n for n in names[1:] if n != REFERENCE]
+    return model, (REFERENCE, *rest)
+
+
+def peers(names: Sequence[str]) -> tuple[str, ...]:
+    """The learned peers among ``names`` (DM-tested against the model too)."""
+    return tuple(n for n in names if n in FORECASTERS and registered(n).peer)
 
 
 def forecaster_class(name: str) -> type[Forecaster]:
     """The ``Forecaster`` subclass registered as ``name`` (``ValueError`` if unknown)."""
-    try:
-        module, _, attr = FORECASTERS[name].partition(":")
-    except KeyError:
-        known = ", ".join(sorted(FORECASTERS))
-        raise ValueError(f"unknown forecaster {name!r} (known: {known})") from None
+    module, _, attr = registered(name).path.partition(":")
     return getattr(importlib.import_module(module), attr)
 
 

@@ -72,7 +72,7 @@ def backtest(
     *,
     progress: Progress | None = None,
 ) -> BacktestResult:
-    """Walk-forward backtest of the model against the random walk, drift and ridge.
+    """Walk-forward backtest of the model against the other ``[backtest] forecasters``.
 
     Args:
         config: A ``RunConfig``, a dict of sections (``RunConfig.model_validate``), a TOML

@@ -22,6 +22,7 @@ from pydantic import (
     field_validator,
 )
 from stackcast.features.config import SECTION_CONFIG, FeatureConfig, calendar_spec
+from stackcast.models.base import DEFAULT_FORECASTERS, FORECASTERS, lineup
 from stackcast.models.config import ModelConfig, TrainConfig
 from stackcast.pipeline.config_errors import format_error
 from stackcast.pipeline.errors import ConfigError
@@ -138,6 +139,25 @@ class BacktestConfig(_Section):
     embargo: int | None = Field(
         None, ge=0, description="Bars between last training target and first test origin (>= H)."
     )
+    forecasters: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_FORECASTERS),
+        description=(
+            "Forecasters the run scores: the model first (published), then the baselines and "
+            "peers (random_walk is always scored, as the reference). Known: "
+            + ", ".join(FORECASTERS)
+            + "."
+        ),
+    )
+
+    @field_validator("forecasters")
+    @classmethod
+    def _forecasters(cls, names: list[str]) -> list[str]:
+        lineup(names)
+        return names
+
+    def lineup(self) -> tuple[str, tuple[str, ...]]:
+        """``(model, baselines)``: the model's name and the names scored beside it."""
+        return lineup(self.forecasters)
 
 
 class ScheduleConfig(_Section):

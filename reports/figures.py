@@ -16,25 +16,27 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from stackcast.models.base import FORECASTERS, label, registered
 
-# One palette for the whole report (colour-blind friendly, Okabe-Ito based).
+# One palette for the whole report (colour-blind friendly, Okabe-Ito based); each registered
+# forecaster brings its own colour and label (``models.base.FORECASTERS``).
 COLORS = {
     "actual": "#222222",
     "model": "#0072B2",
     "model_h": "#D55E00",
     "latest": "#CC79A7",
-    "random_walk": "#7f7f7f",
-    "drift": "#E69F00",
-    "ridge": "#009E73",
+    **{
+        name: registered(name).color or "#56B4E9"
+        for name in FORECASTERS
+        if not registered(name).publishable
+    },
     "long_flat": "#0072B2",
     "long_short": "#CC79A7",
     "buy_hold": "#7f7f7f",
 }
 NAMES = {
     "model": "model",
-    "random_walk": "random walk",
-    "drift": "drift",
-    "ridge": "ridge",
+    **{name: label(name) for name in FORECASTERS if not registered(name).publishable},
 }
 # Distinguishable series (horizons): colour and line style both change, so lines stay apart in
 # grey print and for colour-blind readers.

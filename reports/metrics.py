@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from stackcast.models.baselines import BASELINES
+from stackcast.models.base import FORECASTERS
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.coverage import coverage_detail, coverage_warnings
 from stackcast.reports.denominators import (
@@ -54,6 +54,7 @@ from stackcast.reports.denominators import (
     scoring_warnings,
     unscored_tickers,
 )
+from stackcast.reports.peers import peer_comparisons
 from stackcast.reports.significance import (
     RANDOM_WALK,
     binomial_p,
@@ -78,10 +79,10 @@ def predictor_columns(
     """Predictor name -> column for the model and every baseline present (not all NaN).
 
     ``baselines`` names the baseline columns; by default ``predictions.attrs["baselines"]``
-    (set by the walk-forward engine), else the standard three.
+    (set by the walk-forward engine), else every registered forecaster's column present.
     """
     if baselines is None:
-        baselines = predictions.attrs.get("baselines", BASELINES)
+        baselines = predictions.attrs.get("baselines", list(FORECASTERS))
     names = {MODEL: "y_pred"} | {b: b for b in baselines}
     return {
         name: col
@@ -315,6 +316,7 @@ def evaluate(
     coverage = coverage_detail(df, nominal_coverage)
     by_ticker, pooled = dm_tables(df, cfg.significance)
     model = blocks.pop(MODEL)
+    peers = peer_comparisons(df, cols, cfg.significance)
     return {
         "n": len(df),
         "horizons": sorted(int(h) for h in df["horizon"].unique()),
@@ -335,4 +337,5 @@ def evaluate(
         "scoring_warnings": scoring_warnings(mase_rows, unscored),
         "units": UNITS,
         "by_fold": _by_fold(df, cols),
+        **({"peers": peers} if peers else {}),
     }

@@ -370,3 +370,29 @@ def run_verdicts(
         "verdict": dict(verdicts[0]) if verdicts else None,
         "verdict_note": note,
     }
+
+
+def pairwise_dm(
+    df: pd.DataFrame, first: str, second: str, significance: float, *, two_sided: bool = False
+) -> list[dict[str, Any]]:
+    """DM tests of column ``first`` against column ``second``, one per horizon (``dm_by_date``).
+
+    Squared-error loss ``d = e_first^2 - e_second^2`` averaged per origin date, as every other
+    test. The horizons form one Holm family: ``p_holm`` adjusts the one-sided p (H1: ``first``
+    is more accurate) or, with ``two_sided``, the two-sided p (H1: they differ). ``better``
+    names the column found more accurate at the level (``None``: no significant difference).
+    """
+    y = df["y_true"].to_numpy(float)
+    d = (y - df[first].to_numpy(float)) ** 2 - (y - df[second].to_numpy(float)) ** 2
+    origins = df["origin"].to_numpy()
+    out = []
+    for h, idx in sorted(df.groupby("horizon", sort=False).indices.items()):
+        out.append({"horizon": int(h), **dm_by_date(d[idx], origins[idx], int(h))})
+    key = "p_two_sided" if two_sided else "p_one_sided"
+    for e, p in zip(out, holm([e[key] for e in out]), strict=True):
+        diff = e["mean_diff"]
+        e["p_holm"] = p
+        e["better"] = None
+        if p is not None and diff is not None and p < significance:
+            e["better"] = first if diff < 0 else (second if two_sided and diff > 0 else None)
+    return out

@@ -128,11 +128,28 @@ def _backtest(cfg: RunConfig, out: Path | None, verbose: bool) -> None:
     )
     for line in horizon_lines(metrics):
         typer.echo(line)
+    typer.echo(overall_line(metrics))
     for v in metrics.get("verdicts", []):
         typer.echo(v["sentence"])
     if metrics.get("verdict_note"):
         typer.echo(f"({metrics['verdict_note']})")
+    for peer in metrics.get("peers", {}).values():
+        for sentence in peer["sentences"]:
+            typer.echo(sentence)
+        typer.echo(f"({peer['note']})")
     typer.echo(f"report: {run_dir / 'report.html'}")
+
+
+def overall_line(metrics: dict) -> str:
+    """MAE over every horizon of the model and each forecaster scored beside it (percent)."""
+    from stackcast.models.base import label
+
+    parts = [f"model {_percent(metrics.get('model', {}).get('overall', {}).get('mae'))}"]
+    parts += [
+        f"{label(name)} {_percent(block.get('overall', {}).get('mae'))}"
+        for name, block in metrics.get("baselines", {}).items()
+    ]
+    return "MAE over all horizons: " + ", ".join(parts)
 
 
 def _percent(x: float | None, digits: int = 3) -> str:
@@ -174,8 +191,9 @@ def backtest(
 ) -> None:
     """Walk-forward backtest against baselines, with a report.
 
-    The model is scored against the random walk, drift and ridge on the same origins. Writes
-    forecasts.parquet, metrics.json, history.json, config.toml and report.html.
+    The model is scored against the forecasters [backtest] forecasters lists (by default the
+    random walk, drift and ridge) on the same origins. Writes forecasts.parquet, metrics.json,
+    history.json, config.toml and report.html.
     """
     _backtest(configure(config, tickers, source, (date_format, sep, decimal)), out, verbose)
 

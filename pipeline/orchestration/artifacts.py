@@ -26,6 +26,7 @@ from prefect.artifacts import (
     create_table_artifact,
 )
 from prefect.states import Completed, State
+from stackcast.models.base import label
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.reportserver import link_for
@@ -203,9 +204,11 @@ def metrics_md(rows: Sequence[Mapping[str, Any]]) -> str:
             "horizon": r["horizon"],
             "n": r["n"],
             "model MAE %": p(r["mae_pct"]),
-            "random walk MAE %": p(r.get("random_walk_mae_pct")),
-            "drift MAE %": p(r.get("drift_mae_pct")),
-            "ridge MAE %": p(r.get("ridge_mae_pct")),
+            **{
+                f"{label(k.removesuffix('_mae_pct'))} MAE %": p(v)
+                for k, v in r.items()
+                if k.endswith("_mae_pct") and k != "mae_pct"
+            },
             "coverage": "—" if r.get("coverage_pct") is None else f"{r['coverage_pct']:.1f}%",
             "DM p": _p(r["dm_p"]),
             "DM p (Holm)": _p(r.get("dm_p_holm")),
@@ -334,8 +337,10 @@ def decision_rows(numbers: Mapping[str, Any]) -> list[dict[str, str]]:
     names = [
         (f"challenger {numbers.get('challenger', '')}", "challenger_y_pred"),
         (f"champion {numbers.get('champion', '(none)')}", "champion_mae"),
-        ("random walk", "challenger_random_walk"),
-        ("drift", "challenger_drift"),
-        ("ridge", "challenger_ridge"),
+    ]
+    names += [
+        (label(key.removeprefix("challenger_")), key)
+        for key in numbers
+        if key.startswith("challenger_") and key not in ("challenger_y_pred", "challenger_ratio")
     ]
     return [{"": label, "validation MAE": pct(numbers.get(key))} for label, key in names]

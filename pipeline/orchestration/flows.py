@@ -232,7 +232,7 @@ def backtest_flow(
     model_name: ModelName = "",
     overrides: Overrides = None,
 ) -> State[Any]:
-    """Walk-forward backtest against the random walk, drift and ridge, with a report.
+    """Walk-forward backtest against the ``[backtest] forecasters``, with a report.
 
     ``[backtest]`` sets the folds. Parameters: the run form (``parameters``).
     """

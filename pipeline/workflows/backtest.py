@@ -77,12 +77,15 @@ def shrink_warnings(cfg: RunConfig, splits: list[Split], calendar: Any, folds: i
 
 
 def forecasters(cfg: RunConfig) -> tuple[Any, list[Any]]:
-    """The model and the baselines a backtest runs, built from the config's sections."""
+    """The model and the forecasters scored beside it (``[backtest] forecasters``), built.
+
+    Each is built from the config's sections; the random walk is always among the others.
+    """
     from stackcast.models.base import make_forecaster
-    from stackcast.models.baselines import BASELINES
 
     parts = {"features": cfg.features, "model": cfg.model, "train": cfg.train}
-    return make_forecaster("rnn", **parts), [make_forecaster(b, **parts) for b in BASELINES]
+    model, others = cfg.backtest.lineup()
+    return make_forecaster(model, **parts), [make_forecaster(b, **parts) for b in others]
 
 
 def run_engine(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) -> Any:

@@ -44,7 +44,6 @@ from stackcast.pipeline.workflows.refit import refit
 from stackcast.pipeline.workflows.steps import Steps
 
 FAR_WORSE = 1.5  # a first model this many times worse than random walk is never promoted
-PREDICTORS = ("y_pred", "random_walk", "drift", "ridge")
 
 
 def validation_mae(frame: pd.DataFrame, column: str) -> float:
@@ -74,9 +73,10 @@ class TrainedModel:
     ``model.keras`` and ``meta.json`` (``stackcast.load_model`` reads it back).
 
     Attributes:
-        validation: Validation-block MAE per predictor (``y_pred`` the model, ``random_walk``,
-            ``drift``, ``ridge``) as fractions in log-return units, averaged over horizons
-            1..H (x100 for percent of price); ``meta.json``'s ``validation_mae``.
+        validation: Validation-block MAE per predictor (``y_pred`` the model, then every
+            forecaster ``[backtest] forecasters`` scores beside it) as fractions in log-return
+            units, averaged over horizons 1..H (x100 for percent of price); ``meta.json``'s
+            ``validation_mae``.
     """
 
     config: RunConfig
@@ -132,7 +132,8 @@ def fit_version(
     from stackcast.models.engine import fold_rows
 
     fold = run.folds[0]
-    validation = {name: validation_mae(fold.predictions, name) for name in PREDICTORS}
+    predictors = ("y_pred", *cfg.backtest.lineup()[1])
+    validation = {name: validation_mae(fold.predictions, name) for name in predictors}
     train_rows = fold_rows(panel, fold.split).train
     meta = {
         "name": cfg.name,
