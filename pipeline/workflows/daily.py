@@ -9,6 +9,7 @@ ticker). A ticker that cannot be ingested but is stored is forecast from its sto
 from __future__ import annotations
 
 import datetime as _dt
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,43 @@ def read_meta(directory: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+# The champion as loaded for the last (version files, settings, inputs): every ticker's
+# forecast in a process shares one load (a Keras model load per ticker was most of a run).
+_LOADED: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def load_once(directory: Path, cfg: RunConfig, panel: Any) -> tuple[Any, dict[str, Any]]:
+    """``load_version``, loaded once per process for the same version files and settings.
+
+    Keyed by the version directory, its files' sizes and modification times, the features and
+    train sections and the panel's inputs, so a retrained or edited version loads afresh. The
+    forecaster is only read when forecasting (its predictions are seeded), so tickers share it.
+    """
+    try:
+        stamps = tuple(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(directory.iterdir())
+            if p.is_file()
+        )
+    except OSError:  # missing or unreadable: load_version says why
+        return load_version(directory, cfg, panel)
+    key = (
+        str(directory.resolve()),
+        stamps,
+        cfg.features.model_dump_json(),
+        cfg.train.model_dump_json(),
+        tuple(panel.feature_names),
+    )
+    with _LOADED_LOCK:
+        loaded = _LOADED.get(key)
+        if loaded is None:
+            loaded = load_version(directory, cfg, panel)
+            _LOADED.clear()
+            _LOADED[key] = loaded
+    return loaded[0], dict(loaded[1])
+
+
 def forecast_ticker(
     cfg: RunConfig, directory: Path, ticker: str, as_of: _dt.date | None = None
 ) -> pd.DataFrame:
@@ -108,7 +146,7 @@ def forecast_ticker(
     rows = latest_origins(panel, as_of)
     if len(rows) == 0:
         raise DataError(f"{ticker}: no usable origin on or before {as_of or 'today'}")
-    forecaster, meta = load_version(Path(directory), cfg, panel)
+    forecaster, meta = load_once(Path(directory), cfg, panel)
     meta = {"version": Path(directory).name, **meta}
     origin, seen = panel.dates[rows[0]], meta.get("seen_until")
     stale = stale_covariates(covariates, origin)
