@@ -26,6 +26,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.fold_parallel",
         "backtest without warm start: folds in order vs on 2 local Dask worker processes",
     ),
+    "covariates": (
+        "bench.covariates",
+        "demo backtest with each covariate / every extra input vs the default inputs: time, MAE",
+    ),
     "daily": (
         "bench.daily_run",
         "`stackcast run` for 10 tickers with a saved champion vs `import tensorflow`",

@@ -92,7 +92,8 @@ def _diff(expected: Any, actual: Any, path: str) -> list[str]:
     return []
 
 
-def _feature_diff(expected: list[str], saved: list[str]) -> str:
+def feature_diff(expected: list[str], saved: list[str]) -> str:
+    """What differs between the input features a caller feeds and those a model was saved with."""
     missing = [f for f in expected if f not in saved]
     extra = [f for f in saved if f not in expected]
     parts = []
@@ -150,7 +151,7 @@ def load_model(
         if saved is None:
             problems.append("features: meta.json records no feature list")
         elif list(saved) != list(expected_features):
-            problems.append(f"features differ: {_feature_diff(list(expected_features), saved)}")
+            problems.append(f"features differ: {feature_diff(list(expected_features), saved)}")
     if check_version:
         saved_keras = str(meta.get("versions", {}).get("keras", ""))
         if saved_keras.split(".")[:2] != keras.__version__.split(".")[:2]:

@@ -211,8 +211,21 @@ def latest_origins(panel: Panel, as_of: _dt.date | None = None) -> np.ndarray:
 def forecast_origins(
     forecaster: Any, meta: Mapping[str, Any], panel: Panel, rows: np.ndarray, name: str
 ) -> pd.DataFrame:
-    """Forecasts of a fitted model at ``rows``: one row per origin and horizon, with prices."""
+    """Forecasts of a fitted model at ``rows``: one row per origin and horizon, with prices.
+
+    Raises:
+        UserError: The panel's inputs (own inputs, covariates) are not those the model was
+            saved with (``meta["features"]``).
+    """
     from stackcast.models.engine import forecast_frame, model_columns
+    from stackcast.models.persistence import feature_diff
+
+    saved = meta.get("features")
+    if saved is not None and list(saved) != list(panel.feature_names):
+        raise UserError(
+            f"model {meta.get('version', name)} does not fit these inputs: features differ: "
+            + feature_diff(list(panel.feature_names), list(saved))
+        )
 
     columns = model_columns(forecaster.predict(panel, rows))
     frame = forecast_frame(panel, rows, -1, columns).drop(columns=["y_true", "fold"])

@@ -9,15 +9,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from stackcast.pipeline.api import load_model
 from stackcast.pipeline.config import RunConfig, parse_config
 from stackcast.pipeline.data.ingest import ingest
-from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.errors import DataError, UserError
 from stackcast.pipeline.workflows.backtest import backtest
 from stackcast.pipeline.workflows.daily import daily_forecast
 from stackcast.pipeline.workflows.training import retrain
 
 from tests.pipeline.flow_support import tiny_config
 from tests.pipeline.test_backtest import TINY, ar1, series
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 
 
 def with_covariates(cfg: RunConfig, *names: str, **data: Any) -> RunConfig:
@@ -87,6 +90,16 @@ def test_saved_model_records_covariates_and_the_daily_run_checks_them(home: Path
     # The same model without its covariate does not fit the inputs.
     with pytest.raises(DataError, match="GOOG:log_return"):
         daily_forecast(with_covariates(cfg), refresh=False)
+    # Through the Python API: the covariate's prices are needed, and a config without it fails.
+    model = load_model(made.challenger.directory)
+    sample = {t: pd.read_csv(SAMPLE / f"{t}.csv") for t in ("MSFT", "GOOG")}
+    both = pd.concat([f[f["date"] <= "2008-10-14"] for f in sample.values()])
+    assert set(model.forecast(both)["ticker"]) == {"MSFT"}
+    with pytest.raises(DataError, match="no prices for covariate"):
+        model.forecast(both[both["ticker"] == "MSFT"])
+    bare = load_model(made.challenger.directory, config=with_covariates(cfg))
+    with pytest.raises(UserError, match="does not fit these inputs"):
+        bare.forecast(both[both["ticker"] == "MSFT"])
     # MSFT's bars go on after GOOG's last one (2008-10-14): the covariate is stale.
     later = with_covariates(cfg, "GOOG", end="2008-10-20")
     with pytest.raises(DataError, match=r"covariate GOOG \(last bar 2008-10-14\) is older"):

@@ -1,0 +1,148 @@
+"""Covariates and extra inputs: what each costs against the default demo backtest.
+
+The demo configuration (``configs/demo.toml``) on the bundled MSFT + GOOG sample cut at
+2008-10-14, run through ``stackcast.backtest(config, prices)`` (no store), as variants:
+
+* ``default``: the demo as shipped (its four own inputs);
+* ``cov_GOOG`` / ``cov_MSFT``: one covariate (4 more columns: log return, range, volume
+  z-score, observed) joined to both tickers' windows;
+* ``cov_both``: both covariates;
+* ``indicators``: every calendar and technical input (9 more columns), no covariate.
+
+Each (variant, repetition) runs in a fresh Python subprocess, interleaved and rotated; timed
+are building the feature panel and the whole backtest (panel, training, baselines, forecasts,
+metrics; not imports or reading the CSVs). Reported per variant: medians, the input count,
+the model's MAE over all test origins and horizons, and the ratios against ``default``
+measured in the same run.
+
+Run alone: ``python -m bench.covariates [--quick] [--reps 3] [--folds 6]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+NAME = "covariates"
+END = "2008-10-14"
+INDICATORS = ["day_of_week", "month", "volatility", "momentum", "rsi", "ma_distance"]
+BASE_INPUTS = ["log_return", "range", "volume_z", "observed"]
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "cov_GOOG": {"covariates": ["GOOG"]},
+    "cov_MSFT": {"covariates": ["MSFT"]},
+    "cov_both": {"covariates": ["MSFT", "GOOG"]},
+    "indicators": {"inputs": BASE_INPUTS + INDICATORS},
+}
+
+
+def _child(spec: dict[str, Any]) -> dict[str, Any]:
+    """One variant's backtest on the demo sample: timings, inputs and the model's MAE."""
+    import numpy as np
+    import pandas as pd
+    from stackcast.features.panel import build_panel
+    from stackcast.pipeline.config import RunConfig, builtin_config, load_config
+    from stackcast.pipeline.workflows.backtest import backtest
+
+    from bench.common import SAMPLE
+
+    raw = load_config(builtin_config("demo")).model_dump(mode="json")
+    raw["features"] |= VARIANTS[spec["variant"]]
+    raw["backtest"]["folds"] = spec["folds"]
+    cfg = RunConfig.model_validate(raw)
+    prices = pd.concat([pd.read_csv(SAMPLE / f"{t}.csv") for t in ("MSFT", "GOOG")])
+    prices = prices[prices["date"] <= END].reset_index(drop=True)
+    frames = {t: g for t, g in prices.groupby("ticker")}
+    t0 = time.perf_counter()
+    panel = build_panel(frames, cfg.features)
+    panel_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    result = backtest(cfg, prices)
+    total_s = time.perf_counter() - t0
+    pred = result.run.predictions
+    known = pred["y_true"].notna()
+    err = (pred.loc[known, "y_pred"] - pred.loc[known, "y_true"]).abs()
+    return {
+        "panel_s": panel_s,
+        "total_s": total_s,
+        "inputs": len(panel.feature_names),
+        "mae": float(np.mean(err)),
+    }
+
+
+def run(
+    rec: Any, quick: bool = False, *, reps: int | None = None, folds: int | None = None
+) -> None:
+    """Run the variants in subprocesses; emit one record per variant and one of ratios."""
+    from bench.common import child_env, clean, configure_environment, interleaved, median, run_child
+    from bench.common import ratio as _ratio
+
+    configure_environment()
+    reps = reps or (1 if quick else 3)
+    folds = folds or (2 if quick else 6)
+    names = list(VARIANTS)
+    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in names}
+    for rep, name in interleaved(names, reps):
+        spec = {"variant": name, "folds": folds}
+        out, wall = run_child(
+            ["-m", "bench.covariates", "--child", json.dumps(spec)], env=child_env(), timeout=900
+        )
+        print(
+            f"#   {name} rep {rep + 1}/{reps}: backtest {out['total_s']:.1f} s "
+            f"(process {wall:.1f} s), {out['inputs']} inputs, MAE {out['mae']:.6f}",
+            file=sys.stderr,
+        )
+        runs[name].append(out)
+    summary = {
+        n: {
+            "total_s_median": median(r["total_s"] for r in rs),
+            "panel_s_median": median(r["panel_s"] for r in rs),
+            "inputs": rs[0]["inputs"],
+            "mae": rs[0]["mae"],
+        }
+        for n, rs in runs.items()
+    }
+    for n, s in summary.items():
+        rec.emit(NAME, clean({"variant": n, "folds": folds, "reps": reps, **s}, 6))
+    base = summary["default"]
+    rec.emit(
+        NAME,
+        {
+            "comparison": "each variant over default (same run)",
+            "folds": folds,
+            "reps": reps,
+            "backtest_time_ratio": {
+                n: _ratio(s["total_s_median"], base["total_s_median"]) for n, s in summary.items()
+            },
+            "panel_time_ratio": {
+                n: _ratio(s["panel_s_median"], base["panel_s_median"]) for n, s in summary.items()
+            },
+            "mae_ratio": {n: _ratio(s["mae"], base["mae"], 4) for n, s in summary.items()},
+        },
+    )
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Command line: run this benchmark alone (or, with ``--child``, one backtest)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="2 folds, 1 repetition")
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--folds", type=int, default=None)
+    parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_child(json.loads(args.child))), flush=True)
+        return None
+    from bench.common import RESULTS, Recorder
+
+    rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)
+    run(rec, quick=args.quick, reps=args.reps, folds=args.folds)
+    return rec.records
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
