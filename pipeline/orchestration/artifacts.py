@@ -222,7 +222,10 @@ def verdicts_md(metrics: Mapping[str, Any]) -> str:
     """The verdict sentences as a markdown list, then how their p-values were adjusted."""
     lines = "".join(f"- {v['sentence']}\n" for v in metrics.get("verdicts", []))
     note = metrics.get("verdict_note")
-    return lines + (f"\n_{note}_\n" if note else "")
+    text = lines + (f"\n_{note}_\n" if note else "")
+    for peer in metrics.get("peers", {}).values():
+        text += "\n" + "".join(f"- {s}\n" for s in peer["sentences"]) + f"\n_{peer['note']}_\n"
+    return text
 
 
 def not_beating_rw(metrics: Mapping[str, Any]) -> list[str]:
