@@ -164,6 +164,9 @@ FORECASTERS: dict[str, Registered | str] = {
     "random_walk": Registered("stackcast.models.baselines:RandomWalk", "random walk", "#7f7f7f"),
     "drift": Registered("stackcast.models.baselines:Drift", "drift", "#E69F00"),
     "ridge": Registered("stackcast.models.baselines:Ridge", "ridge", "#009E73"),
+    "rnn_own_inputs": Registered(
+        "stackcast.models.own_inputs:OwnInputsRNN", "RNN without covariates", "#D55E00", peer=True
+    ),
     "lightgbm": Registered(
         "stackcast.models.boosting:LightGBM", "LightGBM", "#56B4E9", peer=True, requires="lightgbm"
     ),
