@@ -30,6 +30,10 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
         "bench.covariates",
         "demo backtest with each covariate / every extra input vs the default inputs: time, MAE",
     ),
+    "forecasters": (
+        "bench.forecasters",
+        "demo backtest with LightGBM scored beside the RNN vs the default forecasters: time, MAE",
+    ),
     "daily": (
         "bench.daily_run",
         "`stackcast run` for 10 tickers with a saved champion vs `import tensorflow`",
