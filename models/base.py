@@ -4,7 +4,8 @@ A forecaster is fit on one fold's training origins of a ``Panel`` (it fits its o
 validation and calibration inside that range) and predicts log returns for horizons
 ``1..H`` at any origin rows. The walk-forward engine (``stackcast.models.engine``) runs any
 list of them over the splits. Adding a model is one module with a ``Forecaster`` subclass
-and one line in ``FORECASTERS``; reports pick it up by its ``name``.
+and one line in ``FORECASTERS``; ``[backtest] forecasters`` then chooses it by name and
+every report, artifact and CLI summary shows it under its ``label``.
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def lineup(names: Sequence[str]) -> tuple[str, tuple[str, ...]]:
     the random walk first (added when missing: it is the reference every run scores).
 
     Raises:
-        ValueError: an unknown or repeated name, or a first name that cannot be the model.
+        ValueError: an unknown or repeated name, a first name that cannot be the model, or a
+            forecaster whose optional package is not installed.
     """
     names = list(names)
     if not names:

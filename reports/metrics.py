@@ -285,7 +285,8 @@ def evaluate(
              "unscored": [{"ticker", "last_bar", "reason"}...],
              "scoring_warnings": ["MASE leaves out ...", "X is not scored: ..."...],
              "units": UNITS,
-             "by_fold": [{"fold", "horizon", "predictor", "n", "mae", "rmse"}...]}
+             "by_fold": [{"fold", "horizon", "predictor", "n", "mae", "rmse"}...],
+             "peers": {name: ...} only when a learned peer ran (``peers.peer_comparisons``)}
 
         where BLOCK is ``{"overall": M, "by_horizon": [{"horizon", **M}...],
         "by_ticker": [{"ticker", "horizon", **M}...]}``, M holds ``n, mae, rmse, mase, rel_mae,
