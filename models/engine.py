@@ -150,7 +150,10 @@ def run_fold(
     for baseline in baselines:
         fitted = baseline.fit(panel, rows, fold=split.fold)
         warnings += [f"fold {number}: {baseline.name}: {w}" for w in fitted.warnings]
-        columns[baseline.name] = baseline.predict(panel, rows.test).mean
+        pred = baseline.predict(panel, rows.test)
+        columns[baseline.name] = pred.mean
+        if np.isfinite(pred.lo).any():  # a band (a peer's conformal interval): scored too
+            columns[f"{baseline.name}_lo"], columns[f"{baseline.name}_hi"] = pred.lo, pred.hi
     frame = forecast_frame(panel, rows.test, number, columns)  # 1-based, as the logs say
     return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
 

@@ -312,6 +312,10 @@ def evaluate(
         for name, col in cols.items()
     }
     add_relative_mae(blocks)
+    for name, col in cols.items():  # a baseline's band (``<name>_lo``/``_hi``): its coverage
+        if name != MODEL and f"{col}_lo" in df.columns:
+            band = df[["y_true", f"{col}_lo", f"{col}_hi"]].to_numpy(float).T
+            blocks[name]["overall"] |= interval_metrics(*band, nominal_coverage)
     mase_rows = mase_coverage(df, scale_arr, bool(lookup))
     unscored = unscored_tickers(predictions, df["ticker"].unique(), tickers)
     coverage = coverage_detail(df, nominal_coverage)

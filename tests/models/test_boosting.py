@@ -91,3 +91,19 @@ def test_lightgbm_saves_text_models_and_loads_them_back(tmp_path) -> None:
     p0, p1 = model.predict(panel, rows.test), loaded.predict(panel, rows.test)
     np.testing.assert_array_equal(p0.mean, p1.mean)
     np.testing.assert_array_equal(p0.hi, p1.hi)
+
+
+def test_the_engine_keeps_a_peers_band_and_the_metrics_score_its_coverage() -> None:
+    from stackcast.reports.metrics import evaluate
+
+    panel, splits = ar1_panel()
+    model = make_forecaster("drift", features=FC)
+    others = [make_forecaster(n, features=FC, train=TC) for n in ("random_walk", "lightgbm")]
+    run = engine.backtest(panel, splits, model, others)
+    frame = run.predictions
+    assert {"lightgbm_lo", "lightgbm_hi"} <= set(frame.columns)
+    assert "random_walk_lo" not in frame.columns  # no band, no columns (default runs unchanged)
+    metrics = evaluate(frame, run.scale, nominal_coverage=TC.interval)
+    overall = metrics["baselines"]["lightgbm"]["overall"]
+    assert overall["coverage_nominal"] == 0.8 and 0.6 < overall["coverage"] < 0.97
+    assert "coverage" not in metrics["baselines"]["random_walk"]["overall"]
