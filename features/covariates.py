@@ -12,8 +12,11 @@ reads only covariate bars dated on or before row ``t``'s date:
 * a row whose date has no covariate bar (a holiday of the covariate's exchange, a gap) is an
   unobserved step: every covariate value 0 and its flag 0.
 
-Bars are daily and a bar dated the origin's day is the close of that day, known when the
-origin's forecast is made after the close; a bar dated after the origin never enters.
+Bars are daily: a bar dated the origin's day enters that origin's window, and a bar dated
+after the origin never does. The daily run forecasts after the day's closes, when that bar is
+known. A covariate whose exchange closes later on the same date than the ticker's (SPY for a
+Tokyo ticker) is thus known at forecast time but not at the ticker's own close: a strategy that
+trades at the origin's close should not use such a covariate.
 
 A covariate that is itself forecast is no leak either: as a covariate it enters each window
 through its bars dated at or before that window's origin only, exactly like the ticker's own
