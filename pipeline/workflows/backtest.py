@@ -25,7 +25,13 @@ from stackcast.features.splits import Split, walk_forward
 from stackcast.pipeline.config import RunConfig, to_toml
 from stackcast.pipeline.errors import DataError, TrainingFailed
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run, run_metadata
-from stackcast.pipeline.workflows.common import build, core_errors, obtain_prices, panel_warnings
+from stackcast.pipeline.workflows.common import (
+    build,
+    core_errors,
+    obtain_prices,
+    panel_warnings,
+    split_covariates,
+)
 from stackcast.pipeline.workflows.steps import Steps
 
 CONTRACT_COLUMNS = ["ticker", "origin", "horizon", "target_date", "y_pred", "y_true", "fold"]
@@ -144,10 +150,14 @@ def score(
 ) -> tuple[dict[str, Any], Any]:
     """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds.
 
-    The trading simulation fills at the next bar's open when ``frames`` carry opens.
+    The trading simulation fills at the next bar's open when ``frames`` carry opens. Only the
+    tickers the run forecasts are scored (a covariate that is not one of them is an input).
     """
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.trading import simulate
+
+    if frames:
+        frames = split_covariates(cfg, frames)[0]
 
     metrics = evaluate(
         run.predictions,

@@ -32,6 +32,8 @@ def test_compare_config_tests_the_covariate_and_lightgbm(home: Path) -> None:
     assert any(n.startswith("MSFT:") for n in result.panel.feature_names)
     assert not any(":" in n for n in own_panel(result.panel).feature_names)
     m = result.metrics
+    assert m["tickers"] == ["GOOG"] and not m["unscored"]  # the covariate is an input only
+    assert not any("MSFT" in w for w in result.warnings + m["scoring_warnings"])
     assert list(m["baselines"]) == ["random_walk", "drift", "ridge", "lightgbm", "rnn_own_inputs"]
     peers = m["peers"]
     assert set(peers) == {"lightgbm", "rnn_own_inputs"}
