@@ -211,8 +211,8 @@ def build_panel(
         dropped.extend(x for x in d if x not in dropped)
     used = tuple(x for x in cfg.inputs if x not in dropped)
     dropped_t = tuple(x for x in cfg.inputs if x in dropped)
-    covs = covariate_set(cfg.covariates, frames if covariates is None else covariates,
-                         cfg.volume_window)  # fmt: skip
+    given = frames if covariates is None else covariates
+    covs = covariate_set(cfg.covariates, given, cfg.volume_window)
     feature_names = tuple(c for x in used for c in column_names(x, cfg))
     feature_names += tuple(c for cov in covs for c in cov.columns)
     H, W = cfg.horizons, cfg.window
