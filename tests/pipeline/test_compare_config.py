@@ -42,6 +42,11 @@ def test_compare_config_tests_the_covariate_and_lightgbm(home: Path) -> None:
         assert len(peer["sentences"]) == 4 and "Holm family" in peer["note"]
     frame = result.run.predictions
     assert not np.allclose(frame["rnn_own_inputs"], frame["y_pred"])  # two different networks
+    assert not np.allclose(frame["rnn_own_inputs_lo"], frame["lo"])  # each its own band
+    assert (
+        np.isfinite(frame["lightgbm_lo"]).all()
+        and m["baselines"]["lightgbm"]["overall"]["coverage"] is not None
+    )
     html = next(iter(result.render("r", "2026-01-01", _meta()).values()))
     assert "RNN without covariates" in html and "LightGBM" in html
 
