@@ -1,5 +1,9 @@
 """Point forecasts and Monte Carlo dropout intervals.
 
+Point forecasts run in passes of ``PREDICT_ROWS`` windows, the last one padded, so one compiled
+predict step (per architecture, shared through a cached runner) serves every block: early
+stopping, calibration, test and daily forecasts, with no retrace for a new block size.
+
 With ``mc_samples > 0`` every input window is repeated ``mc_samples`` times inside one batch
 and run through the model with dropout active (``training=True``), in a compiled predict
 function; each copy draws its own dropout masks, so one pass yields all samples. The dropout
