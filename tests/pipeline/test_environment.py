@@ -19,7 +19,7 @@ from tests.conftest import REPO
 def test_backend_defaults_to_tensorflow_and_is_validated() -> None:
     assert RunConfig().runtime.backend == "tensorflow"
     assert RunConfig.model_validate({"runtime": {"backend": "jax"}}).runtime.backend == "jax"
-    with pytest.raises(ValueError, match="backend"):
+    with pytest.raises(ConfigError, match="backend"):
         RunConfig.model_validate({"runtime": {"backend": "torch"}})
 
 
