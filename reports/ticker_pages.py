@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
-from stackcast.reports.figures import COLORS
+from stackcast.reports.figures import COLORS, NAMES
 from stackcast.reports.svg_chart import Band, Line, line_chart
 from stackcast.reports.templating import _env
 from stackcast.reports.trading import LABELS, STRATEGIES
@@ -165,7 +165,7 @@ def error_rows(
                     "horizon": h,
                     "first": i == 0,
                     "span": len(present),
-                    "predictor": name.replace("_", " "),
+                    "predictor": NAMES.get(name, name.replace("_", " ")),
                     "is_model": name == "model",
                     "best": r.get("mae") is not None and r["mae"] == best,
                     "dm": dm.get(h) if name == "model" else None,
