@@ -17,14 +17,13 @@ Run alone: ``python -m bench.forecasters [--quick] [--reps 3] [--folds 6]``.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from typing import Any
 
+from bench.variants import demo_inputs, run_variants, variant_main
+
 NAME = "forecasters"
-END = "2008-10-14"
 DEFAULT = ["rnn", "random_walk", "drift", "ridge"]
 VARIANTS: dict[str, list[str]] = {"default": DEFAULT, "lightgbm": [*DEFAULT, "lightgbm"]}
 
@@ -32,17 +31,11 @@ VARIANTS: dict[str, list[str]] = {"default": DEFAULT, "lightgbm": [*DEFAULT, "li
 def _child(spec: dict[str, Any]) -> dict[str, Any]:
     """One variant's backtest on the demo sample: its time and each predictor's MAE."""
     import numpy as np
-    import pandas as pd
-    from stackcast.pipeline.config import RunConfig, builtin_config, load_config
     from stackcast.pipeline.workflows.backtest import backtest
 
-    from bench.common import SAMPLE
-
-    raw = load_config(builtin_config("demo")).model_dump(mode="json")
-    raw["backtest"] |= {"forecasters": VARIANTS[spec["variant"]], "folds": spec["folds"]}
-    cfg = RunConfig.model_validate(raw)
-    prices = pd.concat([pd.read_csv(SAMPLE / f"{t}.csv") for t in ("MSFT", "GOOG")])
-    prices = prices[prices["date"] <= END].reset_index(drop=True)
+    cfg, prices = demo_inputs(
+        backtest={"forecasters": VARIANTS[spec["variant"]], "folds": spec["folds"]}
+    )
     t0 = time.perf_counter()
     result = backtest(cfg, prices)
     total_s = time.perf_counter() - t0
@@ -60,24 +53,15 @@ def run(
     rec: Any, quick: bool = False, *, reps: int | None = None, folds: int | None = None
 ) -> None:
     """Run the variants in subprocesses; emit one record per variant and one of ratios."""
-    from bench.common import child_env, clean, configure_environment, interleaved, median, run_child
+    from bench.common import clean, configure_environment, median
     from bench.common import ratio as _ratio
 
     configure_environment()
     reps = reps or (1 if quick else 3)
     folds = folds or (2 if quick else 6)
-    runs: dict[str, list[dict[str, Any]]] = {n: [] for n in VARIANTS}
-    for rep, name in interleaved(list(VARIANTS), reps):
-        spec = {"variant": name, "folds": folds}
-        out, wall = run_child(
-            ["-m", "bench.forecasters", "--child", json.dumps(spec)], env=child_env(), timeout=900
-        )
-        print(
-            f"#   {name} rep {rep + 1}/{reps}: backtest {out['total_s']:.1f} s "
-            f"(process {wall:.1f} s), RNN MAE {out['mae_rnn']:.6f}",
-            file=sys.stderr,
-        )
-        runs[name].append(out)
+    runs = run_variants(
+        "bench.forecasters", list(VARIANTS), reps, folds, lambda o: f"RNN MAE {o['mae_rnn']:.6f}"
+    )
     summary = {
         n: {
             "total_s_median": median(r["total_s"] for r in rs),
@@ -105,21 +89,7 @@ def run(
 
 def main(argv: list[str] | None = None) -> Any:
     """Command line: run this benchmark alone (or, with ``--child``, one backtest)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--quick", action="store_true", help="2 folds, 1 repetition")
-    parser.add_argument("--reps", type=int, default=None)
-    parser.add_argument("--folds", type=int, default=None)
-    parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
-    args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(_child(json.loads(args.child))), flush=True)
-        return None
-    from bench.common import RESULTS, Recorder
-
-    rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)
-    run(rec, quick=args.quick, reps=args.reps, folds=args.folds)
-    return rec.records
+    return variant_main(__doc__, _child, run, argv)
 
 
 if __name__ == "__main__":
