@@ -118,9 +118,10 @@ def models(
 ) -> None:
     """List the model versions and the champion.
 
-    Versions per name, newest first, the champion marked 'yes'. Columns: validation MAE
-    (percent) of the model and of the random walk, the last date the version has seen (where
-    recorded) and when it was created.
+    Versions per name, newest first, the champion marked 'yes'. Columns: val_mae and rw_mae,
+    the validation MAE of the model and of the random walk (percent of price, averaged over
+    horizons 1..H), the last date the version has seen (where recorded) and when it was
+    created.
     """
     from stackcast.pipeline.results import registry
 

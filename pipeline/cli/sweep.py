@@ -80,6 +80,12 @@ def sweep(
             f"{_percent(r['validation_mae'])}, test MAE {_percent(r['test_mae'])} "
             f"(random walk {_percent(r['test_rw_mae'])})"
         )
+    over = (
+        "each candidate's horizons"
+        if "features.horizons" in values
+        else f"horizons 1..{cfg.features.horizons}"
+    )
+    typer.echo(f"(MAE: percent of price, averaged over {over})")
     winner = run_dir / "winner.toml"
     if save_winner is not None:
         save_winner.parent.mkdir(parents=True, exist_ok=True)

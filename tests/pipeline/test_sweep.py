@@ -97,6 +97,7 @@ def test_sweep_chooses_on_validation_and_reports_every_candidate(swept: dict[str
     rows = metrics["candidates"]
     assert [r["label"] for r in rows] == ["model.dropout=0.0", "model.dropout=0.3"]
     assert all(r["status"] == "ok" for r in rows)
+    assert "(MAE: percent of price, averaged over horizons 1..2)" in swept["out"].stdout
     best = min(rows, key=lambda r: (r["validation_mae"], r["candidate"]))
     assert metrics["winner"] == {"candidate": best["candidate"], "label": best["label"]}
     for r in rows:  # every candidate's test result against the random walk, Holm-adjusted
