@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,dask,docs,lightgbm
+EXTRAS ?= dev,dask,docs,lightgbm,jax
 # torch's CPU wheels for bench-peer (PyPI's Linux torch is a CUDA build of several GB).
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 export PYTHONHASHSEED := 0
