@@ -88,9 +88,9 @@ def _forecast_chart(
 ) -> Markup | None:
     """Closes of the last ``plot_last`` bars with the 1-step and H-step forecasts as prices.
 
-    The same picture as ``plots.forecast_plot`` (forecast price ``close[origin] *
-    exp(y_pred)`` at the target date, interval bands, the latest origin's path), computed on
-    numpy arrays: pandas indexing per ticker costs more than the chart itself.
+    Forecast price ``close[origin] * exp(y_pred)`` at the target date, interval bands and the
+    latest origin's path, computed on numpy arrays: pandas indexing per ticker costs more than
+    the chart itself.
     """
     dates = rows["date"].to_numpy("datetime64[ns]")
     close = rows["close"].to_numpy(float)

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from stackcast.reports import histories, plots, skill_plots, training_plot
 from stackcast.reports.metrics import error_by_fold
-from stackcast.reports.trading import simulate
 
 from tests.reports import synth
 
@@ -29,28 +28,10 @@ def data():
     return px, synth.predictions(px, folds=2, test_size=30)
 
 
-def test_forecast_plot(data):
-    px, pr = data
-    png(plots.forecast_plot(px, pr, "AAA", plot_last=60))
-    png(plots.forecast_plot(px, pr.drop(columns=["lo", "hi"]), "BBB"))
-    assert plots.forecast_plot(px, pr, "NOPE") is None
-
-
-def test_forecast_plot_survives_odd_ticker_text(data):
-    px, pr = data
-    odd = "$\\foo{<script>"
-    px = px.assign(ticker=px["ticker"].replace("AAA", odd))
-    pr = pr.assign(ticker=pr["ticker"].replace("AAA", odd))
-    png(plots.forecast_plot(px, pr, odd))
-
-
-def test_error_and_equity_plots(data):
+def test_error_plot(data):
     _, pr = data
     png(plots.error_plot(error_by_fold(pr)))
     assert plots.error_plot([]) is None
-    res = simulate(pr)
-    for name, curves in res.curves.items():
-        png(plots.equity_plot(curves, name))
 
 
 def test_training_plot_tolerates_missing_keys():
@@ -69,9 +50,9 @@ def test_training_plot_tolerates_missing_keys():
 
 
 def test_no_pyplot_figures_leak(data):
-    px, pr = data
+    _, pr = data
     before = plt.get_fignums()
-    plots.forecast_plot(px, pr, "AAA")
+    plots.error_plot(error_by_fold(pr))
     training_plot.training_plot([synth.history()])
     assert plt.get_fignums() == before
 
