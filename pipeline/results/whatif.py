@@ -6,9 +6,9 @@ whose home is a *what-if home*: a directory laid out like STACKCAST_HOME (``pric
 ``models/``, ``runs/``, ``ledger.parquet``, ``index.html``) with a ``whatif.json`` naming the
 live home it belongs to. Every workflow body runs unchanged on it and writes only there:
 
-- its prices are a snapshot of the live ones for the run's tickers (hard links, or copies
-  across file systems), taken when the what-if run starts; the live store replaces its files
-  atomically, so a later live ingest never changes the snapshot;
+- its prices are a snapshot of the live ones for the run's tickers and covariates (hard
+  links, or copies across file systems), taken when the what-if run starts; the live store
+  replaces its files atomically, so a later live ingest never changes the snapshot;
 - its registry holds the versions trained there, and sees the live versions read-only
   (``registry.version_as_of`` picks among both, point in time: ``seen_until <= day``);
 - its ledger, runs and index are its own.
@@ -119,8 +119,8 @@ def what_if(cfg: Any, kind: str, home: str | Path | None = None) -> Iterator[Any
 
     A configuration that already points at a what-if home (a replay's inner runs) is used as
     it is. Otherwise the home is ``home`` or the default for ``kind``, made (or reused) with
-    a fresh snapshot of the live prices of ``cfg``'s tickers. A home this call created is
-    removed again when the run fails, so bad input leaves nothing behind.
+    a fresh snapshot of the live prices of ``cfg``'s tickers and covariates. A home this call
+    created is removed again when the run fails, so bad input leaves nothing behind.
 
     Args:
         cfg: The run's ``RunConfig`` (its home is the live home).
@@ -144,7 +144,7 @@ def what_if(cfg: Any, kind: str, home: str | Path | None = None) -> Iterator[Any
         if fresh:
             record = {"kind": kind, "live": str(live), "created": now_iso()}
             atomic_write_json(target / MARKER, record)
-        snapshot_prices(live, target, cfg.data.tickers)
+        snapshot_prices(live, target, [*cfg.data.tickers, *cfg.features.covariates])
         paths = cfg.paths.model_copy(update={"home": str(target)})
         yield cfg.model_copy(update={"paths": paths})
     except BaseException:

@@ -79,6 +79,19 @@ def test_what_if_home_snapshots_prices_and_sees_live_versions_read_only(home: Pa
         assert registry.versions(again.home(), "tiny") == ["v0004"]
 
 
+def test_what_if_home_snapshots_the_covariates_prices_too(home: Path) -> None:
+    """A covariate that is not forecast is read from the what-if home's store as well."""
+    cfg = cfg_for(home)
+    cfg = cfg.model_copy(
+        update={"features": cfg.features.model_copy(update={"covariates": ["SPY"]})}
+    )
+    assert "SPY" not in cfg.data.tickers
+    store_prices(home, "SPY", 7.0)
+    with whatif.what_if(cfg, "as-of") as inner:
+        snapped = inner.home() / "prices" / "SPY.parquet"
+        assert pd.read_parquet(snapped)["close"].tolist() == [7.0]
+
+
 def test_a_failed_what_if_run_leaves_nothing_behind(home: Path, tmp_path: Path) -> None:
     cfg = cfg_for(home)
     store_prices(home, "MSFT", 10.0)
