@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 from stackcast.models.base import REFERENCE, label, peers
-from stackcast.reports.significance import format_p, pairwise_dm
+from stackcast.reports.significance import format_p, pairwise_dm, verdict_sentence
 
 
 def _p(p: float | None) -> str:
@@ -24,8 +24,7 @@ def _p(p: float | None) -> str:
 
 
 def _vs_random_walk(name: str, e: dict[str, Any]) -> str:
-    does = "beats" if e["better"] else "does not beat"
-    return f"{label(name)} {does} a random walk at horizon {e['horizon']}, {_p(e['p_holm'])}"
+    return verdict_sentence(e["horizon"], bool(e["better"]), e["p_holm"], subject=label(name))
 
 
 def _vs_model(name: str, e: dict[str, Any]) -> str:
