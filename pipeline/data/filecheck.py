@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,9 +182,15 @@ def checked_file(
 
 
 def load_price_file(
-    path: Path, cfg: DataConfig | None = None, calendar: str = DEFAULT_CALENDAR
+    path: Path,
+    cfg: DataConfig | None = None,
+    calendar: str = DEFAULT_CALENDAR,
+    tickers: Iterable[str] | None = None,
 ) -> dict[str, Loaded]:
     """Every ticker of a price file, validated; or the one error that refuses the whole file.
+
+    The whole file is checked either way; ``tickers`` (default: all) picks the ones returned
+    (copies, so the reused result stays as read), leaving out those the file does not hold.
 
     Raises:
         DataError: The file cannot be read, or any ticker in it fails (nothing is returned).
@@ -193,4 +199,6 @@ def load_price_file(
     error = assessment.verdict(table.reading.name)
     if error is not None:
         raise error
-    return {t: Loaded(got.frame.copy(), got.warnings) for t, got in assessment.loaded.items()}
+    loaded = assessment.loaded
+    wanted = loaded if tickers is None else [t for t in tickers if t in loaded]
+    return {t: Loaded(loaded[t].frame.copy(), loaded[t].warnings) for t in wanted}

@@ -162,10 +162,12 @@ def _load_files(
             out[t] = _clipped(t, got[t], start, end, f"sample {t}.csv")
         return out
     assert src.path is not None
-    loaded = load_price_file(src.path, cfg, calendar)  # the whole file passes, or nothing does
+    # the whole file passes, or nothing does; only the tickers asked for are copied out
+    loaded = load_price_file(src.path, cfg, calendar, tickers)
     for t in tickers:
         if t not in loaded:
-            out[t] = _fail(t, f"not in {src.path.name} (available: {_available(sorted(loaded))})")
+            held = price_table(src.path, cfg).tickers  # every one of them passed: all loaded
+            out[t] = _fail(t, f"not in {src.path.name} (available: {_available(held)})")
         else:
             out[t] = _clipped(t, loaded[t], start, end, src.path.name)
     return out

@@ -117,6 +117,10 @@ def test_long_csv_with_several_tickers_and_any_case_columns(tmp_path: Path) -> N
     err = load_source(path, ["CCC"])["CCC"]
     assert isinstance(err, SourceError)
     assert str(err) == "CCC: not in many.csv (available: AAA, BBB)"
+    from stackcast.pipeline.data.filecheck import load_price_file
+
+    assert list(load_price_file(path, tickers=["BBB", "CCC"])) == ["BBB"]  # only those asked
+    assert list(load_price_file(path)) == ["AAA", "BBB"]
 
 
 def test_file_without_ticker_column_is_named_after_its_stem(tmp_path: Path) -> None:
