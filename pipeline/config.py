@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -313,6 +314,26 @@ def config_from_dict(data: Any, where: str) -> RunConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: no configuration saved")
     return _validated(RunConfig, data, where)
+
+
+def with_dotted(cfg: RunConfig, changes: Mapping[str, Any], where: str = "overrides") -> RunConfig:
+    """``cfg`` with dotted keys set (``model.dropout``, or a top-level key such as ``name``).
+
+    Raises:
+        ConfigError: an unknown key or a value the configuration refuses, in the words of a
+            config file (``overrides: key 'train.epochs': expected a number, ...``).
+    """
+    data = cfg.model_dump(mode="json")
+    for key, value in changes.items():
+        section, dot, name = str(key).partition(".")
+        table = data.get(section)
+        if not dot:
+            data[section] = value
+        elif isinstance(table, dict) and name and "." not in name:
+            table[name] = value
+        else:
+            raise ConfigError(f"{where}: unknown key '{key}' (use section.key, e.g. train.epochs)")
+    return config_from_dict(data, where)
 
 
 def parse_config(text: str, where: str = "<config>") -> RunConfig:

@@ -25,8 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import WithJsonSchema
-from stackcast.pipeline.config import RunConfig, config_from_dict, load_config
-from stackcast.pipeline.errors import ConfigError
+from stackcast.pipeline.config import RunConfig, load_config, with_dotted
 
 AsOf = Annotated[
     date | None,
@@ -93,26 +92,6 @@ Grid = Annotated[
         }
     ),
 ]
-
-
-def with_dotted(cfg: RunConfig, changes: Mapping[str, Any], where: str = "overrides") -> RunConfig:
-    """``cfg`` with dotted keys set (``model.dropout``, or a top-level key such as ``name``).
-
-    Raises:
-        ConfigError: an unknown key or a value the configuration refuses, in the words of a
-            config file (``overrides: key 'train.epochs': expected a number, ...``).
-    """
-    data = cfg.model_dump(mode="json")
-    for key, value in changes.items():
-        section, dot, name = str(key).partition(".")
-        table = data.get(section)
-        if not dot:
-            data[section] = value
-        elif isinstance(table, dict) and name and "." not in name:
-            table[name] = value
-        else:
-            raise ConfigError(f"{where}: unknown key '{key}' (use section.key, e.g. train.epochs)")
-    return config_from_dict(data, where)
 
 
 def dotted_changes(base: RunConfig, cfg: RunConfig) -> dict[str, Any]:

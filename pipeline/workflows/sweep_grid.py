@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stackcast.pipeline.config import RunConfig, config_from_dict
+from stackcast.pipeline.config import RunConfig, with_dotted
 from stackcast.pipeline.errors import ConfigError
 
 SWEEPABLE = ("features", "model", "train")
@@ -122,14 +122,9 @@ def expand(cfg: RunConfig, grid: Mapping[str, Any], where: str = "grid") -> list
         raise ConfigError(
             f"{where}: {count} combinations exceed [sweep] max_combinations = {limit}"
         )
-    base = cfg.model_dump(mode="json")
     out = []
     for k, combo in enumerate(itertools.product(*grid.values())):
         values = dict(zip(grid, combo, strict=True))
-        data = json.loads(json.dumps(base))
-        for key, value in values.items():
-            section, _, name = key.partition(".")
-            data[section][name] = value
         text = label(values)
-        out.append(Candidate(k, text, values, config_from_dict(data, f"{where}: {text}")))
+        out.append(Candidate(k, text, values, with_dotted(cfg, values, f"{where}: {text}")))
     return out
