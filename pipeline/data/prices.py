@@ -14,8 +14,7 @@ from typing import Any
 import pandas as pd
 from stackcast.pipeline.config import RunConfig, check_ticker
 from stackcast.pipeline.data.ingest import ingest
-from stackcast.pipeline.data.sources import _clip as _in_range  # bars in [start, end]
-from stackcast.pipeline.data.sources import validated_frame
+from stackcast.pipeline.data.sources import in_range, validated_frame
 from stackcast.pipeline.data.store import PriceStore
 from stackcast.pipeline.errors import DataError
 
@@ -59,7 +58,7 @@ def stored_frame(cfg: RunConfig, ticker: str, as_of: _dt.date | None = None) -> 
         DataError: Nothing stored for ``ticker``, or nothing in that range.
     """
     start, end = cfg.data.start, as_of or cfg.data.end
-    frame = _in_range(PriceStore(cfg.home()).read(ticker), start, end)
+    frame = in_range(PriceStore(cfg.home()).read(ticker), start, end)
     if not len(frame):
         raise DataError(f"{ticker}: no stored prices {_range_words(start, end)}")
     return frame
@@ -92,7 +91,7 @@ def stored_frames(
             warnings.append(f"{ticker}: no stored prices; left out")
             continue
         stored = store.read(ticker)  # a damaged file is an error, never skipped
-        frame = _in_range(stored, start, end)
+        frame = in_range(stored, start, end)
         if len(frame):
             frames[ticker] = frame
         elif len(stored):
@@ -114,7 +113,7 @@ def stored_frames(
         )
     for c in cfg.features.covariates:
         if c not in cfg.data.tickers and store.exists(c):
-            frame = _in_range(store.read(c), start, end)
+            frame = in_range(store.read(c), start, end)
             if len(frame):
                 frames[c] = frame
     return frames, warnings

@@ -97,7 +97,8 @@ def source_tickers(source: str | Path, data_cfg: DataConfig | None = None) -> li
     raise ConfigError("the yahoo source cannot list its tickers: give --tickers")
 
 
-def _clip(frame: pd.DataFrame, start: _dt.date | None, end: _dt.date | None) -> pd.DataFrame:
+def in_range(frame: pd.DataFrame, start: _dt.date | None, end: _dt.date | None) -> pd.DataFrame:
+    """The bars of ``frame`` dated in ``[start, end]`` (either open), a new frame."""
     keep = pd.Series(True, index=frame.index)
     if start is not None:
         keep &= frame["date"] >= pd.Timestamp(start)
@@ -127,7 +128,7 @@ def _clipped(
     ticker: str, loaded: Loaded, start: _dt.date | None, end: _dt.date | None, origin: str
 ) -> Loaded | DataError:
     """``loaded`` cut to ``[start, end]``, or the error saying nothing is left."""
-    frame = _clip(loaded.frame, start, end)
+    frame = in_range(loaded.frame, start, end)
     if frame.empty:
         return _fail(
             ticker, f"no prices between {start or 'the start'} and {end or 'the end'} in {origin}"
