@@ -2,8 +2,8 @@
 
 ``fit`` mirrors the RNN's: the same held-out blocks of the fold's training origins (an
 early-stopping block, then a calibration block, H-bar gaps before each;
-``rnn.held_out_masks``), the same fold scaler fit before the first held-out block
-(``rnn.scaler_rows``), the same windows flattened to ``window x features`` columns. One
+``holdout.held_out_masks``), the same fold scaler fit before the first held-out block
+(``holdout.scaler_rows``), the same windows flattened to ``window x features`` columns. One
 booster per horizon is trained on the scaled targets with early stopping on the early-stopping
 block; the interval is split conformal on the calibration block, residuals normalised by each
 origin's trailing volatility (``stackcast.models.intervals``). Training is seeded and
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from stackcast.features.scaling import FoldScaler
 from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
+from stackcast.models.holdout import held_out_masks, scaler_range, scaler_rows
 from stackcast.models.intervals import Calibration, calibrate, trailing_volatility
 
 if TYPE_CHECKING:
@@ -88,8 +89,6 @@ class LightGBM(Forecaster):
         self, panel: Panel, rows: FoldRows, *, fold: int = 0, progress: Progress | None = None
     ) -> FitInfo:
         """Scale, hold out, train a booster per horizon with early stopping, calibrate."""
-        from stackcast.models.rnn import held_out_masks, scaler_range, scaler_rows
-
         lgb = _lightgbm()
         fc, tc = self.features, self.train_config
         fit_mask, val_mask, cal_mask, cal_warning = held_out_masks(

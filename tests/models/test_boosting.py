@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -107,3 +110,30 @@ def test_the_engine_keeps_a_peers_band_and_the_metrics_score_its_coverage() -> N
     overall = metrics["baselines"]["lightgbm"]["overall"]
     assert overall["coverage_nominal"] == 0.8 and 0.6 < overall["coverage"] < 0.97
     assert "coverage" not in metrics["baselines"]["random_walk"]["overall"]
+
+
+def test_lightgbm_fits_without_importing_keras() -> None:
+    """The held-out blocks come from ``models.holdout``, not the RNN's module (Keras)."""
+    code = """
+import sys
+import numpy as np, pandas as pd
+from stackcast.features.config import FeatureConfig
+from stackcast.features.panel import build_panel
+from stackcast.features.splits import walk_forward
+from stackcast.models.base import make_forecaster
+from stackcast.models.config import TrainConfig
+
+fc = FeatureConfig(window=10, horizons=3, min_history=5, inputs=("log_return", "observed"),
+                   calendar="observed")
+dates = pd.bdate_range("2012-01-02", periods=400)
+close = 50 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, 400)))
+panel = build_panel({"AAA": pd.DataFrame({"date": dates, "close": close})}, fc)
+split = walk_forward(panel.calendar(), folds=1, test_size=40, embargo=3, horizons=3,
+                     mode="rolling", train_size=300, min_train=50)[-1]
+model = make_forecaster("lightgbm", features=fc, train=TrainConfig(seed=3, interval=0.8))
+info = model.fit(panel, split.rows(panel))
+assert info.history["n_calibration"] > 0
+assert "keras" not in sys.modules, "keras imported"
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
