@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from stackcast.features.config import FeatureConfig
-from stackcast.features.returns import input_matrix
+from stackcast.features.returns import input_matrix, step_returns
 
 #: Inputs computed here (the base four live in ``features.returns``).
 INDICATORS = ("day_of_week", "month", "volatility", "momentum", "rsi", "ma_distance")
@@ -39,14 +39,6 @@ def _trailing(values: np.ndarray, window: int) -> np.ndarray:
     """``[T, window]`` view: row ``t`` holds ``values[t - window + 1 .. t]`` (NaN before 0)."""
     padded = np.concatenate([np.full(window - 1, np.nan), values])
     return np.lib.stride_tricks.sliding_window_view(padded, window)
-
-
-def step_returns(close: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    """One-row log returns of the forward-filled closes; 0 on unobserved rows, NaN on row 0."""
-    close = np.asarray(close, dtype=np.float64)
-    out = np.full(close.shape, np.nan)
-    out[1:] = np.where(observed[1:], np.log(close[1:] / close[:-1]), 0.0)
-    return out
 
 
 def realised_volatility(returns: np.ndarray, observed: np.ndarray, window: int) -> np.ndarray:

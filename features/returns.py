@@ -138,6 +138,13 @@ def log_returns(close: np.ndarray) -> np.ndarray:
     return out
 
 
+def step_returns(close: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """One-row log returns of the forward-filled closes; 0 on unobserved rows, NaN on row 0."""
+    out = log_returns(close)
+    out[1:][~np.asarray(observed, dtype=bool)[1:]] = 0.0
+    return out
+
+
 def volume_zscore(volume: np.ndarray, observed: np.ndarray, window: int) -> np.ndarray:
     """Trailing z-score of ``log1p(volume)`` over the last ``window`` observed bars.
 
@@ -190,9 +197,7 @@ def input_matrix(aligned: pd.DataFrame, inputs: Sequence[str], volume_window: in
     out = np.zeros((len(aligned), len(used)))
     for j, name in enumerate(used):
         if name == "log_return":
-            r = log_returns(aligned["close"].to_numpy())
-            r[1:][~obs[1:]] = 0.0
-            col = r
+            col = step_returns(aligned["close"].to_numpy(), obs)
         elif name == "range":
             with np.errstate(invalid="ignore", divide="ignore"):
                 col = np.log(aligned["high"].to_numpy() / aligned["low"].to_numpy())
