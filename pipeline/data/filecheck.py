@@ -130,7 +130,11 @@ def assess(table: PriceTable, cfg: DataConfig, calendar: str = DEFAULT_CALENDAR)
 
 
 class _Memo:
-    """The last few results, by key, shared by threads (a file read once per change)."""
+    """The last few results, by key, shared by threads (a file read once per change).
+
+    ``make`` runs under the lock: the ingest tasks of a file's tickers start together, and
+    the first reads and checks the file while the others wait for its result.
+    """
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
@@ -142,12 +146,11 @@ class _Memo:
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        value = make()
-        with self.lock:
+            value = make()
             self.items[key] = value
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
-        return value
+            return value
 
 
 _TABLES = _Memo()

@@ -269,3 +269,30 @@ def test_a_date_format_must_read_a_whole_date(value: str, message: str) -> None:
 def test_the_bundled_sample_ignores_the_reading_options() -> None:
     cfg = DataConfig(date_format="%d.%m.%Y", sep=";", decimal=",")
     assert len(load_frames("sample", ["GOOG"], data_cfg=cfg)["GOOG"]) == 1047
+
+
+def test_threads_reading_one_file_together_read_it_once(tmp_path: Path, monkeypatch) -> None:
+    """Ingest tasks of a file's tickers start together: one reads the file, the rest reuse it."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stackcast.pipeline.data import filecheck
+
+    path = tmp_path / "together.csv"
+    path.write_text("date,ticker,close\n2024-01-02,AAA,1.0\n2024-01-03,AAA,1.1\n")
+    reads = []
+    start = threading.Barrier(4)
+
+    def counted(*args, **kwargs):
+        reads.append(1)
+        return read_price_file(*args, **kwargs)
+
+    monkeypatch.setattr(filecheck, "read_price_file", counted)
+
+    def load(_: int) -> list[str]:
+        start.wait()
+        return list(filecheck.load_price_file(path))
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(load, range(4))) == [["AAA"]] * 4
+    assert len(reads) == 1
