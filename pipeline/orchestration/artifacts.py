@@ -346,4 +346,4 @@ def decision_rows(numbers: Mapping[str, Any]) -> list[dict[str, str]]:
         for key in numbers
         if key.startswith("challenger_") and key not in ("challenger_y_pred", "challenger_ratio")
     ]
-    return [{"": label, "validation MAE": pct(numbers.get(key))} for label, key in names]
+    return [{"": name, "validation MAE": pct(numbers.get(key))} for name, key in names]
