@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from stackcast.features.returns import volume_zscore
+from stackcast.features.returns import log_range, sorted_bars, volume_zscore
 
 #: Inputs a covariate can contribute, in column order (``observed`` always).
 COVARIATE_INPUTS = ("log_return", "range", "volume_z", "observed")
@@ -66,32 +66,20 @@ def covariate_bars(name: str, frame: pd.DataFrame, volume_window: int) -> Covari
         ValueError: No ``date``/``close`` column, no bars, duplicate dates, or a close that is
             not finite and positive.
     """
-    for col in ("date", "close"):
-        if col not in frame.columns:
-            raise ValueError(f"covariate {name}: price frame has no {col!r} column")
-    if not len(frame):
+    try:
+        stamps, columns = sorted_bars(frame)
+    except ValueError as err:
+        raise ValueError(f"covariate {name}: {err}") from None
+    if not len(stamps):
         raise ValueError(f"covariate {name}: no prices")
-    dates = pd.to_datetime(frame["date"])
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    days = dates.dt.normalize().to_numpy().astype("datetime64[D]")
-    order = np.argsort(days, kind="stable")
-    days = days[order]
-    if len(days) > 1 and (days[1:] == days[:-1]).any():
-        raise ValueError(f"covariate {name}: duplicate date {days[1:][days[1:] == days[:-1]][0]}")
-    close = frame["close"].to_numpy(dtype=np.float64)[order]
-    if not (np.isfinite(close).all() and (close > 0).all()):
-        raise ValueError(f"covariate {name}: close prices must be finite and positive")
+    days = stamps.astype("datetime64[D]")
+    close = columns["close"]
+    every = np.ones(len(days), dtype=bool)  # a covariate's own bars are all observed
     values: dict[str, np.ndarray] = {}
-    if {"high", "low"} <= set(frame.columns):
-        high = frame["high"].to_numpy(dtype=np.float64)[order]
-        low = frame["low"].to_numpy(dtype=np.float64)[order]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rng = np.log(high / low)
-        values["range"] = np.where(np.isfinite(rng), rng, 0.0)
-    if "volume" in frame.columns:
-        volume = frame["volume"].to_numpy(dtype=np.float64)[order]
-        values["volume_z"] = volume_zscore(volume, np.ones(len(days), dtype=bool), volume_window)
+    if {"high", "low"} <= set(columns):
+        values["range"] = log_range(columns["high"], columns["low"], every)
+    if "volume" in columns:
+        values["volume_z"] = volume_zscore(columns["volume"], every, volume_window)
     return CovariateBars(name, days, close, values)
 
 

@@ -32,6 +32,47 @@ INPUT_COLUMNS: dict[str, tuple[str, ...]] = {
 _PRICE_COLUMNS = ("open", "high", "low", "close", "volume")
 
 
+def sorted_bars(df: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """A price frame's bars in date order, checked: ``(dates, columns)``.
+
+    Returns:
+        ``dates``: ``[B]`` the bars' days as datetime64[ns] (time of day and time zone
+        dropped), sorted; ``columns``: each price column the frame has (``open, high, low,
+        close, volume``) -> ``[B]`` float64 values in that order.
+
+    Raises:
+        ValueError: Missing ``date``/``close``, duplicate dates, or a close that is not finite
+            and positive.
+    """
+    for col in ("date", "close"):
+        if col not in df.columns:
+            raise ValueError(f"price frame has no {col!r} column")
+    cols = [c for c in _PRICE_COLUMNS if c in df.columns]
+    dates = pd.to_datetime(df["date"])
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    # NumPy from here on: a few whole-array steps per ticker instead of a reindexed frame.
+    stamps = dates.dt.normalize().to_numpy().astype("datetime64[ns]")
+    order = np.argsort(stamps, kind="stable")
+    stamps = stamps[order]
+    values = {c: df[c].to_numpy(dtype=np.float64)[order] for c in cols}
+    if len(stamps) > 1 and (stamps[1:] == stamps[:-1]).any():
+        dup = stamps[1:][stamps[1:] == stamps[:-1]][0]
+        raise ValueError(f"duplicate date {pd.Timestamp(dup).date()} in price frame")
+    close = values["close"]
+    if not (np.isfinite(close).all() and (close > 0).all()):
+        raise ValueError("close prices must be finite and positive")
+    return stamps, values
+
+
+def log_range(high: np.ndarray, low: np.ndarray, observed: np.ndarray) -> np.ndarray:
+    """``log(high / low)`` on observed rows, 0 elsewhere and where it is not finite."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(np.asarray(high, dtype=np.float64) / np.asarray(low, dtype=np.float64))
+    out[~np.asarray(observed, dtype=bool) | ~np.isfinite(out)] = 0.0
+    return out
+
+
 def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.DataFrame:
     """Align one ticker's bars to its trading sessions, turning missing bars into unobserved rows.
 
@@ -54,24 +95,8 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
         ValueError: Missing ``date``/``close``, duplicate dates, a close that is not finite
             and positive, or a bar dated on a non-session of ``calendar``.
     """
-    for col in ("date", "close"):
-        if col not in df.columns:
-            raise ValueError(f"price frame has no {col!r} column")
-    cols = [c for c in _PRICE_COLUMNS if c in df.columns]
-    dates = pd.to_datetime(df["date"])
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
-    # NumPy from here on: a few whole-array steps per ticker instead of a reindexed frame.
-    stamps = dates.dt.normalize().to_numpy().astype("datetime64[ns]")
-    order = np.argsort(stamps, kind="stable")
-    stamps = stamps[order]
-    values = {c: df[c].to_numpy(dtype=np.float64)[order] for c in cols}
-    if len(stamps) > 1 and (stamps[1:] == stamps[:-1]).any():
-        dup = stamps[1:][stamps[1:] == stamps[:-1]][0]
-        raise ValueError(f"duplicate date {pd.Timestamp(dup).date()} in price frame")
-    close = values["close"]
-    if not (np.isfinite(close).all() and (close > 0).all()):
-        raise ValueError("close prices must be finite and positive")
+    stamps, values = sorted_bars(df)
+    cols = list(values)
     if len(stamps) == 0:
         out = pd.DataFrame({"date": pd.DatetimeIndex([], dtype="datetime64[ns]")})
         out["observed"] = np.zeros(0, dtype=bool)
@@ -199,9 +224,7 @@ def input_matrix(aligned: pd.DataFrame, inputs: Sequence[str], volume_window: in
         if name == "log_return":
             col = step_returns(aligned["close"].to_numpy(), obs)
         elif name == "range":
-            with np.errstate(invalid="ignore", divide="ignore"):
-                col = np.log(aligned["high"].to_numpy() / aligned["low"].to_numpy())
-            col[~obs | ~np.isfinite(col)] = 0.0
+            col = log_range(aligned["high"].to_numpy(), aligned["low"].to_numpy(), obs)
         elif name == "volume_z":
             col = volume_zscore(aligned["volume"].to_numpy(), obs, volume_window)
         else:
