@@ -4,9 +4,12 @@ Coverage is the share of realised outcomes inside the model's ``[lo, hi]`` band 
 finite band). A group is flagged when its coverage lies more than ``COVERAGE_SE`` binomial
 standard errors ``sqrt(p (1 - p) / n)`` from the nominal ``p``: ``"low"`` below (the band is
 too narrow there, the dangerous side: a warning sentence) or ``"high"`` above (wider than
-needed). Overlapping targets (``h > 1``) and same-day errors of different tickers are
-correlated, so the effective ``n`` is smaller than the count and the check is lenient: a
-flagged group is off by more than sampling error alone explains.
+needed). The standard error counts rows as independent, but overlapping targets (``h > 1``)
+and same-day errors of different tickers are correlated: the effective ``n`` is smaller than
+the count, the true sampling error larger, so a correctly calibrated band is flagged far more
+often than two standard errors suggest (simulated, an exact 80% band, 10 tickers with
+same-day correlation 0.5, 60 origins x horizons 1..5 per fold: about 30% of folds flagged
+"low"). A flag is a place to look, not evidence of miscalibration.
 """
 
 from __future__ import annotations

@@ -28,7 +28,9 @@ Conventions:
   that falls more than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal
   ``p`` gets a line in ``coverage_warnings``; ``coverage`` holds it by fold and by ticker
   (``stackcast.reports.coverage``). Overlapping targets (``h > 1``) and same-day errors of
-  different tickers are correlated, so the effective ``n`` is smaller and the check lenient.
+  different tickers are correlated, so the effective ``n`` is smaller than the count and a
+  well-calibrated band is flagged more often than two standard errors suggest
+  (``stackcast.reports.coverage``).
 - Units (``UNITS``, also written into the output): errors in log returns (a fraction; the
   reports show them x100 as percent of price), squared errors in squared log returns, shares
   as fractions.
