@@ -25,11 +25,10 @@ Conventions:
   ones across every ticker x horizon (``p_holm``), and the verdicts and flags are decided on
   those.
 - Interval coverage is checked against its nominal level per horizon and per fold: one
-  that falls more than two binomial standard errors ``sqrt(p (1 - p) / n)`` below the nominal
-  ``p`` gets a line in ``coverage_warnings``; ``coverage`` holds it by fold and by ticker
-  (``stackcast.reports.coverage``). Overlapping targets (``h > 1``) and same-day errors of
-  different tickers are correlated, so the effective ``n`` is smaller than the count and a
-  well-calibrated band is flagged more often than two standard errors suggest
+  that falls more than two standard errors below the nominal ``p`` gets a line in
+  ``coverage_warnings``; ``coverage`` holds it by fold and by ticker. The standard error
+  (``coverage_se``) clusters the rows by origin date with ``h - 1`` lags of dates, since
+  overlapping targets and same-day outcomes of different tickers are correlated
   (``stackcast.reports.coverage``).
 - Units (``UNITS``, also written into the output): errors in log returns (a fraction; the
   reports show them x100 as percent of price), squared errors in squared log returns, shares
@@ -46,7 +45,7 @@ import numpy as np
 import pandas as pd
 from stackcast.models.base import FORECASTERS
 from stackcast.reports.config import ReportConfig
-from stackcast.reports.coverage import coverage_detail, coverage_warnings
+from stackcast.reports.coverage import coverage_detail, coverage_se, coverage_warnings
 from stackcast.reports.denominators import (
     Scale,
     add_relative_mae,
@@ -74,6 +73,7 @@ UNITS = {
     "model_mse, rw_mse, mean_diff": "squared log return",
     "coverage, coverage_nominal, dir_acc, significance, rel_mae": "fraction",
 }
+
 
 def predictor_columns(
     predictions: pd.DataFrame, baselines: Sequence[str] | None = None
@@ -165,15 +165,28 @@ def fill_dir_p(records: Sequence[dict[str, Any]]) -> None:
 
 
 def interval_metrics(
-    y: np.ndarray, lo: np.ndarray, hi: np.ndarray, nominal: float | None
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    nominal: float | None,
+    dates: np.ndarray | None = None,
+    horizon: int = 1,
 ) -> dict[str, Any]:
-    """Empirical coverage of ``[lo, hi]`` (rows with finite bounds) against the nominal level."""
+    """Empirical coverage of ``[lo, hi]`` (rows with finite bounds) against the nominal level.
+
+    With ``nominal``, also ``coverage_se``: its standard error with the rows clustered by
+    their origin ``dates`` (``stackcast.reports.coverage.coverage_se``).
+    """
     y, lo, hi = (np.asarray(a, dtype=float) for a in (y, lo, hi))
     ok = np.isfinite(lo) & np.isfinite(hi)
     m = int(ok.sum())
     covered = (y[ok] >= lo[ok]) & (y[ok] <= hi[ok])
+    se = None
+    if m and nominal is not None:
+        se = coverage_se(covered, None if dates is None else dates[ok], horizon, nominal)
     return {
         "coverage": finite_or_none(covered.mean()) if m else None,
+        "coverage_se": finite_or_none(se),
         "coverage_n": m,
         "coverage_nominal": finite_or_none(nominal),
         "interval_width": finite_or_none(np.mean(hi[ok] - lo[ok])) if m else None,
@@ -204,12 +217,15 @@ def _predictor_block(
     pred_all = df[column].to_numpy(float)
     lo = df["lo"].to_numpy(float) if "lo" in df.columns else nan
     hi = df["hi"].to_numpy(float) if "hi" in df.columns else nan
+    origin_all = df["origin"].to_numpy()
+    horizon_all = df["horizon"].to_numpy()
 
     def one(idx: np.ndarray | slice) -> dict[str, Any]:
         y = y_all[idx]
         rec = point_metrics(y, pred_all[idx], scale[idx], directional=directional, p_value=False)
         if name == MODEL:
-            rec |= interval_metrics(y, lo[idx], hi[idx], nominal)
+            h = int(horizon_all[idx].max()) if len(y) else 1
+            rec |= interval_metrics(y, lo[idx], hi[idx], nominal, origin_all[idx], h)
         return rec
 
     block = {
@@ -317,7 +333,9 @@ def evaluate(
     for name, col in cols.items():  # a baseline's band (``<name>_lo``/``_hi``): its coverage
         if name != MODEL and f"{col}_lo" in df.columns:
             band = df[["y_true", f"{col}_lo", f"{col}_hi"]].to_numpy(float).T
-            blocks[name]["overall"] |= interval_metrics(*band, nominal_coverage)
+            blocks[name]["overall"] |= interval_metrics(
+                *band, nominal_coverage, df["origin"].to_numpy(), int(df["horizon"].max())
+            )
     mase_rows = mase_coverage(df, scale_arr, bool(lookup))
     unscored = unscored_tickers(predictions, df["ticker"].unique(), tickers)
     coverage = coverage_detail(df, nominal_coverage)

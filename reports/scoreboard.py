@@ -185,18 +185,36 @@ def summary(
             row["dates"] = int(pd.to_datetime(group["origin"]).dt.normalize().nunique())
             row["dm_p"] = dm_p_value(group, h)
             row["dm_note"] = dm_note(int(row["n"]), row["dates"], h)
+            if nominal is not None:
+                row["coverage_se"] = _coverage_se(group, h, nominal)
         row["coverage_nominal"] = nominal
         rows.append(row)
     extra = (["dates", "dm_p", "dm_note"] if "horizon" in keys else []) + extra
+    if "horizon" in keys and nominal is not None:
+        extra.append("coverage_se")
     out = pd.DataFrame(rows, columns=[*keys, *METRIC_COLUMNS, *extra])
     return out.astype({"n": "int64", "coverage_n": "int64"})
+
+
+def _coverage_se(group: pd.DataFrame, horizon: int, nominal: float) -> float:
+    """``coverage_se`` of one horizon's scored rows (NaN without a band)."""
+    from stackcast.reports.coverage import coverage_se
+
+    y, _, lo, hi = _scored_arrays(group)
+    band = ~np.isnan(lo) & ~np.isnan(hi)
+    if not band.any():
+        return np.nan
+    inside = (y[band] >= lo[band]) & (y[band] <= hi[band])
+    origin = pd.to_datetime(group["origin"]).dt.normalize().to_numpy()[band]
+    return coverage_se(inside, origin, horizon, nominal)
 
 
 def coverage_warnings(score: pd.DataFrame) -> list[str]:
     """Low-coverage warnings for a ``summary`` by horizon that has ``coverage_nominal``.
 
     The same test as a backtest's (``stackcast.reports.metrics.coverage_warnings``): coverage
-    more than two binomial standard errors below nominal. Empty without the columns.
+    more than two standard errors below nominal, rows clustered by origin date
+    (``coverage_se``). Empty without the columns.
     """
     need = {"horizon", "coverage", "coverage_n", "coverage_nominal"}
     if score is None or score.empty or not need <= set(score.columns):
@@ -211,6 +229,7 @@ def coverage_warnings(score: pd.DataFrame) -> list[str]:
             "coverage_nominal": None
             if pd.isna(r["coverage_nominal"])
             else float(r["coverage_nominal"]),
+            "coverage_se": None if pd.isna(r.get("coverage_se")) else float(r["coverage_se"]),
         }
         for _, r in score.iterrows()
     ]
