@@ -89,6 +89,15 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
     return wanted
 
 
+def _env_number(name: str, kind: type[float] | type[int]) -> float | int:
+    """The environment variable ``name`` read as ``kind`` (not a number: exit 2)."""
+    value = os.environ[name]
+    try:
+        return kind(value)
+    except ValueError:
+        raise ConfigError(f"{name}={value!r}: expected a number") from None
+
+
 def _compile_cache(cache_dir: Path) -> None:
     """Point jax's persistent compilation cache at ``cache_dir`` (an explicit setting wins)."""
     # Keep every compile, not only those of a second or more (jax's default): a model's weight
@@ -98,7 +107,7 @@ def _compile_cache(cache_dir: Path) -> None:
     if jax is not None:
         jax.config.update(
             "jax_persistent_cache_min_compile_time_secs",
-            float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+            _env_number("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", float),
         )
     if os.environ.get("JAX_COMPILATION_CACHE_DIR"):
         return
@@ -109,5 +118,5 @@ def _compile_cache(cache_dir: Path) -> None:
     if jax is not None:  # imported already: its config read the environment at import
         jax.config.update("jax_compilation_cache_dir", str(cache_dir))
         jax.config.update(
-            "jax_compilation_cache_max_size", int(os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"])
+            "jax_compilation_cache_max_size", _env_number("JAX_COMPILATION_CACHE_MAX_SIZE", int)
         )

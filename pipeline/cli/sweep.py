@@ -8,11 +8,11 @@ runs.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from stackcast.pipeline.atomic import atomic_write_text
 from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
 from stackcast.pipeline.cli.commands import (
     RunOut,
@@ -23,7 +23,7 @@ from stackcast.pipeline.cli.commands import (
 )
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.environment import quiet_tensorflow
-from stackcast.pipeline.errors import ConfigError
+from stackcast.pipeline.errors import ConfigError, UserError
 
 
 @app.command()
@@ -88,8 +88,11 @@ def sweep(
     typer.echo(f"(MAE: percent of price, averaged over {over})")
     winner = run_dir / "winner.toml"
     if save_winner is not None:
-        save_winner.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(winner, save_winner)
+        try:
+            save_winner.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(save_winner, winner.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UserError(f"--save-winner {save_winner}: {exc.strerror or exc}") from None
         winner = save_winner
     typer.echo(f"chosen on validation: {result.winner.label}")
     for v in result.verdicts.get("verdicts", []):

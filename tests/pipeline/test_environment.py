@@ -120,3 +120,16 @@ def test_compile_cache_settings_for_jax(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert os.environ["JAX_COMPILATION_CACHE_MAX_SIZE"] == str(environment.COMPILE_CACHE_BYTES)
     environment._compile_cache(tmp_path / "other")  # already set: left alone
     assert os.environ["JAX_COMPILATION_CACHE_DIR"] == str(tmp_path / "xla")
+
+
+def test_a_bad_jax_cache_setting_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """With jax imported, a non-numeric cache setting in the environment is exit 2, no trace."""
+    import types
+
+    fake = types.SimpleNamespace(config=types.SimpleNamespace(update=lambda *a: None))
+    monkeypatch.setitem(sys.modules, "jax", fake)
+    monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "soon")
+    with pytest.raises(ConfigError, match="JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='soon'"):
+        environment._compile_cache(tmp_path / "xla")
