@@ -58,8 +58,12 @@ screenshot: setup  ## run the demo and save the top of its report as docs/assets
 bench: setup  ## run the benchmarks in bench/ (prints JSON lines, appends bench/results.jsonl)
 	$(BIN)/python -m bench
 
+# torch first, so darts[torch] finds it satisfied; skipped when 2.13.0 is installed already. pip
+# takes a CPU wheel from its find-links or indexes where it has one (an unreachable TORCH_INDEX
+# only warns); TORCH_INDEX= (empty) leaves the extra index out.
 bench-peer: setup  ## install the peer extra (torch CPU, darts), then time darts vs stackcast on the demo
-	$(BIN)/python -m pip install --quiet "torch==2.13.0" --extra-index-url $(TORCH_INDEX)
+	$(BIN)/python -c 'import sys, torch; sys.exit(torch.__version__.split("+")[0] != "2.13.0")' 2>/dev/null \
+	  || $(BIN)/python -m pip install --quiet "torch==2.13.0" $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 	$(BIN)/python -m pip install --quiet -e ".[peer]"
 	$(BIN)/python -m bench.peer
 

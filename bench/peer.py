@@ -44,6 +44,7 @@ from bench.peer_children import (  # noqa: F401  (names the tests and callers us
     END,
     TICKERS,
     child_darts,
+    child_params,
     child_stackcast,
     child_torch_same_network,
     layout,
@@ -81,16 +82,23 @@ def available_kinds(jax: bool = True) -> list[str]:
     return kinds
 
 
-def _spawn(kind: str, seed: int, cache: Path | None = None) -> dict[str, Any]:
-    """Run one side in a fresh interpreter; ``cache``: the jax compile cache of cached kinds."""
+def _spawn(
+    kind: str, seed: int, cache: Path | None = None, hidden: int | None = None
+) -> dict[str, Any]:
+    """Run one side in a fresh interpreter; ``cache``: the jax compile cache of cached kinds.
+
+    ``kind`` may also be ``params`` (``child_params``); ``hidden``: darts' LSTM width.
+    """
     from bench.common import REPO, child_env
 
-    child, env, cached = KINDS[kind]
+    child, env, cached = KINDS.get(kind, (kind, {}, False))
     env = dict(env)
     if cached and cache is not None:
         env["JAX_COMPILATION_CACHE_DIR"] = str(cache)
         env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
     command = [sys.executable, "-m", "bench.peer", "--child", child, "--seed", str(seed)]
+    if hidden is not None:
+        command += ["--hidden", str(hidden)]
     t0 = time.perf_counter()
     proc = subprocess.run(
         command, cwd=REPO, env=child_env(env), capture_output=True, text=True, timeout=1800
@@ -163,17 +171,22 @@ def run(
     reps = reps or (1 if quick else 3)
     kinds = available_kinds(jax)
     runs: dict[str, list[dict[str, Any]]] = {k: [] for k in kinds}
+    sizes = _spawn("params", seed)  # darts' width, so darts' processes never load Keras
+    hidden = int(sizes["hidden_dim"])
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp) / "xla"
         for kind in kinds:  # fill the cache once per network, untimed
             if KINDS[kind][2]:
-                warm = _spawn(kind, seed, cache)
+                warm = _spawn(kind, seed, cache, hidden)
                 print(f"# peer: {kind} cache filled in {warm['seconds']:.1f} s", file=sys.stderr)
         for _, kind in interleaved(kinds, reps):
-            out = _spawn(kind, seed, cache)
+            out = _spawn(kind, seed, cache, hidden)
             runs[kind].append(out)
             print(f"# peer: {kind} {out['seconds']:.1f} s", file=sys.stderr, flush=True)
-    rec.emit(NAME, summarise(runs, reps))
+    record = summarise(runs, reps)
+    record["stackcast_params"] = sizes["stackcast_params"]
+    record["darts_hidden_for_params"] = hidden
+    rec.emit(NAME, record)
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
@@ -188,17 +201,21 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--no-save", action="store_true", help="do not append to results.jsonl")
     parser.add_argument(
         "--child",
-        choices=["darts", "torch", "stackcast", "stackcast_darts_net"],
+        choices=["params", "darts", "torch", "stackcast", "stackcast_darts_net"],
         help=argparse.SUPPRESS,
     )
+    parser.add_argument("--hidden", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        if args.child == "darts":
-            out = child_darts(args.seed)
+        if args.child == "params":
+            out = child_params()
+        elif args.child == "darts":
+            out = child_darts(args.seed, args.hidden)
         elif args.child == "torch":
             out = child_torch_same_network(args.seed)
         else:
-            out = child_stackcast("darts" if args.child == "stackcast_darts_net" else "demo")
+            network = "darts" if args.child == "stackcast_darts_net" else "demo"
+            out = child_stackcast(network, args.hidden)
         print(RESULT_TAG + json.dumps(out), flush=True)
         return [out]
     rec = Recorder(results=None if args.no_save else RESULTS, quick=args.quick)

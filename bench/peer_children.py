@@ -76,8 +76,23 @@ def demo_hidden(cfg: Any, n_features: int) -> int:
     return lstm_hidden_for(stackcast_param_count(cfg, n_features), n_features, 1)[0]
 
 
-def child_stackcast(network: str) -> dict[str, Any]:
-    """The demo backtest with every output (report included); ``network``: demo or darts."""
+def child_params() -> dict[str, Any]:
+    """stackcast's demo parameter count and darts' matching LSTM width (run once, untimed).
+
+    The parent passes the width to the darts children, so darts' process never loads Keras.
+    """
+    cfg, panel, _ = layout()
+    n = len(panel.feature_names)
+    params = stackcast_param_count(cfg, n)
+    hidden, formula = lstm_hidden_for(params, n, 1)
+    return {"stackcast_params": params, "hidden_dim": hidden, "params_formula": formula}
+
+
+def child_stackcast(network: str, hidden: int | None = None) -> dict[str, Any]:
+    """The demo backtest with every output (report included); ``network``: demo or darts.
+
+    ``hidden``: darts' LSTM width (``child_params``); computed here when not given.
+    """
     import pandas as pd
 
     t0 = time.perf_counter()
@@ -97,7 +112,7 @@ def child_stackcast(network: str) -> dict[str, Any]:
     prices = pd.concat([f.assign(ticker=t) for t, f in frames.items()], ignore_index=True)
     n_inputs = 4
     if network == "darts":
-        cfg = darts_network_config(cfg, demo_hidden(cfg, n_inputs))
+        cfg = darts_network_config(cfg, hidden or demo_hidden(cfg, n_inputs))
     with tempfile.TemporaryDirectory() as home:
         cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": home})})
         t0 = time.perf_counter()
@@ -135,8 +150,12 @@ def _darts_series(panel: Any, scaled: Any, block: int, lo: int, hi: int) -> tupl
     return target, TimeSeries.from_times_and_values(index, values[:, 1:])
 
 
-def child_darts(seed: int) -> dict[str, Any]:
-    """darts ``BlockRNNModel`` fold by fold on the demo's folds; timed from loaded data."""
+def child_darts(seed: int, hidden: int | None = None) -> dict[str, Any]:
+    """darts ``BlockRNNModel`` fold by fold on the demo's folds; timed from loaded data.
+
+    ``hidden``: the LSTM width (``child_params``); without it, computed here from stackcast's
+    parameter count (which loads Keras into this process, outside the span).
+    """
     import logging
     import warnings
 
@@ -156,8 +175,8 @@ def child_darts(seed: int) -> dict[str, Any]:
     names = list(panel.feature_names)
     ret = names.index("log_return")
     order = [ret] + [j for j in range(len(names)) if j != ret]
-    target_params = stackcast_param_count(cfg, len(names))
-    hidden, params = lstm_hidden_for(target_params, len(names), 1)
+    if hidden is None:
+        hidden = lstm_hidden_for(stackcast_param_count(cfg, len(names)), len(names), 1)[0]
     y_true, y_pred, horizons = [], [], []
     fold_s: list[float] = []
     t0 = time.perf_counter()
@@ -239,8 +258,6 @@ def child_darts(seed: int) -> dict[str, Any]:
         "n_forecasts": int(sum(len(h) for h in horizons)),
         "hidden_dim": hidden,
         "params": counted,
-        "params_formula": params,
-        "stackcast_params": target_params,
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
     }
