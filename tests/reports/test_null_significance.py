@@ -54,9 +54,18 @@ def targets(c: np.ndarray, cs: np.ndarray, h: int, origins: int) -> tuple[np.nda
 
 
 def panel_frame(
-    c: np.ndarray, cs: np.ndarray, k: int, origins: int, dates: pd.DatetimeIndex
+    c: np.ndarray,
+    cs: np.ndarray,
+    k: int,
+    origins: int,
+    dates: pd.DatetimeIndex,
+    forecast: tuple[str, ...] = ("y_pred",),
+    zero: tuple[str, ...] = ("random_walk",),
 ) -> pd.DataFrame:
-    """Repetition ``k`` as a backtest's scored rows (every horizon of ``HORIZONS``)."""
+    """Repetition ``k`` as a backtest's scored rows (every horizon of ``HORIZONS``).
+
+    The ``forecast`` columns hold ``2 S``, the ``zero`` columns the random walk's 0.
+    """
     tickers = [f"T{i:03d}" for i in range(c.shape[2])]
     parts = []
     for h in HORIZONS:
@@ -68,8 +77,8 @@ def panel_frame(
                     "origin": np.repeat(dates[:origins], len(tickers)),
                     "horizon": h,
                     "y_true": y[0].ravel(),
-                    "y_pred": f[0].ravel(),
-                    "random_walk": 0.0,
+                    **dict.fromkeys(forecast, f[0].ravel()),
+                    **dict.fromkeys(zero, 0.0),
                 }
             )
         )

@@ -9,7 +9,7 @@ from stackcast.reports.metrics import evaluate
 from stackcast.reports.peers import peer_comparisons
 from stackcast.reports.significance import pairwise_dm
 
-from tests.reports.test_null_significance import HORIZONS, LEVEL, band, null_paths, targets
+from tests.reports.test_null_significance import HORIZONS, LEVEL, band, null_paths, panel_frame
 
 
 def null_frame(c, cs, k: int, origins: int, dates) -> pd.DataFrame:
@@ -17,24 +17,9 @@ def null_frame(c, cs, k: int, origins: int, dates) -> pd.DataFrame:
 
     The peer's expected squared error equals theirs, so every test is under its null.
     """
-    tickers = [f"T{i:03d}" for i in range(c.shape[2])]
-    parts = []
-    for h in HORIZONS:
-        y, f = targets(c[k : k + 1], cs[k : k + 1], h, origins)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "ticker": np.tile(tickers, origins),
-                    "origin": np.repeat(dates[:origins], len(tickers)),
-                    "horizon": h,
-                    "y_true": y[0].ravel(),
-                    "y_pred": 0.0,
-                    "random_walk": 0.0,
-                    "lightgbm": f[0].ravel(),
-                }
-            )
-        )
-    return pd.concat(parts, ignore_index=True)
+    return panel_frame(
+        c, cs, k, origins, dates, forecast=("lightgbm",), zero=("y_pred", "random_walk")
+    )
 
 
 def test_peer_dm_tests_reject_a_true_null_at_their_level() -> None:
