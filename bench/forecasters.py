@@ -53,14 +53,16 @@ def run(
     rec: Any, quick: bool = False, *, reps: int | None = None, folds: int | None = None
 ) -> None:
     """Run the variants in subprocesses; emit one record per variant and one of ratios."""
-    from bench.common import clean, configure_environment, median
+    from bench.common import clean, median
     from bench.common import ratio as _ratio
 
-    configure_environment()
-    reps = reps or (1 if quick else 3)
-    folds = folds or (2 if quick else 6)
-    runs = run_variants(
-        "bench.forecasters", list(VARIANTS), reps, folds, lambda o: f"RNN MAE {o['mae_rnn']:.6f}"
+    runs, reps, folds = run_variants(
+        "bench.forecasters",
+        list(VARIANTS),
+        lambda o: f"RNN MAE {o['mae_rnn']:.6f}",
+        quick=quick,
+        reps=reps,
+        folds=folds,
     )
     summary = {
         n: {

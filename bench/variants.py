@@ -37,17 +37,25 @@ def demo_inputs(
 def run_variants(
     module: str,
     variants: Sequence[str],
-    reps: int,
-    folds: int,
     describe: Callable[[dict[str, Any]], str],
-) -> dict[str, list[dict[str, Any]]]:
+    *,
+    quick: bool,
+    reps: int | None,
+    folds: int | None,
+) -> tuple[dict[str, list[dict[str, Any]]], int, int]:
     """Every variant ``reps`` times in fresh ``python -m module --child`` processes, interleaved.
 
-    Prints one progress line per child on stderr (``describe`` of its output) and returns the
-    outputs per variant, in repetition order.
-    """
-    from bench.common import child_env, interleaved, run_child
+    ``reps`` defaults to 3 (1 with ``quick``) and ``folds`` to 6 (2 with ``quick``). Prints one
+    progress line per child on stderr (``describe`` of its output).
 
+    Returns:
+        ``(outputs per variant in repetition order, reps, folds)``.
+    """
+    from bench.common import child_env, configure_environment, interleaved, run_child
+
+    configure_environment()
+    reps = reps or (1 if quick else 3)
+    folds = folds or (2 if quick else 6)
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for rep, name in interleaved(list(variants), reps):
         spec = {"variant": name, "folds": folds}
@@ -60,7 +68,7 @@ def run_variants(
             file=sys.stderr,
         )
         runs[name].append(out)
-    return runs
+    return runs, reps, folds
 
 
 def variant_main(
