@@ -20,6 +20,7 @@ from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.config import RunConfig, builtin_config
 from stackcast.pipeline.environment import quiet_tensorflow, use_runtime
 from stackcast.pipeline.errors import ConfigError
+from stackcast.pipeline.units import percent
 from stackcast.pipeline.workflows.steps import Steps
 
 Tickers = Annotated[
@@ -144,16 +145,12 @@ def overall_line(metrics: dict) -> str:
     """MAE over every horizon of the model and each forecaster scored beside it (percent)."""
     from stackcast.models.base import label
 
-    parts = [f"model {_percent(metrics.get('model', {}).get('overall', {}).get('mae'))}"]
+    parts = [f"model {percent(metrics.get('model', {}).get('overall', {}).get('mae'))}"]
     parts += [
-        f"{label(name)} {_percent(block.get('overall', {}).get('mae'))}"
+        f"{label(name)} {percent(block.get('overall', {}).get('mae'))}"
         for name, block in metrics.get("baselines", {}).items()
     ]
     return "MAE over all horizons: " + ", ".join(parts)
-
-
-def _percent(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None else f"{100 * x:.{digits}f}%"
 
 
 def horizon_lines(metrics: dict) -> list[str]:
@@ -166,13 +163,12 @@ def horizon_lines(metrics: dict) -> list[str]:
     for r in metrics.get("model", {}).get("by_horizon", []):
         h = r["horizon"]
         line = (
-            f"h={h}: MAE {_percent(r.get('mae'))} vs random walk "
-            f"{_percent(rw.get(h, {}).get('mae'))}"
+            f"h={h}: MAE {percent(r.get('mae'))} vs random walk {percent(rw.get(h, {}).get('mae'))}"
         )
         if r.get("coverage") is not None and r.get("coverage_nominal") is not None:
             line += (
-                f", interval coverage {_percent(r['coverage'], 1)} "
-                f"(nominal {_percent(r['coverage_nominal'], 0)})"
+                f", interval coverage {percent(r['coverage'], 1)} "
+                f"(nominal {percent(r['coverage_nominal'], 0)})"
             )
         lines.append(line)
     return lines
@@ -251,8 +247,8 @@ def train(
     c = result.challenger
     v = c.model.validation
     typer.echo(
-        f"trained {c.name} {c.version}: validation MAE {_percent(v['y_pred'])} "
-        f"(random walk {_percent(v['random_walk'])}), {over_horizons(cfg)}"
+        f"trained {c.name} {c.version}: validation MAE {percent(v['y_pred'])} "
+        f"(random walk {percent(v['random_walk'])}), {over_horizons(cfg)}"
     )
     typer.echo(("promoted to champion: " if result.promoted else "champion kept: ") + result.reason)
     if day is not None:

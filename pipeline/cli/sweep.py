@@ -17,13 +17,13 @@ from stackcast.pipeline.cli.app import ConfigOpt, app, load_run_config
 from stackcast.pipeline.cli.commands import (
     RunOut,
     Verbose,
-    _percent,
     command_steps,
     print_warnings,
 )
 from stackcast.pipeline.cli.progress import printer
 from stackcast.pipeline.environment import quiet_tensorflow
 from stackcast.pipeline.errors import ConfigError, UserError
+from stackcast.pipeline.units import percent
 
 
 @app.command()
@@ -77,8 +77,8 @@ def sweep(
             continue
         typer.echo(
             f"{mark} {r['candidate'] + 1}. {r['label']}: validation MAE "
-            f"{_percent(r['validation_mae'])}, test MAE {_percent(r['test_mae'])} "
-            f"(random walk {_percent(r['test_rw_mae'])})"
+            f"{percent(r['validation_mae'])}, test MAE {percent(r['test_mae'])} "
+            f"(random walk {percent(r['test_rw_mae'])})"
         )
     over = (
         "each candidate's horizons"

@@ -25,6 +25,7 @@ from stackcast.pipeline.data.prices import stored_frames
 from stackcast.pipeline.errors import DataError, UserError
 from stackcast.pipeline.results import registry, whatif
 from stackcast.pipeline.results.runs import run_metadata, staging_dir
+from stackcast.pipeline.units import percent
 from stackcast.pipeline.workflows.backtest import (
     BacktestResult,
     make_splits,
@@ -53,11 +54,6 @@ def validation_mae(frame: pd.DataFrame, column: str) -> float:
     """
     known = frame.dropna(subset=["y_true"])
     return float(np.mean(np.abs(known[column] - known["y_true"])))
-
-
-def percent(x: float | None) -> str:
-    """A log-return error as percent of price (``0.04006`` -> ``4.006%``)."""
-    return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.3f}%"
 
 
 def over_horizons(cfg: RunConfig) -> str:

@@ -101,7 +101,8 @@ def test_daily_summary_is_percent_and_never_says_a_bare_beats() -> None:
 
 
 def test_promotion_reasons_and_train_lines_are_percent_averaged_over_horizons() -> None:
-    from stackcast.pipeline.workflows.training import over_horizons, percent
+    from stackcast.pipeline.units import percent
+    from stackcast.pipeline.workflows.training import over_horizons
 
     cfg = RunConfig.model_validate({"data": {"tickers": ["AAA"]}, "features": {"horizons": 3}})
     assert percent(0.04006) == "4.006%" and percent(float("nan")) == "n/a"
