@@ -13,6 +13,11 @@ from typing import Any
 import keras
 from keras import ops
 from stackcast.models.config import LayerConfig, ModelConfig
+from stackcast.models.seeding import keep_tensorflow_unloaded
+
+# Bidirectional copies its layers through Keras' serializer, which would import TensorFlow on
+# another backend (seconds per process); see keep_tensorflow_unloaded.
+keep_tensorflow_unloaded()
 
 _CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 # Score given to masked steps before the softmax. exp(-1e9 - max) underflows to exactly 0 in

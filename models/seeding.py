@@ -1,15 +1,42 @@
 """Seeding for reproducible training: Python, NumPy and the Keras backend, and op determinism.
 
 ``seed_everything`` is what ``train`` calls first; it reseeds cheaply on later calls in the same
-process (TensorFlow's global seed is set once, see its docstring).
+process (TensorFlow's global seed is set once, see its docstring). ``keep_tensorflow_unloaded``
+(run when this module is imported) stops Keras importing TensorFlow on another backend.
 """
 
 from __future__ import annotations
 
 import random
+import sys
 
 import keras
 import numpy as np
+
+
+def keep_tensorflow_unloaded() -> None:
+    """On a backend other than TensorFlow, stop Keras importing TensorFlow just to look at it.
+
+    Keras asks whether TensorFlow is installed (which imports it, 2-3 s on CPU) when it
+    serializes a layer (``Bidirectional`` copies its layers that way, so every ``build_model``
+    does) and in ``set_random_seed``, only to recognise TensorFlow objects or to seed
+    TensorFlow's RNG. A process on JAX holds no TensorFlow objects and draws no randomness
+    from TensorFlow, so Keras is told TensorFlow is absent until something else imports it;
+    results are unchanged. No-op on TensorFlow, once TensorFlow is loaded, or if Keras moved.
+    """
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        return
+    try:  # Keras' lazy TensorFlow handle (not public API): its cached availability
+        from keras.src.utils import module_utils
+
+        lazy = module_utils.tensorflow
+    except (ImportError, AttributeError):
+        return
+    if getattr(lazy, "_available", None) is None and getattr(lazy, "module", None) is None:
+        lazy._available = False
+
+
+keep_tensorflow_unloaded()
 
 # Whether this process has seeded the TensorFlow (and torch) global RNG yet; see seed_everything.
 _BACKEND_SEEDED = False

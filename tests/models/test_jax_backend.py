@@ -53,6 +53,9 @@ SCRIPT = textwrap.dedent(
     assert r16.dtype_policy == "mixed_float16" and np.isfinite(r16.history["loss"]).all()
     checks = cudnn_eligibility(config)
     assert not any(c.eligible for c in checks)
+    # building (Bidirectional copies layers through Keras' serializer), seeding, cloning for
+    # prediction, saving and loading never import TensorFlow on JAX
+    assert "tensorflow" not in sys.modules, "TensorFlow was imported on the JAX backend"
     print(json.dumps({"ok": True, "loss": result.history["loss"]}))
     """
 )
