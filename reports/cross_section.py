@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from stackcast.reports.figures import COLORS, fixed_margins, new_figure, set_title, to_data_uri
+from stackcast.reports.figures import COLORS
+from stackcast.reports.svg_plot import Canvas, ticks
 from stackcast.reports.ticker_pages import page_path
 
 #: Rows in each of the best and worst tables.
@@ -102,7 +103,11 @@ def cross_section(headline: Mapping[str, Any], k: int = BEST_WORST) -> dict[str,
 
 
 def skill_histogram(table: list[dict[str, Any]], horizons: list[int]) -> str | None:
-    """Histograms of the per-ticker MAE ratio model / random walk, one panel per horizon."""
+    """Histograms of the per-ticker MAE ratio model / random walk, one panel per horizon.
+
+    An SVG ``data:`` URI (``stackcast.reports.svg_plot``); each panel counts the tickers whose
+    model beat the random walk (ratio below 1, left of the dashed line).
+    """
     per_h = {
         h: np.array([r["ratios"][h] for r in table if h in r["ratios"]], dtype=float)
         for h in horizons
@@ -117,13 +122,23 @@ def skill_histogram(table: list[dict[str, Any]], horizons: list[int]) -> str | N
     allv = np.concatenate([per_h[h] for h in shown])
     lo, hi = float(min(allv.min(), 0.98)), float(max(allv.max(), 1.02))
     bins = np.linspace(lo, hi, max(8, min(40, int(math.sqrt(allv.size / len(shown))) * 2 + 1)))
-    fig, axes = new_figure(2.6, 1, len(shown), sharey=True, layout=None)
-    fixed_margins(fig, 0.6, 0.2, 0.3, 0.5, wspace=0.15)  # one row of same-shaped panels
-    for ax, h in zip(axes[0], shown, strict=True):
+    counts = {h: np.histogram(per_h[h], bins=bins)[0] for h in shown}
+    top = max(int(c.max()) for c in counts.values()) * 1.05
+    canvas = Canvas(880, 290)
+    gap, left = 22, 66
+    width = (880 - left - 20 - gap * (len(shown) - 1)) / len(shown)
+    for i, h in enumerate(shown):
         v = per_h[h]
-        ax.hist(v, bins=bins, color=COLORS["model"], alpha=0.8, histtype="stepfilled")
-        ax.axvline(1.0, color=COLORS["actual"], lw=1.0, ls="--")
-        set_title(ax, f"h={h}: {int((v < 1).sum())}/{v.size} better")
-        ax.set_xlabel("MAE model / RW", fontsize=8)
-    axes[0, 0].set_ylabel("tickers")
-    return to_data_uri(fig)
+        x = left + i * (width + gap)
+        ax = canvas.panel((x, 46, width, 190), (lo, hi), (0, top))
+        ax.bars(bins, counts[h], COLORS["model"])
+        ax.vline(1.0, COLORS["actual"], 1.0, "5,3")
+        ax.axes(
+            title=f"h = {h}",
+            xlabel="MAE model / RW",
+            ylabel="tickers" if i == 0 else "",
+            xticks=ticks(lo, hi, n=3),
+            yticks="linear" if i == 0 else [(y, "") for y, _ in ticks(0, top)],
+        )
+        canvas.text(x + width, 40, f"{int((v < 1).sum())}/{v.size} better", size=11, anchor="end")
+    return canvas.data_uri()

@@ -122,7 +122,13 @@ def plain(text: Any) -> str:
 
 
 def set_title(ax: Axes, text: str, **kw: Any) -> None:
-    """A bold, left-aligned axes title."""
+    """A bold, left-aligned axes title.
+
+    Placed at the top of the axes (``y=1``) rather than by matplotlib's automatic placement,
+    which measures every tick label of the axes at each draw to dodge top-side ticks the
+    report's axes never have (a third of a small figure's drawing time).
+    """
+    kw.setdefault("y", 1.0)
     ax.set_title(text, loc="left", fontsize=10, fontweight="bold", **kw)
 
 

@@ -15,15 +15,11 @@ import numpy as np
 import pandas as pd
 from stackcast.reports.figures import (
     COLORS,
-    add_legend,
-    fixed_margins,
     headline_horizons,
-    new_figure,
     series_style,
-    set_title,
-    to_data_uri,
 )
 from stackcast.reports.slope import slope_fit
+from stackcast.reports.svg_plot import Canvas, Key, dash_of
 
 
 def _scored(predictions: pd.DataFrame | None) -> pd.DataFrame:
@@ -58,7 +54,8 @@ def predicted_vs_realised_plot(
     from ``stackcast.reports.slope.slope_fit`` (clustered by origin date, h - 1 lags of dates
     for the overlapping targets). A slope near 1 means well-scaled forecasts, near 0 no usable
     signal. At most ``max_points`` points are drawn per panel (a fixed random sample), and the
-    axes stop at the 0.5% and 99.5% quantiles so a crash day does not flatten the rest.
+    axes stop at the 0.5% and 99.5% quantiles so a crash day does not flatten the rest. Drawn
+    as SVG (``stackcast.reports.svg_plot``).
 
     Args:
         predictions: backtest frame (``origin, horizon, y_true, y_pred``).
@@ -74,45 +71,50 @@ def predicted_vs_realised_plot(
         return None
     ncols = min(len(hs), 3)
     nrows = math.ceil(len(hs) / ncols)
-    height = 2.7 * nrows + 0.4
-    # A fixed grid of same-shaped panels: margins set here instead of by the layout engine.
-    fig, axes = new_figure(height, nrows, ncols, layout=None)
-    fixed_margins(fig, 0.6, 0.12, 0.3, 0.75, wspace=0.3, hspace=0.4)
+    canvas = Canvas(880, 300 * nrows + 20)
     rng = np.random.default_rng(0)
-    for ax, h in zip(axes.flat, hs, strict=False):
+    for k, h in enumerate(hs):
         g = df.loc[df["horizon"] == h]
         x, y = 100 * g["y_pred"].to_numpy(float), 100 * g["y_true"].to_numpy(float)
         shown = (
             rng.choice(x.size, max_points, replace=False) if x.size > max_points else slice(None)
         )
-        ax.scatter(x[shown], y[shown], s=4, alpha=0.3, color=COLORS["model"], lw=0, rasterized=True)
         lo, hi = np.quantile(x, [0.005, 0.995])
         ylo, yhi = np.quantile(y, [0.005, 0.995])
         pad, ypad = 0.1 * (hi - lo) or 0.1, 0.1 * (yhi - ylo) or 0.1
-        ax.set_xlim(lo - pad, hi + pad)
-        ax.set_ylim(ylo - ypad, yhi + ypad)
-        ax.axvline(0.0, color=COLORS["random_walk"], lw=1.0, label="random walk (forecast 0)")
-        ax.axhline(0.0, color="#bbbbbb", lw=0.6)
+        row, col = divmod(k, ncols)
+        ax = canvas.panel(
+            (74 + col * 290, 30 + row * 300, 200, 210),
+            (lo - pad, hi + pad),
+            (ylo - ypad, yhi + ypad),
+        )
+        ax.hline(0.0, "#bbbbbb", 0.6)
+        ax.vline(0.0, COLORS["random_walk"], 1.0)
+        ax.markers(x[shown], y[shown], COLORS["model"], r=1.6, opacity=0.3)
         d = np.array([max(lo - pad, ylo - ypad), min(hi + pad, yhi + ypad)])
-        ax.plot(d, d, color="#444444", lw=0.8, ls=":", label="perfect forecast")
+        ax.line(d, d, "#444444", 0.8, dash_of(":"))
         fit = slope_fit(x, y, g["origin"].to_numpy(), int(h))
         if fit is not None:
             xs = np.array([lo - pad, hi + pad])
-            line = fit.intercept + fit.slope * xs
-            ax.plot(xs, line, color=COLORS["model_h"], lw=1.4, label="OLS fit")
+            ax.line(xs, fit.intercept + fit.slope * xs, COLORS["model_h"], 1.6)
             se = "n/a" if fit.se is None else f"{fit.se:.2f}"
             text = f"OLS slope {fit.slope:.2f} ± {se}\nn = {x.size:,}, {fit.dates:,} dates"
         else:
             text = f"no spread in forecasts\nn = {x.size:,}"
-        box = {"facecolor": "white", "edgecolor": "#cccccc", "alpha": 0.85, "pad": 2}
-        ax.text(0.03, 0.97, text, transform=ax.transAxes, fontsize=7.5, va="top", bbox=box)
-        set_title(ax, f"h = {h}")
-        ax.set_xlabel("predicted (log return, %)", fontsize=8)
-        ax.set_ylabel("realised (%)", fontsize=8)
-    for ax in list(axes.flat)[len(hs) :]:
-        ax.set_axis_off()
-    add_legend(axes[0, 0], "below")
-    return to_data_uri(fig)
+        ax.note(0.03, 0.97, text, box=True)
+        ax.axes(title=f"h = {h}", xlabel="predicted (log return, %)", ylabel="realised (%)")
+    canvas.legend(
+        [
+            Key("random walk (forecast 0)", COLORS["random_walk"]),
+            Key("perfect forecast", "#444444", dash_of(":"), width=1),
+            Key("OLS fit", COLORS["model_h"], width=2),
+        ],
+        200,
+        canvas.height - 14,
+        across=3,
+        step=200,
+    )
+    return canvas.data_uri()
 
 
 def error_difference_plot(
@@ -124,6 +126,7 @@ def error_difference_plot(
     tickers scored that day; their difference is summed from the first origin on (in %²). A
     falling line means the model is gaining on the random walk, a rising one losing; the
     end value over the number of origins is the mean loss differential a DM test looks at.
+    Drawn as SVG (``stackcast.reports.svg_plot``): a few lines need no matplotlib figure.
 
     Args:
         predictions: backtest frame (``origin, horizon, y_true, y_pred``, optional
@@ -136,23 +139,35 @@ def error_difference_plot(
     hs = list(horizons) if horizons is not None else headline_horizons(df["horizon"].unique())
     df = df.assign(d=1e4 * ((df["y_true"] - df["y_pred"]) ** 2 - (df["y_true"] - df["rw"]) ** 2))
     daily = df.groupby(["horizon", "origin"], sort=True)["d"].mean()
-    fig, axes = new_figure(3.2, layout=None)  # fixed margins: the legend's labels are short
-    ax = axes[0, 0]
-    drawn = 0
+    present = set(daily.index.get_level_values(0))
+    series = []
     for i, h in enumerate(hs):
-        if h not in daily.index.get_level_values(0):
+        if h not in present:
             continue
         s = daily.loc[h].cumsum()
-        ax.plot(s.index, s.to_numpy(), lw=1.2, label=f"h = {h}", **series_style(i))
-        drawn += 1
-    if not drawn:
-        fig.clear()
+        days = s.index.to_numpy().astype("datetime64[D]").astype(np.int64).astype(float)
+        series.append((i, h, days, s.to_numpy(float)))
+    if not series:
         return None
-    ax.axhline(0.0, color="#999999", lw=0.8)
-    ax.set_ylabel("cumulative SE model − RW (%²)")
-    ax.set_xlabel("forecast origin")
-    set_title(ax, "cumulative squared-error difference, model − random walk (falling: model gains)")
-    add_legend(ax)
-    fig.autofmt_xdate(rotation=0, ha="center")
-    fixed_margins(fig, 0.75, 1.0, 0.3, 0.6)  # after autofmt_xdate, which moves the bottom
-    return to_data_uri(fig)
+    x = np.concatenate([d for _, _, d, _ in series])
+    y = np.concatenate([v for _, _, _, v in series] + [np.zeros(1)])
+    y = y[np.isfinite(y)]
+    pad = 0.05 * (float(y.max() - y.min()) or 1.0)
+    canvas = Canvas(880, 350)
+    ax = canvas.panel(
+        (84, 30, 660, 270), (x.min(), max(x.max(), x.min() + 1)), (y.min() - pad, y.max() + pad)
+    )
+    ax.hline(0.0, "#999999")
+    keys = []
+    for i, h, days, values in series:
+        style = series_style(i)
+        ax.line(days, values, style["color"], 1.4, dash_of(style["ls"]))
+        keys.append(Key(f"h = {h}", style["color"], dash_of(style["ls"])))
+    ax.axes(
+        title="cumulative squared-error difference, model − random walk (falling: model gains)",
+        xlabel="forecast origin",
+        ylabel="cumulative SE model − RW (%²)",
+        xticks="date",
+    )
+    canvas.legend(keys, 760, 40)
+    return canvas.data_uri()

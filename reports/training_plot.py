@@ -1,7 +1,7 @@
 """The training figure: loss and per-layer gradient norms, folds laid end to end.
 
-History parsing lives in ``stackcast.reports.histories``; the figure is a ``data:`` URI, or
-``None`` when no fold has a history.
+History parsing lives in ``stackcast.reports.histories``; the figure is an SVG ``data:`` URI
+(``stackcast.reports.svg_plot``), or ``None`` when no fold has a history.
 """
 
 from __future__ import annotations
@@ -11,18 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
-from stackcast.reports.figures import (
-    COLORS,
-    add_legend,
-    fixed_margins,
-    log_axis,
-    new_figure,
-    plain,
-    set_title,
-    to_data_uri,
-)
+from stackcast.reports.figures import COLORS
 from stackcast.reports.histories import as_series, fold_histories, grad_layers
+from stackcast.reports.svg_plot import Canvas, Key, dash_of
 
 
 def training_plot(
@@ -33,6 +24,8 @@ def training_plot(
 ) -> str | None:
     """Loss / val_loss and per-layer gradient norms, folds laid end to end on one epoch axis.
 
+    Drawn as SVG (``stackcast.reports.svg_plot``): line panels need no matplotlib figure.
+
     Args:
         histories: per fold (a list, or a mapping fold -> history) a dict with optional
             ``loss``, ``val_loss`` and ``grad_norm/<layer>`` (``{"mean": [...], "max": [...]}``
@@ -40,104 +33,109 @@ def training_plot(
         explode_threshold: drawn as a dotted line on the gradient panel when given.
         vanish_threshold: likewise.
     """
-    folds = fold_histories(histories)
-    if not folds:
-        return None
-    layers = sorted({layer for _, h in folds for layer in grad_layers(h)})
-    # Fixed margins (the layout engine was a third of this figure's time): the legends hold
-    # fixed words and layer names, which fit the right margin.
-    fig, axes = new_figure(4.6 if layers else 2.8, 2 if layers else 1, 1, sharex=True, layout=None)
-    fixed_margins(fig, 0.75, 1.75, 0.5, 0.5, hspace=0.35)
-    ax_loss = axes[0, 0]
-    cmap = [COLORS[c] for c in ("model", "model_h", "ridge", "long_short", "drift")]
-    layer_color = {layer: cmap[i % len(cmap)] for i, layer in enumerate(layers)}
+    folds = []  # (fold, first epoch, loss, val_loss, {layer: {stat: values}})
     offset = 0
-    plotted = False
-    label_every = math.ceil(len(folds) / 8)  # keep fold labels from overlapping
-    for k, (fold, hist) in enumerate(folds):
+    for fold, hist in fold_histories(histories):
         loss, val = as_series(hist.get("loss", [])), as_series(hist.get("val_loss", []))
         grads = grad_layers(hist)
         n = max(
             [loss.size, val.size, *(s.size for g in grads.values() for s in g.values())], default=0
         )
-        if n == 0:
-            continue
-        first = not plotted
-        if plotted:
-            for ax in axes.flat:
-                ax.axvline(offset + 0.5, color="#bbbbbb", lw=0.8, ls=":")
-        if k % label_every == 0:
-            ax_loss.text(
-                offset + 1,
-                1.0,
-                f"fold {plain(fold)}",
-                transform=ax_loss.get_xaxis_transform(),
-                fontsize=7,
-                color="#666666",
-                va="bottom",
-                ha="left",
-                clip_on=False,
-            )
-        x = np.arange(1, n + 1) + offset
-        if loss.size:
-            ax_loss.plot(
-                x[: loss.size], loss, color=COLORS["model"], lw=1.2, label="loss" if first else None
-            )
-        if val.size:
-            ax_loss.plot(
-                x[: val.size],
-                val,
-                color=COLORS["model_h"],
-                lw=1.2,
-                ls="--",
-                label="val_loss" if first else None,
-            )
-        if layers:
-            ax_g = axes[1, 0]
-            for layer, g in grads.items():
-                c = layer_color[layer]
-                if "mean" in g:
-                    ax_g.plot(
-                        x[: g["mean"].size],
-                        g["mean"],
-                        color=c,
-                        lw=1.1,
-                        label=f"{plain(layer)} mean" if first else None,
-                    )
-                if "max" in g:
-                    ax_g.plot(
-                        x[: g["max"].size],
-                        g["max"],
-                        color=c,
-                        lw=0.8,
-                        alpha=0.5,
-                        ls="--",
-                        label=f"{plain(layer)} max" if first else None,
-                    )
-        offset += n
-        plotted = True
-    if not plotted:
-        fig.clear()
+        if n:
+            folds.append((fold, offset, loss, val, grads))
+            offset += n
+    if not folds:
         return None
-    ax_loss.set_ylabel("loss")
-    set_title(ax_loss, "training loss per fold", pad=14)
-    add_legend(ax_loss)
-    bottom = axes[-1, 0]
-    bottom.set_xlabel("epoch (folds end to end)")
-    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    layers = sorted({layer for *_, grads in folds for layer in grads})
+    canvas = Canvas(880, 500 if layers else 310)
+    xlim = (0.0, offset + 1.0)
+    losses = np.concatenate([a for _, _, loss, val, _ in folds for a in (loss, val)])
+    ax_loss = canvas.panel((84, 56, 600, 170 if layers else 220), xlim, _limits(losses))
+    panels = [ax_loss]
+    ax_g = None
     if layers:
-        ax_g = axes[1, 0]
-        vals = [v for _, h in folds for g in grad_layers(h).values() for v in g.values()]
-        positive = np.concatenate(vals) if vals else np.array([])
-        if positive.size and np.all(positive[np.isfinite(positive)] > 0):
-            log_axis(ax_g)
-        for thr, label in ((explode_threshold, "explode"), (vanish_threshold, "vanish")):
-            if thr and positive.size and _near(thr, positive):
-                ax_g.axhline(thr, color="#d62728", lw=0.8, ls=":", label=f"{label} threshold")
-        ax_g.set_ylabel("gradient norm")
-        set_title(ax_g, "gradient norm per layer (solid mean, dashed max)")
-        add_legend(ax_g)
-    return to_data_uri(fig)
+        vals = [v for *_, grads in folds for g in grads.values() for v in g.values()]
+        positive = np.concatenate(vals)
+        finite = positive[np.isfinite(positive)]
+        log = bool(finite.size) and bool(np.all(finite > 0))
+        thresholds = [
+            (thr, label)
+            for thr, label in ((explode_threshold, "explode"), (vanish_threshold, "vanish"))
+            if thr and positive.size and _near(thr, positive)
+        ]
+        shown = np.concatenate([finite, [t for t, _ in thresholds]])
+        ax_g = canvas.panel((84, 276, 600, 170), xlim, _limits(shown, log), ylog=log)
+        panels.append(ax_g)
+    colors = [COLORS[c] for c in ("model", "model_h", "ridge", "long_short", "drift")]
+    layer_color = {layer: colors[i % len(colors)] for i, layer in enumerate(layers)}
+    label_every = math.ceil(len(folds) / 8)  # keep fold labels from overlapping
+    for k, (fold, start, loss, val, grads) in enumerate(folds):
+        if k:
+            for ax in panels:
+                ax.vline(start + 0.5, "#bbbbbb", 0.8, dash_of(":"))
+        if k % label_every == 0:
+            x = float(ax_loss.px(np.array([start + 1.0]))[0])
+            canvas.text(x, 52, f"fold {fold}", size=10, color="#666")
+        ax_loss.line(start + 1 + np.arange(loss.size), loss, COLORS["model"], 1.4)
+        ax_loss.line(start + 1 + np.arange(val.size), val, COLORS["model_h"], 1.4, dash_of("--"))
+        for layer, g in grads.items() if ax_g is not None else ():
+            if "mean" in g:
+                ax_g.line(start + 1 + np.arange(g["mean"].size), g["mean"], layer_color[layer])
+            if "max" in g:
+                ax_g.line(
+                    start + 1 + np.arange(g["max"].size),
+                    g["max"],
+                    _pale(layer_color[layer]),
+                    0.9,
+                    dash_of("--"),
+                )
+    xlabel = "epoch (folds end to end)"
+    ax_loss.axes(
+        title="training loss per fold",
+        pad=22,
+        ylabel="loss",
+        xticks="none" if layers else "linear",
+        xlabel="" if layers else xlabel,
+    )
+    canvas.legend(
+        [Key("loss", COLORS["model"]), Key("val_loss", COLORS["model_h"], dash_of("--"))], 700, 66
+    )
+    if ax_g is not None:
+        keys = []
+        for layer in layers:
+            keys.append(Key(f"{layer} mean", layer_color[layer]))
+            keys.append(Key(f"{layer} max", _pale(layer_color[layer]), dash_of("--"), width=1))
+        for thr, label in thresholds:
+            ax_g.hline(thr, "#d62728", 0.9, dash_of(":"))
+            keys.append(Key(f"{label} threshold", "#d62728", dash_of(":")))
+        ax_g.axes(
+            title="gradient norm per layer (solid mean, dashed max)",
+            ylabel="gradient norm",
+            xlabel=xlabel,
+            yticks="log" if ax_g.ylog else "linear",
+        )
+        canvas.legend(keys, 700, 286)
+        canvas.height = max(canvas.height, 296 + 19 * len(keys))  # room for many layers
+    return canvas.data_uri()
+
+
+def _limits(values: np.ndarray, log: bool = False) -> tuple[float, float]:
+    """Axis limits around the finite ``values``, padded by 5% (of the decades when ``log``)."""
+    v = values[np.isfinite(values) & ((values > 0) if log else True)]
+    if not v.size:
+        return (0.1, 10.0) if log else (0.0, 1.0)
+    lo, hi = float(v.min()), float(v.max())
+    if log:
+        pad = 0.05 * (math.log10(hi) - math.log10(lo) or 1.0)
+        return lo / 10**pad, hi * 10**pad
+    pad = 0.05 * (hi - lo or abs(hi) or 1.0)
+    return lo - pad, hi + pad
+
+
+def _pale(color: str) -> str:
+    """``color`` halfway to white (the dashed maxima under the solid means)."""
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{(c + 255) // 2:02x}" for c in rgb)
 
 
 def _near(threshold: float, values: np.ndarray) -> bool:
