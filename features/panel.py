@@ -293,6 +293,33 @@ def build_panel(
     )
 
 
+def stack_panels(panels: list[Panel]) -> Panel:
+    """One panel of the blocks of ``panels``, in order (same inputs and settings, distinct tickers).
+
+    Each ticker's rows and values are exactly those of its own panel.
+    """
+    first = panels[0]
+    keys = ("X", "Y", "close", "dates", "observed", "origin_ok", "target_end")
+    cat = {k: np.concatenate([getattr(p, k) for p in panels]) for k in keys}
+    sizes = [p.n_rows for p in panels]
+    base = np.cumsum([0] + [len(p.tickers) for p in panels])
+    return Panel(
+        tickers=tuple(t for p in panels for t in p.tickers),
+        feature_names=first.feature_names,
+        dropped_features=first.dropped_features,
+        ticker_id=np.concatenate([p.ticker_id + b for p, b in zip(panels, base, strict=False)]),
+        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        skipped={t: why for p in panels for t, why in p.skipped.items()},
+        dropped_origins={t: n for p in panels for t, n in p.dropped_origins.items()},
+        window=first.window,
+        horizons=first.horizons,
+        mask_value=first.mask_value,
+        min_history=first.min_history,
+        sessions={t: c for p in panels for t, c in p.sessions.items()},
+        **cat,
+    )
+
+
 def _calendars(
     frames: Mapping[str, pd.DataFrame],
     names: list[str],

@@ -208,26 +208,58 @@ def latest_origins(panel: Panel, as_of: _dt.date | None = None) -> np.ndarray:
     return np.asarray(rows, dtype=np.int64)
 
 
+def check_features(meta: Mapping[str, Any], panel: Panel, name: str) -> None:
+    """Refuse a panel whose inputs are not those the model was saved with (``meta["features"]``).
+
+    Raises:
+        UserError: The inputs (own inputs, covariates) differ, saying how.
+    """
+    saved = meta.get("features")
+    if saved is not None and list(saved) != list(panel.feature_names):
+        from stackcast.models.persistence import feature_diff
+
+        raise UserError(
+            f"model {meta.get('version', name)} does not fit these inputs: features differ: "
+            + feature_diff(list(panel.feature_names), list(saved))
+        )
+
+
+def row_independent(forecaster: Any) -> bool:
+    """Whether a forecaster's output for a window is independent of the windows beside it.
+
+    True without dropout sampling (``mc_samples = 0``, or a calibrated band around the
+    deterministic point forecast): then many tickers' origins can share one predict call and
+    get exactly what each would get alone.
+    """
+    train = forecaster.train_config
+    return train.mc_samples == 0 or (
+        forecaster.calibration is not None and train.point_forecast == "deterministic"
+    )
+
+
 def forecast_origins(
-    forecaster: Any, meta: Mapping[str, Any], panel: Panel, rows: np.ndarray, name: str
+    forecaster: Any,
+    meta: Mapping[str, Any],
+    panel: Panel,
+    rows: np.ndarray,
+    name: str,
+    prediction: Any = None,
 ) -> pd.DataFrame:
     """Forecasts of a fitted model at ``rows``: one row per origin and horizon, with prices.
+
+    ``prediction``: the forecaster's prediction at ``rows`` when already made (default: made
+    here).
 
     Raises:
         UserError: The panel's inputs (own inputs, covariates) are not those the model was
             saved with (``meta["features"]``).
     """
     from stackcast.models.engine import forecast_frame, model_columns
-    from stackcast.models.persistence import feature_diff
 
-    saved = meta.get("features")
-    if saved is not None and list(saved) != list(panel.feature_names):
-        raise UserError(
-            f"model {meta.get('version', name)} does not fit these inputs: features differ: "
-            + feature_diff(list(panel.feature_names), list(saved))
-        )
-
-    columns = model_columns(forecaster.predict(panel, rows))
+    check_features(meta, panel, name)
+    if prediction is None:
+        prediction = forecaster.predict(panel, rows)
+    columns = model_columns(prediction)
     frame = forecast_frame(panel, rows, -1, columns).drop(columns=["y_true", "fold"])
     frame["price_pred"] = frame["origin_close"] * np.exp(frame["y_pred"])
     frame["model_name"] = meta.get("name", name)

@@ -2,36 +2,26 @@
 
 ``daily_forecast`` is the one body: ``stackcast run`` calls it with in-process steps, the
 ``daily-forecast`` flow with Prefect tasks (``ingest-<T>`` and ``forecast-<T>`` fan out per
-ticker). A ticker that cannot be ingested but is stored is forecast from its stored bars
-(a warning); one that cannot be forecast is reported in ``failed`` and the rest go on.
+ticker, then ``forecast-all`` predicts every ticker that passed in one go). A ticker that
+cannot be ingested but is stored is forecast from its stored bars (a warning); one that
+cannot be forecast is reported in ``failed`` and the rest go on.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.data.prices import stored_frame
 from stackcast.pipeline.errors import DataError
 from stackcast.pipeline.results import ledger, registry, whatif
 from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run
-from stackcast.pipeline.workflows.common import (
-    bare_message,
-    build,
-    forecast_origins,
-    ingest_all,
-    ingest_warnings,
-    latest_origins,
-    load_version,
-    stale_covariates,
-    stored_covariates,
-)
+from stackcast.pipeline.workflows.common import bare_message, ingest_all, ingest_warnings
+from stackcast.pipeline.workflows.forecast import forecast_tickers
 from stackcast.pipeline.workflows.steps import Steps
 
 
@@ -94,74 +84,6 @@ def read_meta(directory: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return meta if isinstance(meta, dict) else {}
-
-
-# The champion as loaded for the last (version files, settings, inputs): every ticker's
-# forecast in a process shares one load (a Keras model load per ticker was most of a run).
-_LOADED: dict[tuple[Any, ...], tuple[Any, dict[str, Any]]] = {}
-_LOADED_LOCK = threading.Lock()
-
-
-def load_once(directory: Path, cfg: RunConfig, panel: Any) -> tuple[Any, dict[str, Any]]:
-    """``load_version``, loaded once per process for the same version files and settings.
-
-    Keyed by the version directory, its files' sizes and modification times, the features and
-    train sections and the panel's inputs, so a retrained or edited version loads afresh. The
-    forecaster is only read when forecasting (its predictions are seeded), so tickers share it.
-    """
-    try:
-        stamps = tuple(
-            (p.name, p.stat().st_size, p.stat().st_mtime_ns)
-            for p in sorted(directory.iterdir())
-            if p.is_file()
-        )
-    except OSError:  # missing or unreadable: load_version says why
-        return load_version(directory, cfg, panel)
-    key = (
-        str(directory.resolve()),
-        stamps,
-        cfg.features.model_dump_json(),
-        cfg.train.model_dump_json(),
-        tuple(panel.feature_names),
-    )
-    with _LOADED_LOCK:
-        loaded = _LOADED.get(key)
-        if loaded is None:
-            loaded = load_version(directory, cfg, panel)
-            _LOADED.clear()
-            _LOADED[key] = loaded
-    return loaded[0], dict(loaded[1])
-
-
-def forecast_ticker(
-    cfg: RunConfig, directory: Path, ticker: str, as_of: _dt.date | None = None
-) -> pd.DataFrame:
-    """Forecast one ticker's latest stored origin (on or before ``as_of``) with a saved model."""
-    # The latest origin needs its window and the volume z-score's trailing bars, nothing older:
-    # a short frame keeps the daily run fast on decades of history.
-    fc = cfg.features
-    frame = stored_frame(cfg, ticker, as_of).tail(fc.window + fc.lookback + 2)
-    covariates = stored_covariates(cfg, as_of)
-    panel = build(cfg, {ticker: frame.reset_index(drop=True)}, covariates)
-    rows = latest_origins(panel, as_of)
-    if len(rows) == 0:
-        raise DataError(f"{ticker}: no usable origin on or before {as_of or 'today'}")
-    forecaster, meta = load_once(Path(directory), cfg, panel)
-    meta = {"version": Path(directory).name, **meta}
-    origin, seen = panel.dates[rows[0]], meta.get("seen_until")
-    stale = stale_covariates(covariates, origin)
-    if stale:
-        raise DataError(
-            f"{ticker}: covariate {', '.join(stale)} is older than this origin {origin}: "
-            "ingest it before forecasting"
-        )
-    if seen is not None and np.datetime64(seen, "D") > origin:
-        raise DataError(
-            f"{ticker}: model {meta['version']} has seen prices up to {seen}, after this "
-            f"origin {origin}: forecasting it would use the future (`stackcast train --as-of "
-            f"{origin}` trains a model for it)"
-        )
-    return forecast_origins(forecaster, meta, panel, rows, cfg.name)
 
 
 def publish(cfg: RunConfig, forecasts: pd.DataFrame, run_id: str) -> ledger.LedgerUpdate:
@@ -290,10 +212,7 @@ def daily_forecast(
     if refresh and as_of is None:
         fetch = list(dict.fromkeys([*tickers, *cfg.features.covariates]))
         ingested, ingest_failed = ingest_all(steps, cfg, fetch)
-    parts, failed = steps.map(
-        "forecast-ticker", forecast_ticker, tickers, "ticker", cfg=cfg, directory=directory,
-        as_of=as_of,
-    )  # fmt: skip
+    forecasts, failed = forecast_tickers(steps, cfg, directory, tickers, as_of)
     for t in tickers:
         if t in failed:
             failed[t] = bare_message(t, failed[t])
@@ -305,11 +224,10 @@ def daily_forecast(
     stale = {t: why for t, why in ingest_failed.items() if t not in failed}
     warnings = ingest_warnings(ingested, stale)
     warnings += [f"{t}: not forecast: {why}" for t, why in failed.items()]
-    if not parts:
+    if forecasts is None:
         raise DataError(
             "no ticker could be forecast: " + "; ".join(f"{t}: {w}" for t, w in failed.items())
         )
-    forecasts = pd.concat([parts[t] for t in tickers if t in parts], ignore_index=True)
     run_id = new_run_id("daily")
     update = steps.call("publish-ledger", publish, cfg, forecasts, run_id)
     steps.say(f"ledger: {update.added} new, {update.replaced} replaced, {update.total} total")

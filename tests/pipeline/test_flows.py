@@ -221,5 +221,5 @@ def test_daily_forecast_on_a_dask_cluster(trained: dict[str, Any], home: Path) -
     assert state.is_completed(), state.message
     assert list(state.result()["failed"]) == ["NOPE"]
     assert "no stored prices" in state.result()["failed"]["NOPE"]
-    assert {"ingest_ticker", "forecast_ticker"} <= ran  # the tasks ran on the cluster
+    assert {"ingest_ticker", "forecast_inputs"} <= ran  # the tasks ran on the cluster
     assert len(ledger.read(home)) == 4
