@@ -44,9 +44,10 @@ def coverage_se(
     n = int(inside.size)
     if dates is None or n == 0:
         return standard_error(nominal, n) if n else math.nan
-    codes, uniques = pd.factorize(np.asarray(dates), sort=True)
+    # The codes of pd.factorize(sort=True), a few times faster on the short arrays of a group.
+    uniques, codes = np.unique(np.asarray(dates), return_inverse=True)
     resid = inside.astype(float) - inside.mean()
-    sums = np.bincount(codes, weights=resid, minlength=len(uniques))
+    sums = np.bincount(codes.ravel(), weights=resid, minlength=len(uniques))
     var, _ = long_run_variance(sums, max(1, int(horizon)))
     se = math.sqrt(len(uniques) * var) / n if var > 0 else 0.0
     return se if se > 0 else standard_error(nominal, n)

@@ -128,10 +128,10 @@ def unscored_tickers(
     Returns:
         ``[{"ticker", "last_bar", "reason"}]``, sorted by ticker.
     """
-    if not tickers:
-        return []
     done = set(map(str, scored))
-    forecast = set(predictions["ticker"].astype(str)) if len(predictions) else set()
+    if not tickers or all(str(t) in done for t in tickers):
+        return []
+    forecast = set(predictions["ticker"].astype(str).unique()) if len(predictions) else set()
     first = pd.to_datetime(predictions["origin"]).min() if len(predictions) else None
     start = "" if first is None or pd.isna(first) else f" {first.date()}"
     out = []

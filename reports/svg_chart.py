@@ -148,8 +148,8 @@ def line_chart(
 
     def points(x: np.ndarray, y: np.ndarray) -> str:
         # Whole pixels: formatting ints is several times faster than floats, and as sharp.
-        xy = np.rint(np.column_stack([px(x), py(y)])).astype(np.int64).tolist()
-        return " ".join(f"{a},{b}" for a, b in xy)
+        xy = np.rint(np.column_stack([px(x), py(y)])).astype(np.int64).ravel().tolist()
+        return ("%d,%d " * (len(xy) // 2) % tuple(xy))[:-1]  # one C-level format call
 
     out = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '

@@ -127,8 +127,8 @@ class Panel:
         for run in runs:
             if run.size < 2 or not ok[run[0]]:
                 continue
-            xy = np.round(np.column_stack([xs[run], ys[run]]), 1).tolist()
-            pts = " ".join(f"{a:g},{b:g}" for a, b in xy)
+            xy = np.round(np.column_stack([xs[run], ys[run]]), 1).ravel().tolist()
+            pts = ("%g,%g " * run.size % tuple(xy))[:-1]
             self.data.append(
                 f'<polyline points="{pts}" fill="none" stroke="{color}" '
                 f'stroke-width="{width:g}" stroke-linejoin="round"{style}/>'
@@ -138,8 +138,8 @@ class Panel:
         """A dot at each finite point (``opacity`` below 1 shows where points pile up)."""
         xs, ys = self.px(x), self.py(y)
         ok = np.isfinite(xs) & np.isfinite(ys)
-        xy = np.round(np.column_stack([xs[ok], ys[ok]]), 1).tolist()
-        dots = "".join(f'<circle cx="{a:g}" cy="{b:g}" r="{r:g}"/>' for a, b in xy)
+        xy = np.round(np.column_stack([xs[ok], ys[ok]]), 1).ravel().tolist()
+        dots = f'<circle cx="%g" cy="%g" r="{r:g}"/>' * int(ok.sum()) % tuple(xy)
         self.data.append(f'<g fill="{color}" fill-opacity="{opacity:g}">{dots}</g>')
 
     def bars(self, edges: np.ndarray, heights: np.ndarray, color: str, opacity=0.8) -> None:

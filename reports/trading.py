@@ -239,10 +239,16 @@ def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
     out = np.full(len(bars), np.nan)
     if prices is None or prices.empty or not {"open", "close"} <= set(prices.columns):
         return out
+    if bars.empty:
+        return out
+    # Only the bars' dates are looked up: the rest of the price history is left out first.
+    dates = pd.to_datetime(prices["date"]).dt.normalize()
+    near = ((dates >= bars["origin"].min()) & (dates <= bars["end"].max())).to_numpy()
+    prices = prices.loc[near]
     px = pd.DataFrame(
         {
             "ticker": prices["ticker"].astype(str).to_numpy(),
-            "date": pd.to_datetime(prices["date"]).dt.normalize().to_numpy(),
+            "date": dates.loc[near].to_numpy(),
             "open": pd.to_numeric(prices["open"], errors="coerce").to_numpy(float),
             "close": pd.to_numeric(prices["close"], errors="coerce").to_numpy(float),
         }
