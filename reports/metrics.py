@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from stackcast.models.base import FORECASTERS
 from stackcast.reports.config import ReportConfig
-from stackcast.reports.coverage import coverage_detail, coverage_se, coverage_warnings
+from stackcast.reports.coverage import coverage_detail, coverage_warnings
 from stackcast.reports.denominators import (
     Scale,
     add_relative_mae,
@@ -56,10 +56,10 @@ from stackcast.reports.denominators import (
     unscored_tickers,
 )
 from stackcast.reports.peers import peer_comparisons
+from stackcast.reports.scores import fill_dir_p, interval_metrics, point_rows
+from stackcast.reports.scores import point_metrics as point_metrics  # re-exported
 from stackcast.reports.significance import (
     RANDOM_WALK,
-    binomial_p,
-    binomial_ps,
     dm_tables,
     finite_or_none,
     run_verdicts,
@@ -103,141 +103,56 @@ def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["ticker", "horizon", "origin"], kind="stable").reset_index(drop=True)
 
 
-def point_metrics(
-    y: np.ndarray,
-    pred: np.ndarray,
-    scale: np.ndarray | None = None,
-    *,
-    directional: bool = True,
-    p_value: bool = True,
-) -> dict[str, Any]:
-    """MAE, RMSE, MASE, bias and directional accuracy of one predictor on aligned arrays.
-
-    Args:
-        y: realised log returns.
-        pred: predicted log returns.
-        scale: per-row MASE scale (NaN where unknown), or ``None``.
-        directional: compute directional accuracy (``False`` for a zero forecast).
-        p_value: compute ``dir_p`` here; ``False`` leaves it ``None`` and records the hits in
-            ``_dir_hits`` for ``fill_dir_p`` (one vectorised call for many groups).
-
-    Returns:
-        ``n, mae, rmse, mase, bias, dir_acc, dir_n, dir_p`` (``None`` where undefined).
-    """
-    y = np.asarray(y, dtype=float)
-    pred = np.asarray(pred, dtype=float)
-    e = y - pred
-    n = int(e.size)
-    out: dict[str, Any] = {
-        "n": n,
-        "mae": finite_or_none(np.mean(np.abs(e))) if n else None,
-        "rmse": finite_or_none(np.sqrt(np.mean(e**2))) if n else None,
-        "bias": finite_or_none(np.mean(e)) if n else None,
-        "mase": None,
-        "dir_acc": None,
-        "dir_n": 0,
-        "dir_p": None,
-    }
-    if scale is not None and n:
-        s = np.asarray(scale, dtype=float)
-        ok = np.isfinite(s) & (s > 0)
-        if ok.any():
-            out["mase"] = finite_or_none(np.mean(np.abs(e[ok]) / s[ok]))
-    if directional and n and np.any(pred != 0):
-        moved = y != 0
-        k = int(np.sum(np.sign(pred[moved]) == np.sign(y[moved])))
-        m = int(moved.sum())
-        out["dir_n"] = m
-        out["dir_acc"] = finite_or_none(k / m) if m else None
-        if p_value:
-            out["dir_p"] = binomial_p(k, m)
-        else:
-            out["_dir_hits"] = k
-    return out
-
-
-def fill_dir_p(records: Sequence[dict[str, Any]]) -> None:
-    """Set ``dir_p`` of ``point_metrics(..., p_value=False)`` records, in one call."""
-    todo = [r for r in records if "_dir_hits" in r]
-    hits = np.array([r.pop("_dir_hits") for r in todo], dtype=np.int64)
-    for r, p in zip(todo, binomial_ps(hits, np.array([r["dir_n"] for r in todo])), strict=True):
-        r["dir_p"] = p
-
-
-def interval_metrics(
-    y: np.ndarray,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    nominal: float | None,
-    dates: np.ndarray | None = None,
-    horizon: int = 1,
-) -> dict[str, Any]:
-    """Empirical coverage of ``[lo, hi]`` (rows with finite bounds) against the nominal level.
-
-    With ``nominal``, also ``coverage_se``: its standard error with the rows clustered by
-    their origin ``dates`` (``stackcast.reports.coverage.coverage_se``).
-    """
-    y, lo, hi = (np.asarray(a, dtype=float) for a in (y, lo, hi))
-    ok = np.isfinite(lo) & np.isfinite(hi)
-    m = int(ok.sum())
-    covered = (y[ok] >= lo[ok]) & (y[ok] <= hi[ok])
-    se = None
-    if m and nominal is not None:
-        se = coverage_se(covered, None if dates is None else dates[ok], horizon, nominal)
-    return {
-        "coverage": finite_or_none(covered.mean()) if m else None,
-        "coverage_se": finite_or_none(se),
-        "coverage_n": m,
-        "coverage_nominal": finite_or_none(nominal),
-        "interval_width": finite_or_none(np.mean(hi[ok] - lo[ok])) if m else None,
-    }
-
-
 def _groups(df: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, np.ndarray]]:
     """``(key, row positions)`` per group of ``df`` (a 0..n-1 index), in sorted key order."""
     return sorted(df.groupby(keys, sort=False).indices.items())
 
 
-def _predictor_block(
+def _predictor_blocks(
     df: pd.DataFrame,
-    name: str,
-    column: str,
+    cols: Mapping[str, str],
     scale: np.ndarray,
     nominal: float | None,
     groups: Mapping[str, list[tuple[Any, np.ndarray]]],
-) -> dict[str, Any]:
-    """One predictor's overall, per-horizon and per-(ticker, horizon) metrics.
+) -> dict[str, dict[str, Any]]:
+    """Per predictor: its overall, per-horizon and per-(ticker, horizon) metrics.
 
     ``groups`` holds the row positions of the ``horizon`` and ``ticker, horizon`` groups
-    (``_groups``), computed once for every predictor; each group is scored on numpy slices.
+    (``_groups``), computed once; each group scores every predictor at once (``point_rows``)
+    on numpy slices, and the model's interval as well.
     """
-    directional = name != RANDOM_WALK
+    names = list(cols)
+    directional = [name != RANDOM_WALK for name in names]
+    preds = np.stack([df[c].to_numpy(float) for c in cols.values()])
     nan = np.full(len(df), np.nan)
     y_all = df["y_true"].to_numpy(float)
-    pred_all = df[column].to_numpy(float)
     lo = df["lo"].to_numpy(float) if "lo" in df.columns else nan
     hi = df["hi"].to_numpy(float) if "hi" in df.columns else nan
     origin_all = df["origin"].to_numpy()
     horizon_all = df["horizon"].to_numpy()
+    model = names.index(MODEL) if MODEL in names else None
 
-    def one(idx: np.ndarray | slice) -> dict[str, Any]:
+    def rows(idx: np.ndarray | slice) -> list[dict[str, Any]]:
         y = y_all[idx]
-        rec = point_metrics(y, pred_all[idx], scale[idx], directional=directional, p_value=False)
-        if name == MODEL:
+        recs = point_rows(y, preds[:, idx], scale[idx], directional)
+        if model is not None:
             h = int(horizon_all[idx].max()) if len(y) else 1
-            rec |= interval_metrics(y, lo[idx], hi[idx], nominal, origin_all[idx], h)
-        return rec
+            recs[model] |= interval_metrics(y, lo[idx], hi[idx], nominal, origin_all[idx], h)
+        return recs
 
-    block = {
-        "overall": one(slice(None)),
-        "by_horizon": [{"horizon": int(h), **one(idx)} for h, idx in groups["horizon"]],
-        "by_ticker": [
-            {"ticker": str(t), "horizon": int(h), **one(idx)}
-            for (t, h), idx in groups["ticker_horizon"]
-        ],
-    }
-    fill_dir_p([block["overall"], *block["by_horizon"], *block["by_ticker"]])
-    return block
+    overall = rows(slice(None))
+    by_h = [(int(h), rows(idx)) for h, idx in groups["horizon"]]
+    by_th = [(str(t), int(h), rows(idx)) for (t, h), idx in groups["ticker_horizon"]]
+    blocks = {}
+    for i, name in enumerate(names):
+        blocks[name] = {
+            "overall": overall[i],
+            "by_horizon": [{"horizon": h, **r[i]} for h, r in by_h],
+            "by_ticker": [{"ticker": t, "horizon": h, **r[i]} for t, h, r in by_th],
+        }
+        block = blocks[name]
+        fill_dir_p([block["overall"], *block["by_horizon"], *block["by_ticker"]])
+    return blocks
 
 
 def error_by_fold(predictions: pd.DataFrame) -> list[dict[str, Any]]:
@@ -325,10 +240,7 @@ def evaluate(
     }
     lookup = scale_lookup(scale)
     scale_arr = row_scales(df, lookup, groups["ticker_horizon"])
-    blocks = {
-        name: _predictor_block(df, name, col, scale_arr, nominal_coverage, groups)
-        for name, col in cols.items()
-    }
+    blocks = _predictor_blocks(df, cols, scale_arr, nominal_coverage, groups)
     add_relative_mae(blocks)
     for name, col in cols.items():  # a baseline's band (``<name>_lo``/``_hi``): its coverage
         if name != MODEL and f"{col}_lo" in df.columns:

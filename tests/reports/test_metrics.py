@@ -302,3 +302,20 @@ def test_scale_lookup_forms():
     assert scale_lookup(series.to_frame("whatever")) == want
     assert scale_lookup(series.rename("err").reset_index()) == want
     assert scale_lookup({("AAA", 1): 0.0, ("AAA", 2): float("nan")}) == {}  # unusable scales
+
+
+def test_point_rows_match_point_metrics_to_the_last_bit():
+    from stackcast.reports.scores import point_rows
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    y = np.round(rng.standard_normal(n) * 0.02, 4)  # some exact zeros: unmoved rows
+    preds = rng.standard_normal((4, n)) * 0.01
+    preds[1] = 0.0  # a zero forecast: no directional accuracy
+    scale = np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0.005, 0.02, n))
+    directional = [True, False, True, True]
+    for idx in (slice(None), rng.choice(n, 777, replace=False), np.arange(5), np.arange(0)):
+        rows = point_rows(y[idx], preds[:, idx], scale[idx], directional)
+        for p, d, got in zip(preds, directional, rows, strict=True):
+            want = point_metrics(y[idx], p[idx], scale[idx], directional=d, p_value=False)
+            assert got == want  # floats compared exactly
