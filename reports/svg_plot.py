@@ -61,10 +61,15 @@ def ticks(lo: float, hi: float, kind: str = "linear", n: int = 5) -> list[tuple[
     if kind == "date":
         return _date_ticks(lo, hi)
     if kind == "log":
-        out = []
-        for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1):
-            out += [(m * 10.0**k, f"{m * 10.0**k:g}") for m in (1, 2, 5)]
-        return [(v, s) for v, s in out if lo <= v <= hi]
+        decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+        for subs in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):  # more when 1-2-5 gives few
+            out = [
+                (float(f"{m * 10.0**k:.12g}"), f"{m * 10.0**k:.12g}") for k in decades for m in subs
+            ]
+            out = [(v, s) for v, s in out if lo <= v <= hi]
+            if len(out) >= 3:
+                break
+        return out
     values = nice_ticks(lo, hi, n + 2)
     step = float(values[1] - values[0]) if len(values) > 1 else 1.0
     return [(float(v), _fmt(v, step)) for v in values if lo - 1e-9 * step <= v <= hi + 1e-9 * step]
