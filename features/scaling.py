@@ -19,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.preprocessing import RobustScaler
 from stackcast.features.config import FeatureConfig
 
 FORMAT = "stackcast.FoldScaler"
@@ -47,6 +46,8 @@ def _stats(kind: str, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if kind == "standard":
             center[finite], scale[finite] = standard_stats(sub)
         elif kind == "robust":
+            from sklearn.preprocessing import RobustScaler  # scikit-learn: only when used
+
             sk = RobustScaler().fit(sub)
             center[finite], scale[finite] = sk.center_, sk.scale_
         else:

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 RANDOM_WALK = "random_walk"
 
@@ -61,6 +60,8 @@ def binomial_ps(hits: np.ndarray, n: np.ndarray) -> list[float | None]:
     out: list[float | None] = [None] * len(n)
     ok = np.flatnonzero(n > 0)
     if ok.size:
+        from scipy import stats  # SciPy loads only where a p-value is computed
+
         for i, p in zip(ok, stats.binom.sf(hits[ok] - 1, n[ok], 0.5), strict=True):
             out[int(i)] = float(p)
     return out
@@ -125,6 +126,8 @@ def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     if not (var > 1e-14 * max(float(np.dot(d, d)) / n, 1e-300) and hln > 0):
         return out
     stat = mean / math.sqrt(var / n) * math.sqrt(hln)
+    from scipy import special  # SciPy loads only where a p-value is computed
+
     # special.stdtr(df, x) is what stats.t.cdf(x, df) computes, bit for bit, without its
     # argument checking (tens of microseconds a call, thousands of tests with many tickers).
     out.update(

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from stackcast.pipeline.cli.lean import skip_keras_extras
 from stackcast.pipeline.cli.options import DateFormatOpt, DecimalOpt, SepOpt, with_reading
 from stackcast.pipeline.errors import UserError
 from typer.core import TyperGroup
@@ -87,6 +88,7 @@ class StackcastGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         """Run the CLI; exits (standalone) or returns the exit code."""
+        skip_keras_extras()
         try:
             rv = super().main(
                 args=args,
