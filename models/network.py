@@ -13,6 +13,7 @@ from typing import Any
 import keras
 from keras import ops
 from stackcast.models.config import LayerConfig, ModelConfig
+from stackcast.models.initial_weights import built_together
 from stackcast.models.seeding import keep_tensorflow_unloaded
 
 # Bidirectional copies its layers through Keras' serializer, which would import TensorFlow on
@@ -172,12 +173,30 @@ def build_model(
     if int(horizons) < 1:
         raise ValueError(f"horizons must be >= 1, got {horizons}")
     policy = dtype_policy or keras.config.dtype_policy().name
+    args = (config, int(n_features), window, int(horizons), float(mask_value), seed, policy)
+    if seed is None:  # initializers draw from Keras' global RNG: created one by one
+        return _assemble(*args)
+    # Seeded initializers are pure: on JAX every initial weight comes from one compiled
+    # program instead of dozens (the same values; see initial_weights).
+    return built_together(lambda: _assemble(*args))
+
+
+def _assemble(
+    config: ModelConfig,
+    n_features: int,
+    window: int | None,
+    horizons: int,
+    mask_value: float,
+    seed: int | None,
+    policy: str,
+) -> keras.Model:
+    """``build_model``'s layers, on checked arguments."""
 
     def sub_seed(k: int) -> int | None:
         return None if seed is None else int(seed) * 1000 + 10 * k
 
-    inputs = keras.Input(shape=(window, int(n_features)), name="x", dtype="float32")
-    h = keras.layers.Masking(mask_value=float(mask_value), name="mask", dtype=policy)(inputs)
+    inputs = keras.Input(shape=(window, n_features), name="x", dtype="float32")
+    h = keras.layers.Masking(mask_value=mask_value, name="mask", dtype=policy)(inputs)
     n = len(config.layers)
     for i, lc in enumerate(config.layers):
         if i > 0 and config.between_dropout > 0:
@@ -215,7 +234,7 @@ def build_model(
             dtype=policy,
         )(h)
     outputs = keras.layers.Dense(
-        int(horizons),
+        horizons,
         kernel_initializer=_initializer(config.kernel_initializer, sub_seed(82)),
         name="out",
         dtype="float32",

@@ -34,6 +34,11 @@ SCRIPT = textwrap.dedent(
     runs = []
     for _ in range(2):
         model = build_model(config, FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+        # initial weights from one compiled program: the values of Keras' one-by-one
+        # creation (a clone creates its weights eagerly from the same seeded config)
+        eager = keras.models.clone_model(model)
+        assert all(np.array_equal(a, b) for a, b in zip(
+            model.get_weights(), eager.get_weights(), strict=True)), "initial weights differ"
         result = train(model, (x[:32], y[:32]), (x[32:], y[32:]), tc)
         runs.append(model.predict(x, verbose=0))
     assert np.array_equal(runs[0], runs[1]), "JAX CPU runs differ"
