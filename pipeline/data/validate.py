@@ -112,7 +112,7 @@ def _clean_numeric(
         return None
     if stamps.min() < _MIN_DATE.to_datetime64() or stamps.max() > _MAX_DATE.to_datetime64():
         return None
-    day = dates.dt.normalize().to_numpy()
+    day = stamps.astype("datetime64[D]").astype(stamps.dtype)  # midnight: dt.normalize
     order = np.argsort(day, kind="stable")
     day = day[order]
     if (day[1:] == day[:-1]).any():
@@ -148,9 +148,9 @@ def _clean_numeric(
             f"max_jump {cfg.max_jump:g})"
         )
         warnings.append(str(Problem(ticker, int(row_values[k]), when, text, row_name)))
-    frame = pd.DataFrame({"date": pd.Series(day).astype("datetime64[ns]"), **columns})
-    frame.insert(1, "ticker", ticker)
-    return frame[[c for c in COLUMN_ORDER if c in frame.columns]], warnings
+    data: dict[str, Any] = {"date": day.astype("datetime64[ns]"), "ticker": ticker}
+    data |= {c: columns[c] for c in COLUMN_ORDER if c in columns}
+    return pd.DataFrame(data), warnings
 
 
 def validate_prices(
