@@ -3,7 +3,7 @@
 Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never through
 ``pyplot``: nothing is registered globally, so nothing leaks and no display is needed. Styling
 is per artist (no global ``rcParams``); ``to_data_uri`` renders a figure as a
-``data:image/png;base64,...`` URI and clears it.
+``data:image/png;base64,...`` URI.
 """
 
 from __future__ import annotations
@@ -167,7 +167,12 @@ def log_axis(ax: Axes) -> None:
 
 
 def to_data_uri(fig: Figure) -> str:
-    """Render a figure to a base64 PNG data URI (no metadata, no external references)."""
+    """Render a figure to a base64 PNG data URI (no metadata, no external references).
+
+    The figure is not cleared afterwards: it is registered nowhere (no ``pyplot``), so the
+    garbage collector frees it like any other object, and clearing it cost a tenth of the
+    figure's time.
+    """
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(
@@ -178,5 +183,4 @@ def to_data_uri(fig: Figure) -> str:
         metadata={"Software": None},
         pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
     )
-    fig.clear()
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
