@@ -17,12 +17,13 @@ wraps ``exchange_calendars`` (it depends on it) and adds a second layer of names
 objects we do not need.
 
 ``exchange_calendars`` builds a calendar for a window that defaults to today - 20 years ..
-today + 1 year, so here every build has an explicit window: whole decades covering the request,
-clipped to the exchange's bounds (in 4.13 XTKS starts 1997-01-01; XBOM, XSES, XSHG end 2026-12-31;
-others are open, up to pandas' 2262 limit). A request outside the bounds raises ``ValueError``.
-The session arrays of the last 16 windows are kept (``functools.lru_cache``); the library
-itself keeps the last calendar object it built per exchange. Caveat: XNYS before the 1950s
-had Saturday sessions and long closures (1914) that the library does not model.
+today + 1 year, so here every build has an explicit window: 1960-2049, widened by whole
+decades to cover the request, clipped to the exchange's bounds (in 4.13 XTKS starts 1997-01-01;
+XBOM, XSES, XSHG end 2026-12-31; others are open, up to pandas' 2262 limit). A request
+outside the bounds raises ``ValueError``. The session arrays of the last 16 windows are kept
+(``functools.lru_cache``); the library itself keeps the last calendar object it built per
+exchange. Caveat: XNYS before the 1950s had Saturday sessions and long closures (1914) that
+the library does not model.
 
 Dates go in as anything ``pandas.to_datetime`` reads (strings, Timestamps, datetime64; a
 tz-aware time counts by its local date) and come out as ``numpy.datetime64[D]`` arrays.
@@ -142,6 +143,17 @@ def _year(d: np.datetime64) -> int:
     return int(d.astype("datetime64[Y]").astype(np.int64)) + 1970
 
 
+# Years one exchange build covers at least: a build costs about the same for ninety years as
+# for ten (evaluating holiday rules dominates), so a process's file checks, panels and target
+# dates share one build instead of one per decade they touch.
+_SPAN = (1960, 2049)
+
+
+def _build_years(lo: int, hi: int) -> tuple[int, int]:
+    """First and last year to build for a request in ``lo..hi``: ``_SPAN``, widened by decades."""
+    return min(lo // 10 * 10, _SPAN[0]), max(hi // 10 * 10 + 9, _SPAN[1])
+
+
 @dataclass(frozen=True, eq=False)
 class TradingCalendar:
     """The sessions of one calendar spec; build it with ``trading_calendar``.
@@ -194,7 +206,7 @@ class TradingCalendar:
                 return self.observed
             extra = np.arange(tail + _DAY, hi + _DAY, dtype="datetime64[D]")
             return np.concatenate([self.observed, extra[np.is_busday(extra)]])
-        return _exchange_sessions(self.spec, _year(lo) // 10 * 10, _year(hi) // 10 * 10 + 9)
+        return _exchange_sessions(self.spec, *_build_years(_year(lo), _year(hi)))
 
     def sessions(self, start: DateLike, end: DateLike) -> np.ndarray:
         """Sessions from ``start`` to ``end``, both inclusive (empty if ``end < start``).
