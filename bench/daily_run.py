@@ -97,6 +97,25 @@ def _child_train(config: str) -> dict[str, Any]:
     }
 
 
+def checkout_path(repo: Path, into: Path) -> Path:
+    """A ``PYTHONPATH`` entry importing ``stackcast`` from another checkout ``repo``.
+
+    A checkout's ``stackcast/`` folder holds only the package root: the installed (editable)
+    package maps ``stackcast.pipeline`` and the others to this checkout's folders, so the
+    entry is a ``stackcast`` folder linking the root's files and the four sub-packages of
+    ``repo``.
+    """
+    package = into / "stackcast"
+    package.mkdir(parents=True)
+    subs = ("features", "models", "pipeline", "reports")
+    for item in (repo / "stackcast").iterdir():
+        if item.name not in subs:
+            (package / item.name).symlink_to(item)
+    for sub in subs:
+        (package / sub).symlink_to(repo / sub, target_is_directory=True)
+    return into
+
+
 def _timed_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
     t0 = time.perf_counter()
     proc = subprocess.run(
@@ -113,7 +132,8 @@ def _timed_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[flo
 PROFILED = {
     "daily_forecast": ("pipeline/workflows/daily.py", "daily_forecast"),
     "ingest_ticker (all tickers)": ("pipeline/data/prices.py", "ingest_ticker"),
-    "forecast_ticker (all tickers)": ("pipeline/workflows/daily.py", "forecast_ticker"),
+    "forecast_inputs (all tickers)": ("pipeline/workflows/forecast.py", "forecast_inputs"),
+    "forecast_all (one prediction)": ("pipeline/workflows/forecast.py", "forecast_all"),
     "stackcast.models.persistence.load_model": ("models/persistence.py", "load_model"),
     "stackcast.models.predict.predict": ("models/predict.py", "predict"),
     "publish + scoreboard + write_daily": (
@@ -183,11 +203,11 @@ def run(
             "import_tensorflow": ([sys.executable, "-c", "import tensorflow"], REPO, env),
         }
         if baseline_repo is not None:
-            base = Path(baseline_repo).resolve()
+            shim = checkout_path(Path(baseline_repo).resolve(), tmpdir / "baseline")
             commands["daily_run@baseline"] = (
                 commands["daily_run"][0],
-                base,
-                {**env, "PYTHONPATH": str(base)},
+                shim,  # the working directory comes first on the path of ``python -m``
+                {**env, "PYTHONPATH": str(shim)},
             )
         seconds: dict[str, list[float]] = {name: [] for name in commands}
         forecasts = 0
