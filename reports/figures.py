@@ -1,6 +1,9 @@
 """Report figure styling and encoding: palette, sizes, axes helpers, PNG data URIs.
 
-Figures are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never through
+The palette (``COLORS``, ``NAMES``, ``SERIES``) serves every figure, the SVG ones
+(``stackcast.reports.svg_plot``, ``svg_chart``) included; matplotlib is imported only by the
+helpers that draw with it, so pages without a matplotlib figure never load it. Those figures
+are built with ``matplotlib.figure.Figure`` and the Agg canvas directly, never through
 ``pyplot``: nothing is registered globally, so nothing leaks and no display is needed. Styling
 is per artist (no global ``rcParams``); ``to_data_uri`` renders a figure as a
 ``data:image/png;base64,...`` URI.
@@ -10,13 +13,13 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from stackcast.models.base import FORECASTERS, label, registered
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # One palette for the whole report (colour-blind friendly, Okabe-Ito based); each registered
 # forecaster brings its own colour and label (``models.base.FORECASTERS``).
@@ -62,6 +65,8 @@ def new_figure(
     ``layout=None`` skips the layout engine (about half of a grid figure's drawing time): the
     caller then places the axes with ``Figure.subplots_adjust``.
     """
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout=layout)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
     for ax in axes.flat:
@@ -160,6 +165,8 @@ def add_legend(ax: Axes, where: str = "right", **kw: Any) -> None:
 
 def log_axis(ax: Axes) -> None:
     """Log y axis labelled 1-2-5 in plain numbers (readable within a single decade)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -173,6 +180,8 @@ def to_data_uri(fig: Figure) -> str:
     garbage collector frees it like any other object, and clearing it cost a tenth of the
     figure's time.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
     fig.savefig(

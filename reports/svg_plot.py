@@ -158,6 +158,19 @@ class Panel:
                     f'height="{base - tops[i]:.1f}" fill="{color}" fill-opacity="{opacity:g}"/>'
                 )
 
+    def rect(self, x0: float, y0: float, x1: float, y1: float, fill: str) -> None:
+        """A filled rectangle between data corners ``(x0, y0)`` and ``(x1, y1)``."""
+        xs, ys = self.px(np.array([x0, x1])), self.py(np.array([y0, y1]))
+        self.data.append(
+            f'<rect x="{xs.min():.1f}" y="{ys.min():.1f}" width="{abs(xs[1] - xs[0]):.1f}" '
+            f'height="{abs(ys[1] - ys[0]):.1f}" fill="{fill}"/>'
+        )
+
+    def label(self, x: float, y: float, s: str, *, size: float = 10, color: str = "#222") -> None:
+        """Text centred on data point ``(x, y)``."""
+        px, py = float(self.px(np.array([x]))[0]), float(self.py(np.array([y]))[0])
+        self.over.append(_text(px, py + 0.35 * size, s, size=size, anchor="middle", color=color))
+
     def hline(self, y: float, color: str, width: float = 0.8, dash: str = "") -> None:
         """A horizontal line across the axes at data ``y``."""
         self.line(np.array(self.xlim), np.array([y, y]), color, width, dash)

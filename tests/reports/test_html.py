@@ -79,11 +79,11 @@ def test_report_has_every_section_and_is_self_contained(report):
     for section in SECTIONS:
         assert f'<section id="{section}">' in report
         assert f'href="#{section}"' in report
-    # errors (the one matplotlib PNG); SVG: forecasts (2 tickers), predicted vs realised,
-    # squared-error difference, equity (portfolio + 2 tickers), training (2 tickers:
-    # per-ticker figures inline, and the cross-section is a table of every ticker, no histogram)
-    assert report.count("data:image/png;base64,") == 1
-    assert report.count("data:image/svg+xml;base64,") == 2 + 1 + 1 + 3 + 1
+    # Every figure SVG: forecasts (2 tickers), errors, predicted vs realised, squared-error
+    # difference, equity (portfolio + 2 tickers), training (2 tickers: per-ticker figures
+    # inline, and the cross-section is a table of every ticker, no histogram)
+    assert "data:image/png;base64," not in report
+    assert report.count("data:image/svg+xml;base64,") == 2 + 1 + 1 + 1 + 3 + 1
     cross = report.split('id="cross-section"')[1].split("</section>")[0]
     assert "<table" in cross and "quantiles over tickers" not in cross
     assert cross.count('<a href="tickers/') == 2

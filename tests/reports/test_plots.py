@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 from stackcast.reports import histories, plots, skill_plots, training_plot
 from stackcast.reports.metrics import error_by_fold
@@ -45,8 +48,33 @@ def data():
 
 def test_error_plot(data):
     _, pr = data
-    png(plots.error_plot(error_by_fold(pr)))
+    by_fold = error_by_fold(pr)
+    root = svg(plots.error_plot(by_fold))
+    texts = [t.text for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    cells = pd.DataFrame(by_fold).pivot_table(
+        index=["fold", "horizon"], columns="predictor", values="mae"
+    )
+    ratios = cells["model"] / cells["random_walk"]
+    assert {f"{v:.2f}" for v in ratios} <= set(texts)  # every cell's ratio written in it
+    assert "model / RW MAE" in texts and "mean MAE over folds" in texts
     assert plots.error_plot([]) is None
+    assert plots.diverging(np.array([0.0, 0.5, 1.0])) == ["#053061", "#f7f7f7", "#67001f"]
+
+
+def test_report_figures_do_not_load_matplotlib():
+    code = (
+        "import sys\n"
+        "from stackcast.reports import html, plots, skill_plots, training_plot\n"
+        "from stackcast.reports.metrics import error_by_fold\n"
+        "from tests.reports import synth\n"
+        "pr = synth.predictions(synth.prices(n=120), folds=2, test_size=20)\n"
+        "assert plots.error_plot(error_by_fold(pr))\n"
+        "assert skill_plots.predicted_vs_realised_plot(pr)\n"
+        "assert training_plot.training_plot([synth.history()])\n"
+        "assert 'matplotlib' not in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_training_plot_tolerates_missing_keys():
