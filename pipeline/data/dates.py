@@ -179,6 +179,8 @@ def detect_date_format(raw: pd.Series, given: str | None = None) -> DateFormat:
     days = days.reset_index(drop=True)
     if days.empty:
         return DateFormat(ISO, "no dates to read")
+    if _read_days(days, ISO).notna().all():  # ISO reads every value: it wins, nothing mixes
+        return DateFormat(ISO, "ISO 8601, the default")
     fits = {f: _read_days(days, f) for f in FORMATS}
     counts = {f: int(v.notna().sum()) for f, v in fits.items()}
     best = max(counts.values())
