@@ -294,20 +294,18 @@ def restatement(stored: pd.DataFrame, fresh: pd.DataFrame, since: _dt.date) -> s
     if set(stored.columns) != set(fresh.columns):
         return f"columns changed ({', '.join(stored.columns)} -> {', '.join(fresh.columns)})"
     window = stored[stored["date"] >= pd.Timestamp(since)]
-    merged = window[["date", "close"]].merge(
-        fresh[["date", "close"]], on="date", how="left", suffixes=("_old", "_new")
-    )
-    gone = merged["close_new"].isna()
+    dates = window["date"]
+    # each stored bar's row in ``fresh`` (validated: one bar per date), -1 where it has none
+    at = pd.Index(fresh["date"]).get_indexer(dates)
+    close = np.append(fresh["close"].to_numpy(dtype=np.float64), np.nan)  # at -1: NaN
+    new = close[at]
+    gone = np.isnan(new)
     if gone.any():
-        first_gone = _day(merged["date"][gone].iloc[0])
+        first_gone = _day(dates.iloc[int(np.flatnonzero(gone)[0])])
         return f"{int(gone.sum())} stored bar(s) from {first_gone} missing from the source"
-    old = merged["close_old"].to_numpy()
-    new = merged["close_new"].to_numpy()
+    old = window["close"].to_numpy(dtype=np.float64)
     differ = ~np.isclose(new, old, rtol=RTOL, atol=0.0)
     if differ.any():
         i = int(np.flatnonzero(differ)[0])
-        return (
-            f"restatement: close on {_day(merged['date'].iloc[i])} changed from {old[i]:g} to "
-            f"{new[i]:g}"
-        )
+        return f"restatement: close on {_day(dates.iloc[i])} changed from {old[i]:g} to {new[i]:g}"
     return ""
