@@ -75,7 +75,7 @@ def load_once(directory: Path, cfg: RunConfig, panel: Any) -> tuple[Any, dict[st
 class TickerInputs:
     """One ticker's checked forecast inputs: its own panel and its latest origin row."""
 
-    panel: Any
+    panel: Panel
     rows: np.ndarray
     meta: dict[str, Any]
 
@@ -115,8 +115,8 @@ def forecast_inputs(
     frame = stored_frame(cfg, ticker, as_of).tail(fc.window + fc.lookback + 2)
     if covariates is None:
         covariates = read_covariates(cfg, as_of)
-    if isinstance(covariates, DataError):
-        raise covariates
+    if isinstance(covariates, DataError):  # a fresh error per ticker (tasks run in threads)
+        raise DataError(str(covariates))
     panel = build(cfg, {ticker: frame.reset_index(drop=True)}, covariates)
     rows = latest_origins(panel, as_of)
     if len(rows) == 0:

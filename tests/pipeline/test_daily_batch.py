@@ -74,3 +74,25 @@ def test_one_batch_gives_every_ticker_its_lone_forecast(version, train, band) ->
     pd.testing.assert_frame_equal(together, alone, check_exact=True)
     if train.get("mc_samples") != 0:
         assert together["lo"].notna().all()
+
+
+def test_covariates_are_read_once_for_every_ticker(monkeypatch) -> None:
+    from stackcast.pipeline.errors import DataError
+    from stackcast.pipeline.workflows.steps import Steps
+
+    reads, seen = [], []
+    monkeypatch.setattr(forecast, "stored_covariates", lambda cfg, as_of: reads.append(1) or {})
+
+    def inputs(cfg, directory, ticker, as_of=None, covariates=None):
+        seen.append(covariates)
+        if ticker == "BAD":
+            raise DataError("BAD: no usable origin on or before today")
+        return ticker
+
+    monkeypatch.setattr(forecast, "forecast_inputs", inputs)
+    monkeypatch.setattr(forecast, "forecast_all", lambda cfg, d, got: pd.DataFrame({"t": [*got]}))
+    frame, failed = forecast.forecast_tickers(
+        Steps(), RunConfig(), Path("v0001"), ["AAA", "BAD", "CCC"], None
+    )
+    assert len(reads) == 1 and len(seen) == 3 and all(c is seen[0] for c in seen)
+    assert list(frame["t"]) == ["AAA", "CCC"] and list(failed) == ["BAD"]
