@@ -33,6 +33,7 @@ from stackcast.models.batches import (
 from stackcast.models.config import TrainConfig
 from stackcast.models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
 from stackcast.models.divergence import NanGuard, data_batch_of_hit, divergence_message
+from stackcast.models.grappler import lighten_train_function
 from stackcast.models.losses import masked_loss
 from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
@@ -186,6 +187,7 @@ def _compile_or_reuse(
             variable.assign(value)
         setup.optimizer.learning_rate = config.learning_rate
         model.stop_training = False
+        lighten_train_function(model)  # no-op when the kept train function has it already
         return True
     optimizer = _optimizer(config, model, monitor_gradients, mixed)
     model.compile(
@@ -199,6 +201,9 @@ def _compile_or_reuse(
     # and remember its untouched state, which the next reuse restores.
     model.optimizer.build(model.trainable_variables)
     fresh = [to_numpy(v).copy() for v in model.optimizer.variables]
+    # TensorFlow CPU: the train step's one instantiation skips graph passes that change
+    # nothing for it (stackcast.models.grappler)
+    lighten_train_function(model)
     _COMPILED[model] = _CompiledSetup(key, model.optimizer, fresh)
     return False
 
