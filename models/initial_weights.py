@@ -8,6 +8,8 @@ filled, several seconds without. ``built_together`` builds the model with its we
 creation deferred (Keras' ``StatelessScope``), then computes every initial value in one
 jitted function. Seeded initializers are pure functions of their shape and seed, and the
 program holds the same operations, so the values are the same bit for bit (tested).
+``clone_with_weights`` copies a model the same way, its weights taken from the model instead of
+computed by initializers that would be overwritten anyway.
 """
 
 from __future__ import annotations
@@ -20,22 +22,20 @@ import keras
 _PENDING = "uninitialized_variables"
 
 
-def built_together(make: Callable[[], keras.Model]) -> keras.Model:
-    """``make()``, its new variables initialised by one compiled program on JAX.
+def _deferred(make: Callable[[], keras.Model]) -> tuple[keras.Model, list[Any]] | None:
+    """``make()`` with its new variables left uninitialised, and those variables.
 
-    Only for models whose initializers are seeded (pure): an unseeded initializer draws from
-    Keras' global seed generator, a side effect a jitted function must not have. Other
-    backends, a distribution (sharded variables) or a Keras without the hooks used here:
-    ``make()`` as is.
+    ``None`` (nothing made) off JAX, with a distribution (sharded variables) or with a Keras
+    that lacks the hooks used here.
     """
     if keras.backend.backend() != "jax":
-        return make()
+        return None
     try:  # Keras' deferred-variable bookkeeping (not public API)
         from keras.src.backend.common import global_state
     except ImportError:
-        return make()
+        return None
     if global_state.get_global_attribute("distribution") is not None:
-        return make()
+        return None
     before = list(global_state.get_global_attribute(_PENDING, [], set_to_default=True))
     try:
         with keras.StatelessScope(initialize_variables=False):
@@ -43,17 +43,60 @@ def built_together(make: Callable[[], keras.Model]) -> keras.Model:
         pending = list(global_state.get_global_attribute(_PENDING) or [])[len(before) :]
     finally:
         global_state.set_global_attribute(_PENDING, before)
-    _initialize(pending)
-    return model
+    return model, pending
 
 
-def _initialize(variables: list[Any]) -> None:
-    """Give deferred ``variables`` their initializers' values, computed in one program."""
+def built_together(make: Callable[[], keras.Model]) -> keras.Model:
+    """``make()``, its new variables initialised by one compiled program on JAX.
+
+    Only for models whose initializers are seeded (pure): an unseeded initializer draws from
+    Keras' global seed generator, a side effect a jitted function must not have. Other
+    backends: ``make()`` as is.
+    """
+    deferred = _deferred(make)
+    if deferred is None:
+        return make()
+    model, pending = deferred
     import jax
 
     def values() -> list[Any]:
-        return [v._initializer(v._shape, dtype=v._dtype) for v in variables]
+        return [v._initializer(v._shape, dtype=v._dtype) for v in pending]
 
-    for variable, value in zip(variables, jax.jit(values)(), strict=True):
-        variable._initialize(variable._convert_to_tensor(value))
-        variable._initializer = None
+    for variable, value in zip(pending, jax.jit(values)(), strict=True):
+        _set(variable, value)
+    return model
+
+
+def clone_with_weights(model: keras.Model) -> keras.Model:
+    """A copy of ``model``'s architecture holding copies of its weights, to predict with.
+
+    On JAX a Functional model is rebuilt from its config, uncompiled, with its weights
+    created straight from ``model``'s values: no initializer runs and no optimizer is built
+    (each would be small XLA programs to load). Otherwise ``keras.models.clone_model`` (which
+    compiles the copy like ``model``) and ``set_weights``.
+    """
+    deferred = None
+    if type(model).__name__ == "Functional":
+        deferred = _deferred(lambda: type(model).from_config(model.get_config()))
+    weights = model.get_weights()
+    if deferred is not None:
+        clone, pending = deferred
+        shapes = [tuple(v.shape) for v in clone.weights]
+        if shapes == [w.shape for w in weights]:
+            values = {id(v): w for v, w in zip(clone.weights, weights, strict=True)}
+            # Variables made on the way that the copy does not hold (the layer templates a
+            # Bidirectional rebuilds its directions from) are unreachable: left uninitialised.
+            for variable in pending:
+                if id(variable) in values:
+                    _set(variable, values[id(variable)])
+            return clone
+    clone = keras.models.clone_model(model)
+    clone.set_weights(weights)
+    return clone
+
+
+def _set(variable: Any, value: Any) -> None:
+    """Give a deferred ``variable`` its first value."""
+    # with the dtype given, a NumPy value is copied to the device without a staging program
+    variable._initialize(variable._convert_to_tensor(value, dtype=variable._dtype))
+    variable._initializer = None

@@ -19,6 +19,7 @@ from typing import Any
 
 import keras
 import stackcast.models.network  # noqa: F401  (registers MaskedAttentionPooling for safe-mode loading)
+from stackcast.models.initial_weights import clone_with_weights
 
 from stackcast.jsonable import json_default
 from stackcast.versions import library_versions
@@ -44,9 +45,7 @@ def _inference_copy(model: keras.Model) -> keras.Model:
     """The same architecture and weights, uncompiled (no optimizer state)."""
     if not model.compiled:
         return model
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
+    return clone_with_weights(model)
 
 
 def save_model(model: keras.Model, directory: str | Path, meta: dict[str, Any]) -> Path:

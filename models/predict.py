@@ -22,6 +22,7 @@ from typing import Any
 
 import keras
 import numpy as np
+from stackcast.models.initial_weights import clone_with_weights
 from stackcast.models.monitor import to_numpy
 
 _SEED_STATE = "seed_generator_state"
@@ -85,7 +86,7 @@ def _runner(model: keras.Model) -> _Runner:
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
         if runner is None:
-            clone = keras.models.clone_model(model)
+            clone = clone_with_weights(model)
             runner = _Runner(clone, _AlwaysTraining(clone, name="mc_dropout"))
             _RUNNERS[key] = runner
             while len(_RUNNERS) > _MAX_RUNNERS:
