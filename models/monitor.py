@@ -87,7 +87,7 @@ class MonitoredAdam(keras.optimizers.Adam):
         # Rows: sum of the per-step norms, their max, the count of non-finite steps.
         self._gn_state = self.add_variable((3, n), dtype="float32", name="grad_norm_state")
         self._gn_steps_base = 0
-        self._squared: dict[int, Any] = {}
+        self._divisors: dict[int, Any] = {}
 
     def apply(self, grads: Any, trainable_variables: Any = None) -> Any:
         """Record the per-layer norms of ``grads``, then apply them as Adam does."""
@@ -106,28 +106,29 @@ class MonitoredAdam(keras.optimizers.Adam):
         try:
             return super().apply(grads, trainable_variables)
         finally:
-            self._squared = {}
+            self._divisors = {}
 
     def _record(self, grads: list[Any], variables: list[Any]) -> None:
         """Add this step's per-group norms to the accumulators (one variable update).
 
-        Each gradient's squared L2 norm is kept (by tensor identity) for ``_clip_gradients``,
-        which would otherwise compute the same reduction again for ``clipnorm``.
+        The squared L2 norms also give ``_clip_gradients`` its divisors (``clipnorm``), which
+        would otherwise compute the same reductions again.
         """
         rows = []
         squares = []
+        kept = []
         for g, v in zip(grads, variables, strict=True):
             if g is None:
                 continue
             sq = ops.sum(ops.square(ops.cast(g, "float32")), keepdims=True)
-            if g.dtype == sq.dtype:
-                self._squared[id(g)] = sq
             rows.append(self._get_variable_index(v))
             squares.append(ops.reshape(sq, ()))
+            kept.append(g)
         membership = ops.convert_to_tensor(self._grad_membership[rows])
-        norms = ops.sqrt(
-            ops.squeeze(ops.matmul(ops.expand_dims(ops.stack(squares), 0), membership), 0)
-        )
+        stacked = ops.stack(squares)
+        norms = ops.sqrt(ops.squeeze(ops.matmul(ops.expand_dims(stacked, 0), membership), 0))
+        if self.clipnorm and self.clipnorm > 0:
+            self._clip_divisors(kept, stacked)
         finite = ops.isfinite(norms)
         zero = ops.zeros_like(norms)
         safe = ops.where(finite, norms, zero)
@@ -142,22 +143,77 @@ class MonitoredAdam(keras.optimizers.Adam):
             )
         )
 
-    def _clip_gradients(self, grads: list[Any]) -> list[Any]:
-        """Keras' ``clipnorm`` clipping, reusing the squared norms ``_record`` computed."""
-        if not (self.clipnorm and self.clipnorm > 0) or not self._squared:
-            return super()._clip_gradients(grads)
-        return [g if g is None else self._clip_with(g, self._squared.get(id(g))) for g in grads]
+    def _clip_divisors(self, grads: list[Any], squares: Any) -> None:
+        """Each gradient's ``clipnorm`` divisor, as Keras computes it, all in one go.
 
-    def _clip_with(self, values: Any, l2sum: Any) -> Any:
-        """``values`` clipped to L2 norm ``clipnorm`` given their squared norm (as Keras does)."""
-        if l2sum is None:
-            return self._clip_by_norm(values)
-        l2sum = ops.reshape(l2sum, (1,) * len(values.shape))
-        pred = l2sum > 0
-        l2sum_safe = ops.where(pred, l2sum, ops.ones_like(l2sum))
-        l2norm = ops.where(pred, ops.sqrt(l2sum_safe), l2sum)
-        intermediate = ops.multiply(values, self.clipnorm)
-        return ops.convert_to_tensor(intermediate) / ops.maximum(l2norm, self.clipnorm)
+        Keras clips a gradient to ``g * clipnorm / max(norm, clipnorm)``, deriving the norm
+        from the squared norm through a few scalar ops per variable. The same elementwise ops
+        on the vector of squared norms ``[len(grads)]`` give the same divisors bit for bit, in
+        a handful of graph nodes instead of a handful per variable. Kept (by tensor identity)
+        only for float32 gradients: Keras computes a float16 one's norm in float16.
+        """
+        positive = squares > 0
+        safe = ops.where(positive, squares, ops.ones_like(squares))
+        l2norm = ops.where(positive, ops.sqrt(safe), squares)
+        divisors = ops.unstack(ops.maximum(l2norm, self.clipnorm), num=len(grads))
+        self._divisors = {
+            id(g): d for g, d in zip(grads, divisors, strict=True) if g.dtype == squares.dtype
+        }
+
+    def _clip_gradients(self, grads: list[Any]) -> list[Any]:
+        """Keras' ``clipnorm`` clipping, with the divisors ``_record`` computed."""
+        divisors = self._divisors
+        if not (self.clipnorm and self.clipnorm > 0) or not divisors:
+            return super()._clip_gradients(grads)
+        out = []
+        for g in grads:
+            divisor = None if g is None else divisors.get(id(g))
+            if divisor is None:
+                out.append(g if g is None else self._clip_by_norm(g))
+            else:  # Keras' clip_by_norm with its divisor
+                out.append(ops.convert_to_tensor(ops.multiply(g, self.clipnorm)) / divisor)
+        return out
+
+    def _backend_update_step(self, grads: Any, trainable_variables: Any, learning_rate: Any) -> Any:
+        """Adam's updates; on TensorFlow without a distribution strategy, one plain loop.
+
+        Keras routes each variable's update through ``tf.distribute`` (merge call, per-variable
+        update context) and recomputes the step's learning-rate factor for every variable.
+        Outside a strategy both are the identity, so ``update_step`` runs directly with the
+        factor computed once per step: the same ops on the same values, far fewer graph nodes
+        to trace, optimise and run.
+        """
+        if keras.backend.backend() != "tensorflow" or self.amsgrad or _in_strategy():
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        self._alphas: dict[Any, Any] | None = {}
+        try:
+            for grad, variable in zip(grads, trainable_variables, strict=True):
+                self.update_step(grad, variable, learning_rate)
+        finally:
+            self._alphas = None
+
+    def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
+        """Adam's update of one variable (Keras' ``Adam.update_step``, the factor shared)."""
+        alphas = getattr(self, "_alphas", None)
+        if alphas is None:
+            return super().update_step(gradient, variable, learning_rate)
+        dtype = variable.dtype
+        if dtype not in alphas:
+            lr = ops.cast(learning_rate, dtype)
+            local_step = ops.cast(self.iterations + 1, dtype)
+            beta_1_power = ops.power(ops.cast(self.beta_1, dtype), local_step)
+            beta_2_power = ops.power(ops.cast(self.beta_2, dtype), local_step)
+            alphas[dtype] = lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = alphas[dtype]
+        gradient = ops.cast(gradient, dtype)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
+        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
+        self.assign_sub(
+            variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon))
+        )
+        return None
 
     def read_grad_norms(self, reset: bool = True) -> dict[str, dict[str, float]]:
         """Per layer: mean and max norm over the steps since the last reset, and counts.
@@ -187,6 +243,13 @@ class MonitoredAdam(keras.optimizers.Adam):
                 "nonfinite": int(bad[i]),
             }
         return out
+
+
+def _in_strategy() -> bool:
+    """Whether TensorFlow runs inside a ``tf.distribute`` strategy (not its default one)."""
+    import tensorflow as tf
+
+    return bool(tf.distribute.has_strategy())
 
 
 def monitored_optimizer(optimizer: Any) -> MonitoredAdam | None:
