@@ -8,8 +8,9 @@ trained once with ``stackcast.pipeline.workflows.training.retrain``.
 Timed, as subprocesses, interleaved over several repetitions (median): ``python -m pipeline run
 --config ...`` (exactly ``stackcast run``: ingest from the CSV, forecast every ticker, ledger,
 scoreboard, report) and ``python -c "import tensorflow"`` (the floor any TensorFlow command
-pays). Then one more run under ``cProfile`` splits the daily run's time into imports, model
-loading, prediction and the rest.
+pays), wall time and CPU time (the children's user + system seconds: on a busy shared
+machine the CPU ratio is the steadier one). Then one more run under ``cProfile`` splits the
+daily run's time into imports, model loading, prediction and the rest.
 
 ``--baseline-repo DIR`` also times the daily run with another checkout's code (same home,
 same champion) for a before/after ratio.
@@ -116,12 +117,27 @@ def checkout_path(repo: Path, into: Path) -> Path:
     return into
 
 
-def _timed_process(args: list[str], env: dict[str, str], cwd: Path) -> tuple[float, str]:
-    t0 = time.perf_counter()
+def _children_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children; NaN where unknown."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return float("nan")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed_process(
+    args: list[str], env: dict[str, str], cwd: Path, cpu: list[float] | None = None
+) -> tuple[float, str]:
+    """Run ``args``; ``(wall seconds, stdout)``, its CPU seconds appended to ``cpu``."""
+    c0, t0 = _children_cpu(), time.perf_counter()
     proc = subprocess.run(
         args, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
     )
     seconds = time.perf_counter() - t0
+    if cpu is not None:
+        cpu.append(_children_cpu() - c0)
     if proc.returncode != 0:
         tail = (proc.stderr or proc.stdout)[-1500:]
         raise RuntimeError(f"{' '.join(args[1:4])} exited {proc.returncode}: {tail}")
@@ -210,10 +226,11 @@ def run(
                 {**env, "PYTHONPATH": str(shim)},
             )
         seconds: dict[str, list[float]] = {name: [] for name in commands}
+        cpu: dict[str, list[float]] = {name: [] for name in commands}
         forecasts = 0
         for rep, name in interleaved(list(commands), reps):
             args, cwd, cenv = commands[name]
-            s, stdout = _timed_process(args, cenv, cwd)
+            s, stdout = _timed_process(args, cenv, cwd, cpu[name])
             seconds[name].append(s)
             if name == "daily_run":
                 forecasts = sum(1 for line in stdout.splitlines() if line.startswith("T"))
@@ -250,6 +267,13 @@ def run(
         "daily_minus_import_s": daily - floor,
         "daily_run_s": seconds["daily_run"],
         "import_tensorflow_s": seconds["import_tensorflow"],
+        # CPU time tells the same story as wall time on an idle machine and stays readable
+        # on a busy shared one, where waiting for a core inflates wall times unevenly
+        "daily_over_import_cpu": ratio(
+            median(cpu["daily_run"]), median(cpu["import_tensorflow"]), 2
+        ),
+        "daily_run_cpu_s": cpu["daily_run"],
+        "import_tensorflow_cpu_s": cpu["import_tensorflow"],
         "champion_train_process_s": train_s,
     }
     if baseline_repo is not None:
@@ -259,6 +283,10 @@ def run(
             "baseline_daily_run_s_median": before,
             "baseline_daily_run_s": seconds["daily_run@baseline"],
             "speedup_vs_baseline": ratio(before, daily, 2),
+            "baseline_daily_run_cpu_s": cpu["daily_run@baseline"],
+            "baseline_over_import_cpu": ratio(
+                median(cpu["daily_run@baseline"]), median(cpu["import_tensorflow"]), 2
+            ),
             "baseline_over_import": ratio(before, floor, 2),
         }
     rec.emit(NAME, clean(record, 3))
