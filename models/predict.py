@@ -185,26 +185,67 @@ def predict(
         ``(mean, lo, hi)``, each float64 ``[N, H]``. Without sampling ``mean`` is the
         deterministic output and ``lo``/``hi`` are NaN; with sampling ``mean`` is the sample mean.
     """
+    return predict_blocks(model, [x_batches], mc_samples, interval, seed, max_rows=max_rows)[0]
+
+
+def predict_blocks(
+    model: keras.Model,
+    blocks: list[Any],
+    mc_samples: int,
+    interval: float,
+    seed: int = 0,
+    *,
+    max_rows: int = 8192,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``predict`` for several blocks of windows in one call: ``(mean, lo, hi)`` per block.
+
+    The model's weights go to its runner once. Without sampling every block's windows run
+    in one sequence of fixed-shape passes (a window's output does not depend on the other
+    windows of its pass, so each block gets what ``predict`` gives it alone). With sampling
+    each block's dropout RNG starts from ``seed``, as a ``predict`` call of its own would, so
+    its band is the same too.
+    """
     if mc_samples < 0:
         raise ValueError(f"mc_samples must be >= 0, got {mc_samples}")
     if not 0.0 < interval < 1.0:
         raise ValueError(f"interval must be in (0, 1), got {interval}")
-    batches = [b for b in _batches(x_batches) if len(b)]
-    if not batches:
-        horizons = int(model.outputs[0].shape[-1])
-        empty = np.zeros((0, horizons))
-        return empty, empty.copy(), empty.copy()
-    x = np.concatenate(batches, axis=0)
+    xs = [_windows(b) for b in blocks]
+    if all(x is None for x in xs):
+        return [_band(None, interval, model) for _ in xs]
     runner = _runner(model)
     with runner.lock:
         if runner.clone is not model:
             runner.clone.set_weights(model.get_weights())
         if mc_samples == 0:
-            mean = fixed_shape_outputs(runner.clone, x, min(max_rows, PREDICT_ROWS))
-            mean = mean.astype(np.float64)
-            nan = np.full_like(mean, np.nan)
-            return mean, nan, nan.copy()
-        samples = _sample(runner, x, mc_samples, seed, max_rows)
+            present = [x for x in xs if x is not None]
+            rows = min(max_rows, PREDICT_ROWS)
+            outputs = fixed_shape_outputs(runner.clone, np.concatenate(present, axis=0), rows)
+            sizes = [0 if x is None else len(x) for x in xs]
+            out = []
+            for end, size in zip(np.cumsum(sizes), sizes, strict=True):
+                mean = outputs[end - size : end].astype(np.float64)
+                nan = np.full_like(mean, np.nan)
+                out.append((mean, nan, nan.copy()))
+            return out
+        samples = [
+            None if x is None else _sample(runner, x, mc_samples, seed, max_rows) for x in xs
+        ]
+    return [_band(s, interval, model) for s in samples]
+
+
+def _windows(x_batches: Any) -> np.ndarray | None:
+    """A block's windows as one float32 array (``None`` when it has none)."""
+    batches = [b for b in _batches(x_batches) if len(b)]
+    return np.concatenate(batches, axis=0) if batches else None
+
+
+def _band(
+    samples: np.ndarray | None, interval: float, model: keras.Model
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, lo, hi)`` of ``[N, S, H]`` dropout samples (empty for ``None``)."""
+    if samples is None:
+        empty = np.zeros((0, int(model.outputs[0].shape[-1])))
+        return empty, empty.copy(), empty.copy()
     tail = (1.0 - interval) / 2.0
     mean = samples.mean(axis=1)
     lo = np.quantile(samples, tail, axis=1)

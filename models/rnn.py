@@ -14,6 +14,7 @@ off by default, or the mean of MC-dropout passes) and applies that calibration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from stackcast.models.intervals import (
 from stackcast.models.network import build_model
 from stackcast.models.persistence import ModelMismatchError, load_model, save_model
 from stackcast.models.precision import resolve_dtype_policy
-from stackcast.models.predict import predict
+from stackcast.models.predict import predict_blocks
 from stackcast.models.training import TrainingError, train
 
 if TYPE_CHECKING:
@@ -57,6 +58,26 @@ def check_gradients(history: dict[str, Any], threshold: float) -> None:
         )
 
 
+@dataclass
+class _Ahead:
+    """A block predicted together with the calibration block, kept for ``predict``."""
+
+    panel: Panel
+    rows: np.ndarray
+    network: keras.Model
+    calibration: Calibration | None
+    outputs: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+    def serves(self, forecaster: RNNForecaster, panel: Panel, rows: np.ndarray) -> bool:
+        """Whether these outputs are what ``forecaster.predict(panel, rows)`` would compute."""
+        return (
+            panel is self.panel
+            and forecaster.network is self.network
+            and forecaster.calibration is self.calibration
+            and np.array_equal(rows, self.rows)
+        )
+
+
 class RNNForecaster(Forecaster):
     """The Keras network of ``[model]``, trained as ``[train]`` says.
 
@@ -72,6 +93,7 @@ class RNNForecaster(Forecaster):
     network: keras.Model | None = None
     scaler: FoldScaler
     calibration: Calibration | None = None
+    _ahead: _Ahead | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -111,6 +133,7 @@ class RNNForecaster(Forecaster):
     ) -> FitInfo:
         """``fit``'s body on given held-out masks; ``epochs`` overrides the config's count."""
         fc, tc = self.features, self.train_config
+        self._ahead = None
         fit_mask, val_mask, cal_mask, cal_warning = masks
         tr, va, ca = rows.train[fit_mask], rows.train[val_mask], rows.train[cal_mask]
         scaled = scaler_rows(panel, rows.fit_rows, np.concatenate([va, ca]))
@@ -143,7 +166,7 @@ class RNNForecaster(Forecaster):
         warnings = list(result.warnings)
         shared = cal_mask is val_mask
         if tc.mc_samples > 0 and len(ca):
-            self.calibration = self._calibrate(panel, ca, Xs, Ys, shared)
+            self._calibrate(panel, ca, Xs, Ys, shared, rows.test)
         if cal_warning and tc.mc_samples > 0:
             warnings.append(cal_warning)
         history = dict(result.history)
@@ -161,25 +184,44 @@ class RNNForecaster(Forecaster):
         return FitInfo(history, warnings)
 
     def _calibrate(
-        self, panel: Panel, rows: np.ndarray, Xs: np.ndarray, Ys: np.ndarray, shared: bool
-    ) -> Calibration:
-        """Conformal calibration on held-out origins ``rows`` (as ``[train]`` says)."""
+        self,
+        panel: Panel,
+        rows: np.ndarray,
+        Xs: np.ndarray,
+        Ys: np.ndarray,
+        shared: bool,
+        ahead: np.ndarray,
+    ) -> None:
+        """Conformal calibration on held-out origins ``rows`` (as ``[train]`` says).
+
+        The fold's test origins ``ahead`` are predicted in the same call (one pass sequence
+        over both blocks) and kept for ``predict``, which would compute the same outputs.
+        """
         tc = self.train_config
-        batches = panel.batches(rows, tc.batch_size, X=Xs)
-        mean = self._predict(batches, calibrated=True)[0]
+        blocks = [panel.batches(rows, tc.batch_size, X=Xs)]
+        if len(ahead):
+            blocks.append(panel.batches(ahead, tc.batch_size, X=Xs))
+        outputs = self._predict(blocks, calibrated=True)
+        mean = outputs[0][0]
         block = "early-stopping" if shared else "calibration"
         if tc.interval_scale == "none":
-            return calibrate(Ys[rows] - mean, tc.interval, block=block)
-        tid = panel.ticker_id[rows]
-        residuals = panel.Y[rows] - self.scaler.inverse_targets(mean, tid)
-        lookback = self.features.window
-        vol = trailing_volatility(panel, rows, lookback)
-        return calibrate(residuals, tc.interval, volatility=vol, lookback=lookback, block=block)
+            self.calibration = calibrate(Ys[rows] - mean, tc.interval, block=block)
+        else:
+            tid = panel.ticker_id[rows]
+            residuals = panel.Y[rows] - self.scaler.inverse_targets(mean, tid)
+            lookback = self.features.window
+            vol = trailing_volatility(panel, rows, lookback)
+            self.calibration = calibrate(
+                residuals, tc.interval, volatility=vol, lookback=lookback, block=block
+            )
+        if len(ahead):
+            rows_ahead = np.array(ahead, copy=True)
+            self._ahead = _Ahead(panel, rows_ahead, self.network, self.calibration, outputs[1])
 
     def _predict(
-        self, batches: Any, *, calibrated: bool
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(mean, lo, hi)`` in scaled units: the point forecast ``[train]`` asks for.
+        self, blocks: list[Any], *, calibrated: bool
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """``(mean, lo, hi)`` per block in scaled units: the point forecast ``[train]`` asks for.
 
         A calibrated band needs only the point forecast, so with ``point_forecast =
         "deterministic"`` that is one pass with dropout off; otherwise (or without a
@@ -189,7 +231,7 @@ class RNNForecaster(Forecaster):
         samples = tc.mc_samples
         if calibrated and tc.point_forecast == "deterministic":
             samples = 0
-        return predict(self.network, batches, samples, tc.interval, seed=self.seed)
+        return predict_blocks(self.network, blocks, samples, tc.interval, seed=self.seed)
 
     def predict(self, panel: Panel, rows: np.ndarray) -> Prediction:
         """The point forecast and the calibrated band (MC quantiles without a calibration)."""
@@ -199,10 +241,14 @@ class RNNForecaster(Forecaster):
         scaler = self.scaler
         if scaler.tickers != tuple(panel.tickers):
             scaler = scaler.for_tickers(panel.tickers)
-        Xs = scaler.transform_inputs(panel.X, panel.ticker_id)
-        batches = panel.batches(rows, tc.batch_size, X=Xs)
         cal = self.calibration
-        mean, lo, hi = self._predict(batches, calibrated=cal is not None)
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and scaler is self.scaler and ahead.serves(self, panel, rows):
+            mean, lo, hi = ahead.outputs  # predicted with the calibration block
+        else:
+            Xs = scaler.transform_inputs(panel.X, panel.ticker_id)
+            batches = panel.batches(rows, tc.batch_size, X=Xs)
+            mean, lo, hi = self._predict([batches], calibrated=cal is not None)[0]
         tid = panel.ticker_id[rows]
         y_pred = scaler.inverse_targets(mean, tid)
         if tc.mc_samples == 0:

@@ -21,7 +21,7 @@ from stackcast.models.intervals import (
     min_calibration,
     trailing_volatility,
 )
-from stackcast.models.predict import predict
+from stackcast.models.predict import predict, predict_blocks
 from stackcast.models.rnn import RNNForecaster, held_out_masks, scaler_rows
 
 from tests.features.frames import random_frame
@@ -181,7 +181,9 @@ def test_config_refuses_held_out_fractions_that_leave_nothing_to_fit() -> None:
 
 
 @pytest.mark.slow
-def test_fit_save_load_keep_the_band_and_old_models_load_as_before(tmp_path: Path) -> None:
+def test_fit_save_load_keep_the_band_and_old_models_load_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fc, panel, split = _panel_and_split(2)
     tc = TrainConfig(epochs=1, batch_size=64, mc_samples=3, seed=3)
     model = ModelConfig(layers=(LayerConfig(cell="gru", units=4, bidirectional=False),))
@@ -198,7 +200,19 @@ def test_fit_save_load_keep_the_band_and_old_models_load_as_before(tmp_path: Pat
     np.testing.assert_array_equal(f.scaler.y_scale, want.y_scale)
     assert info.history["scaler_rows"] == int(used.sum()) < int(rows.fit_rows.sum())
     assert info.history["scaler_fit_end"] == str(panel.dates[used].max())
+    calls: list[int] = []
+    monkeypatch.setattr(
+        "stackcast.models.rnn.predict_blocks",
+        lambda *a, **k: calls.append(1) or predict_blocks(*a, **k),
+    )
     before = f.predict(panel, rows.test)
+    # the test block was predicted with the calibration block, in fit: the same forecasts
+    # and band as a prediction of its own, bit for bit
+    assert calls == []
+    again = f.predict(panel, rows.test)
+    for a, b in ((before.mean, again.mean), (before.lo, again.lo), (before.hi, again.hi)):
+        np.testing.assert_array_equal(a, b)
+    assert calls == [1]
     assert (before.lo < before.mean).all() and (before.mean < before.hi).all()
     # The band's half-widths follow each origin's volatility.
     vol = trailing_volatility(panel, rows.test, fc.window)[:, None]

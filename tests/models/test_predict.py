@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from stackcast.models.predict import predict
+from stackcast.models.predict import predict, predict_blocks
 
 from tests.models.helpers import HORIZONS, Batches, Trained
 
@@ -66,3 +66,18 @@ def test_point_forecasts_run_in_passes_of_one_fixed_shape(trained: Trained) -> N
     finally:
         del trained.model.predict_on_batch
     assert shapes == [(16, *x.shape[1:])] * 3
+
+
+@pytest.mark.parametrize("mc_samples", [0, 6])
+def test_blocks_predicted_together_get_what_each_gets_alone(
+    trained: Trained, mc_samples: int
+) -> None:
+    """One call over several blocks (one pass sequence): every block's forecasts and band
+    are bit for bit those of a call of its own (each block's dropout RNG starts at ``seed``)."""
+    blocks = [trained.x[:7], trained.x[:0], Batches(trained.x[5:30], trained.y[5:30], 8)]
+    together = predict_blocks(trained.model, blocks, mc_samples, 0.8, seed=5)
+    assert len(together) == 3 and together[1][0].shape == (0, HORIZONS)
+    for block, got in zip(blocks, together, strict=True):
+        alone = predict(trained.model, block, mc_samples, 0.8, seed=5)
+        for a, b in zip(got, alone, strict=True):
+            np.testing.assert_array_equal(a, b)
