@@ -188,3 +188,16 @@ def test_ticker_groups_match_a_mask_per_ticker() -> None:
     for (_, a), (_, b) in zip(got, want, strict=True):
         np.testing.assert_array_equal(a, b)  # same rows, in their given order
     assert ticker_groups(p, rows[:0]) == []
+
+
+def test_stacked_panels_equal_one_panel_of_their_tickers() -> None:
+    from stackcast.features.panel import stack_panels
+
+    frames = {t: random_frame(k, 30 + 7 * k, ticker=t) for k, t in enumerate(["AAA", "BBB", "CCC"])}
+    whole = build_panel(frames, CFG)
+    stacked = stack_panels([build_panel({t: f}, CFG) for t, f in frames.items()])
+    assert stacked.tickers == whole.tickers and stacked.sessions == whole.sessions
+    for key in ("X", "Y", "close", "dates", "ticker_id", "observed", "offsets", "origin_ok"):
+        assert np.array_equal(getattr(stacked, key), getattr(whole, key), equal_nan=True), key
+    assert np.array_equal(stacked.target_end, whole.target_end)
+    assert stacked.dropped_origins == whole.dropped_origins
