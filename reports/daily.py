@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -122,16 +121,20 @@ def forecast_caption(meta: Mapping[str, Any]) -> str:
 def running_plot(running: pd.DataFrame | None) -> str | None:
     """Running MAE of published forecasts against the random walk's, one panel per horizon.
 
-    An SVG ``data:`` URI (``stackcast.reports.svg_plot``: no matplotlib in the daily run).
-
     Args:
         running: ``stackcast.reports.scoreboard.cumulative`` output, by ``horizon`` (without a
             ``horizon`` column, one panel of every horizon pooled).
     """
     if running is None or running.empty:
         return None
-    from stackcast.reports.figures import COLORS, headline_horizons
-    from stackcast.reports.svg_plot import Canvas, Key
+    from stackcast.reports.figures import (
+        COLORS,
+        add_legend,
+        headline_horizons,
+        new_figure,
+        set_title,
+        to_data_uri,
+    )
 
     if "horizon" in running:
         panels = [
@@ -140,56 +143,34 @@ def running_plot(running: pd.DataFrame | None) -> str | None:
         ]
     else:
         panels = [("all horizons", running)]
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
     ncols = min(len(panels), 3)
     nrows = -(-len(panels) // ncols)
-    width, height = 290, 200  # one panel's cell
-    canvas = Canvas(max(ncols * width + 20, 420), nrows * height + 40)  # room for the legend
-    styles = (("mae", COLORS["model"], ""), ("rw_mae", COLORS["random_walk"], "5 3"))
-    for k, (title, g) in enumerate(panels):
-        row, col = divmod(k, ncols)
-        days = g["date"].to_numpy().astype("datetime64[D]").astype(np.int64).astype(float)
-        lo, hi = float(days.min()), float(days.max())
-        if hi - lo < 7:  # a few days scored: show a week
-            lo, hi = (lo + hi) / 2 - 4, (lo + hi) / 2 + 4
-        values = 100 * g[["mae", "rw_mae"]].to_numpy(dtype=float)
-        finite = values[np.isfinite(values)]
-        y0, y1 = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-        pad = 0.08 * ((y1 - y0) or abs(y1) or 1.0)
-        ax = canvas.panel(
-            (col * width + 64, row * height + 28, width - 84, height - 66),
-            (lo, hi),
-            (y0 - pad, y1 + pad),
-        )
-        for column, color, dash in styles:
-            y = 100 * g[column].to_numpy(dtype=float)
-            ax.line(days, y, color, 1.4, dash)
-            if len(days) <= 3:  # too few days for a visible line
-                ax.markers(days, y, color, r=2.5)
+    fig, axes = new_figure(2.4 * nrows + 0.5, nrows, ncols)
+    for ax, (title, g) in zip(axes.flat, panels, strict=False):
+        dates = pd.to_datetime(g["date"])
+        for col, name, color, ls in (
+            ("mae", "published forecasts", COLORS["model"], "-"),
+            ("rw_mae", "random walk", COLORS["random_walk"], "--"),
+        ):
+            ax.plot(dates, 100 * g[col], color=color, lw=1.3, ls=ls, label=name)
         n = int(g["n"].iloc[-1]) if len(g) else 0
-        ax.axes(
-            title=f"{title} (n = {n})",
-            ylabel="running MAE (%)" if col == 0 else "",
-            xticks=day_ticks(lo, hi),
-            size=11,
-        )
-    keys = [Key("published forecasts", COLORS["model"]), Key("random walk", COLORS["random_walk"],
-            dash="5 3")]  # fmt: skip
-    canvas.legend(keys, 64, nrows * height + 22, across=2, step=190)
-    return canvas.data_uri()
-
-
-def day_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
-    """Date ticks within ``[lo, hi]`` (days since 1970): about five days or month starts."""
-    from stackcast.reports.svg_plot import ticks
-
-    if hi - lo > 120:
-        return ticks(lo, hi, "date")
-    step = next(s for s in (1, 2, 7, 14, 28) if (hi - lo) / s <= 5)
-    first = math.ceil(lo / step) * step if step < 7 else math.ceil((lo - 4) / 7) * 7 + 4
-    out = []
-    for d in np.arange(first, hi + 1e-9, step):  # weekly steps fall on Mondays
-        out.append((float(d), str(np.datetime64(int(d), "D"))[5:]))
-    return [(d, label) for d, label in out if lo <= d <= hi]
+        set_title(ax, f"{title} (n = {n})")
+        if dates.max() - dates.min() < pd.Timedelta(days=7):  # a few days scored: show a week
+            mid = dates.min() + (dates.max() - dates.min()) / 2
+            ax.set_xlim(mid - pd.Timedelta(days=4), mid + pd.Timedelta(days=4))
+        locator = AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_axis_off()
+    for ax in axes[:, 0]:
+        ax.set_ylabel("running MAE (%)", fontsize=8)
+    fig.suptitle("Running MAE of published forecasts against the random walk, by horizon",
+                 x=0.01, ha="left", fontsize=10, fontweight="bold")  # fmt: skip
+    add_legend(axes[0, 0], "below")
+    return to_data_uri(fig)
 
 
 def render_daily(data: DailyData) -> str:
