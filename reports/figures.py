@@ -74,28 +74,6 @@ def new_figure(
     return fig, axes
 
 
-def fixed_margins(
-    fig: Figure,
-    left: float,
-    right: float,
-    top: float,
-    bottom: float,
-    *,
-    wspace: float | None = None,
-    hspace: float | None = None,
-) -> None:
-    """Place a ``layout=None`` figure's axes with margins in inches (labels, legends, titles)."""
-    width, height = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=left / width,
-        right=1 - right / width,
-        top=1 - top / height,
-        bottom=bottom / height,
-        wspace=wspace,
-        hspace=hspace,
-    )
-
-
 def series_style(i: int) -> dict[str, Any]:
     """``color`` and ``ls`` of the ``i``-th series (cycles through ``SERIES``)."""
     color, ls = SERIES[i % len(SERIES)]
@@ -161,16 +139,6 @@ def add_legend(ax: Axes, where: str = "right", **kw: Any) -> None:
             borderaxespad=0.0,
             **kw,
         )
-
-
-def log_axis(ax: Axes) -> None:
-    """Log y axis labelled 1-2-5 in plain numbers (readable within a single decade)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
-
-    ax.set_yscale("log")
-    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
 def to_data_uri(fig: Figure) -> str:
