@@ -175,7 +175,7 @@ def _child(n: int, out: Path) -> dict[str, Any]:
         "process_s": time.perf_counter() - t_start,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "report_html_mb": report.stat().st_size / 2**20,
-        "report_images": report.read_text(encoding="utf-8").count("data:image/png"),
+        "report_images": report.read_text(encoding="utf-8").count("data:image/"),
         "ticker_pages": len(ticker_pages),
         "run_dir_mb": sum(p.stat().st_size for p in files) / 2**20,
         "run_files": len(files),
