@@ -3,12 +3,10 @@
 - Directional accuracy's p-value is the one-sided binomial test against 0.5 (``binomial_p``);
   for ``h > 1`` the targets of neighbouring origins overlap, so that p-value is optimistic.
 - Diebold-Mariano (``diebold_mariano``) compares the model with the random walk under
-  squared-error loss (``d_t = e_model^2 - e_rw^2`` per origin), with the long-run variance of
-  ``d`` summed over ``h - 1`` autocovariance lags (the MA(h-1) structure of overlapping h-step
-  errors; ``long_run_variance``), the Harvey-Leybourne-Newbold small-sample factor and a t
-  distribution with ``T - 1`` degrees of freedom, as in R's ``forecast::dm.test``. If that
-  variance estimate is not positive, Bartlett (Newey-West) weights are used instead and the
-  result says so.
+  squared-error loss (``d_t = e_model^2 - e_rw^2``), the long-run variance of ``d`` summed over
+  ``h - 1`` lags (overlapping h-step errors; ``long_run_variance``; Bartlett weights, said so,
+  when that is not positive), the Harvey-Leybourne-Newbold factor and t(T - 1), as in R's
+  ``forecast::dm.test``; SciPy loads only where a p-value is computed.
 - Every place that tests skill on many tickers (the backtest, the daily scoreboard, the replay,
   the sweep, the ticker pages) calls ``dm_by_date``: ``d`` is first averaged over the tickers
   present at each origin date, so ``T`` counts dates and the lags pair neighbouring dates; the
@@ -126,10 +124,11 @@ def diebold_mariano(d: np.ndarray, h: int) -> dict[str, Any]:
     if not (var > 1e-14 * max(float(np.dot(d, d)) / n, 1e-300) and hln > 0):
         return out
     stat = mean / math.sqrt(var / n) * math.sqrt(hln)
-    from scipy import special  # SciPy loads only where a p-value is computed
-
     # special.stdtr(df, x) is what stats.t.cdf(x, df) computes, bit for bit, without its
     # argument checking (tens of microseconds a call, thousands of tests with many tickers).
+    # SciPy loads only here and in binomial_ps, where a p-value is computed.
+    from scipy import special
+
     out.update(
         stat=finite_or_none(stat),
         p_two_sided=finite_or_none(2.0 * special.stdtr(n - 1, -abs(stat))),
