@@ -68,6 +68,8 @@ def light_call_options() -> Any | None:
         rewrite = config.graph_options.rewrite_options
         if rewrite.disable_meta_optimizer:
             return None
+        if not hasattr(context.context()._thread_local_data, "function_call_options"):
+            return None  # with_call_options could not set them per thread
         for name, value in _SKIPPED.items():
             setattr(rewrite, name, value)
         return context.FunctionCallOptions(executor_type=current.executor_type, config_proto=config)
@@ -78,7 +80,8 @@ def light_call_options() -> Any | None:
 def with_call_options(function: Callable[[Any], Any], options: Any) -> Callable[[Any], Any]:
     """``function`` called under ``options`` on the calling thread, restored afterwards."""
     context = _context()
-    assert context is not None
+    if context is None:  # off TensorFlow there is nothing to set
+        return function
 
     def call(iterator: Any) -> Any:
         local = context.context()._thread_local_data

@@ -36,6 +36,8 @@ def _deferred(make: Callable[[], keras.Model]) -> tuple[keras.Model, list[Any]] 
         return None
     if global_state.get_global_attribute("distribution") is not None:
         return None
+    if not all(hasattr(keras.Variable, a) for a in ("_initialize", "_convert_to_tensor")):
+        return None  # a Keras without the hooks ``_set`` uses
     before = list(global_state.get_global_attribute(_PENDING, [], set_to_default=True))
     try:
         with keras.StatelessScope(initialize_variables=False):
@@ -84,11 +86,15 @@ def clone_with_weights(model: keras.Model) -> keras.Model:
         shapes = [tuple(v.shape) for v in clone.weights]
         if shapes == [w.shape for w in weights]:
             values = {id(v): w for v, w in zip(clone.weights, weights, strict=True)}
-            # Variables made on the way that the copy does not hold (the layer templates a
-            # Bidirectional rebuilds its directions from) are unreachable: left uninitialised.
+            # The copy's dropout RNG states are not weights: each starts from its constant
+            # initial value ([seed, 0]; no program runs), as in a clone made by Keras. The
+            # other variables made on the way (the layer templates a Bidirectional rebuilds
+            # its directions from) belong to no layer the copy calls: left uninitialised.
             for variable in pending:
                 if id(variable) in values:
                     _set(variable, values[id(variable)])
+                elif variable.path.endswith("seed_generator_state"):
+                    _set(variable, variable._initializer(variable._shape, dtype=variable._dtype))
             return clone
     clone = keras.models.clone_model(model)
     clone.set_weights(weights)

@@ -200,10 +200,10 @@ def predict_blocks(
     """``predict`` for several blocks of windows in one call: ``(mean, lo, hi)`` per block.
 
     The model's weights go to its runner once. Without sampling every block's windows run
-    in one sequence of fixed-shape passes (a window's output does not depend on the other
-    windows of its pass, so each block gets what ``predict`` gives it alone). With sampling
-    each block's dropout RNG starts from ``seed``, as a ``predict`` call of its own would, so
-    its band is the same too.
+    in one sequence of fixed-shape passes (on CPU a window's output does not depend on the
+    other windows of its pass, so each block gets what ``predict`` gives it alone; tested).
+    With sampling each block's dropout RNG starts from ``seed``, as a ``predict`` call of its
+    own would, so its band is the same too.
     """
     if mc_samples < 0:
         raise ValueError(f"mc_samples must be >= 0, got {mc_samples}")

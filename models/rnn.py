@@ -67,6 +67,8 @@ class _Ahead:
     network: keras.Model
     calibration: Calibration | None
     outputs: tuple[np.ndarray, np.ndarray, np.ndarray]
+    train_config: TrainConfig
+    seed: int
 
     def serves(self, forecaster: RNNForecaster, panel: Panel, rows: np.ndarray) -> bool:
         """Whether these outputs are what ``forecaster.predict(panel, rows)`` would compute."""
@@ -74,6 +76,8 @@ class _Ahead:
             panel is self.panel
             and forecaster.network is self.network
             and forecaster.calibration is self.calibration
+            and forecaster.train_config == self.train_config
+            and forecaster.seed == self.seed
             and np.array_equal(rows, self.rows)
         )
 
@@ -216,7 +220,9 @@ class RNNForecaster(Forecaster):
             )
         if len(ahead):
             rows_ahead = np.array(ahead, copy=True)
-            self._ahead = _Ahead(panel, rows_ahead, self.network, self.calibration, outputs[1])
+            self._ahead = _Ahead(
+                panel, rows_ahead, self.network, self.calibration, outputs[1], tc, self.seed
+            )
 
     def _predict(
         self, blocks: list[Any], *, calibrated: bool

@@ -21,8 +21,10 @@ def keep_tensorflow_unloaded() -> None:
     serializes a layer (``Bidirectional`` copies its layers that way, so every ``build_model``
     does) and in ``set_random_seed``, only to recognise TensorFlow objects or to seed
     TensorFlow's RNG. A process on JAX holds no TensorFlow objects and draws no randomness
-    from TensorFlow, so Keras is told TensorFlow is absent until something else imports it;
-    results are unchanged. No-op on TensorFlow, once TensorFlow is loaded, or if Keras moved.
+    from TensorFlow, so Keras is told TensorFlow is absent, for the rest of the process (were
+    TensorFlow imported later, Keras would still neither seed it nor recognise its objects in
+    configs, which a JAX model never holds); results are unchanged. No-op on TensorFlow, once
+    TensorFlow is loaded, or if Keras moved.
     """
     if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
         return

@@ -149,7 +149,8 @@ def forecast_all(
     (``stack_panels``) when the forecaster's output for a window does not depend on the other
     windows of its pass (``row_independent``); otherwise (dropout samples) each ticker is
     predicted on its own panel, drawing exactly the samples a run of that ticker alone draws.
-    Either way every forecast is bit for bit what forecasting the ticker alone gives.
+    Either way, on CPU, every forecast is bit for bit what forecasting the ticker alone gives
+    (tested).
     """
     groups: dict[tuple[str, ...], list[str]] = {}
     for t, got in inputs.items():
@@ -219,6 +220,26 @@ def forecast_tickers(
     ordered = {t: inputs[t] for t in tickers if t in inputs}
     try:
         return steps.call("forecast-all", forecast_all, cfg, directory, ordered), failed
-    except Exception as exc:  # every prepared ticker shares the failed prediction
-        failed |= {t: failure_text(exc) for t in ordered}
-        return None, {t: failed[t] for t in tickers if t in failed}
+    except Exception as exc:
+        if len(ordered) == 1:
+            failed |= {t: failure_text(exc) for t in ordered}
+            return None, {t: failed[t] for t in tickers if t in failed}
+    # One ticker can sink the shared prediction: forecast each alone, so only it fails.
+    frames, alone = steps.call("forecast-each", forecast_each, cfg, directory, ordered)
+    failed |= alone
+    forecasts = pd.concat(frames.values(), ignore_index=True) if frames else None
+    return forecasts, {t: failed[t] for t in tickers if t in failed}
+
+
+def forecast_each(
+    cfg: RunConfig, directory: Path, inputs: Mapping[str, TickerInputs]
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """``forecast_all`` ticker by ticker: ``(forecasts by ticker, failure message by ticker)``."""
+    frames: dict[str, pd.DataFrame] = {}
+    failed: dict[str, str] = {}
+    for t, got in inputs.items():
+        try:
+            frames[t] = forecast_all(cfg, directory, {t: got})
+        except Exception as exc:
+            failed[t] = failure_text(exc)
+    return frames, failed

@@ -44,6 +44,11 @@ SCRIPT = textwrap.dedent(
     assert np.array_equal(runs[0], runs[1]), "JAX CPU runs differ"
     norms = result.history["grad_norm/rnn_0/mean"] + result.history["grad_norm/head/max"]
     assert all(np.isfinite(norms)) and min(norms) > 0, norms
+    from stackcast.models.initial_weights import clone_with_weights
+
+    copy = clone_with_weights(model)  # the predict runner's copy: every state it uses is set
+    states = [v for v in copy.variables if v.path.endswith("seed_generator_state")]
+    assert states and all(v._value is not None for v in states), "RNG state left unset"
     mean, lo, hi = predict(model, x[:8], mc_samples=8, interval=0.8, seed=2)
     again = predict(model, x[:8], mc_samples=8, interval=0.8, seed=2)
     assert np.allclose(lo, again[1]) and np.all(lo <= hi)

@@ -96,3 +96,22 @@ def test_covariates_are_read_once_for_every_ticker(monkeypatch) -> None:
     )
     assert len(reads) == 1 and len(seen) == 3 and all(c is seen[0] for c in seen)
     assert list(frame["t"]) == ["AAA", "CCC"] and list(failed) == ["BAD"]
+
+
+def test_a_ticker_that_sinks_the_shared_prediction_fails_alone(monkeypatch) -> None:
+    from stackcast.pipeline.workflows.steps import Steps
+
+    monkeypatch.setattr(forecast, "stored_covariates", lambda cfg, as_of: {})
+    monkeypatch.setattr(forecast, "forecast_inputs", lambda cfg, directory, ticker, **kw: ticker)
+
+    def predict(cfg, directory, got):
+        if "BAD" in got:
+            raise ValueError("a window of BAD is malformed")
+        return pd.DataFrame({"t": [*got]})
+
+    monkeypatch.setattr(forecast, "forecast_all", predict)
+    frame, failed = forecast.forecast_tickers(
+        Steps(), RunConfig(), Path("v0001"), ["AAA", "BAD", "CCC"], None
+    )
+    assert list(frame["t"]) == ["AAA", "CCC"] and list(failed) == ["BAD"]
+    assert "malformed" in failed["BAD"]
