@@ -65,7 +65,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> np.ndarray:
     return np.arange(math.ceil(lo / step) * step, hi + step * 1e-9, step)
 
 
-def _date_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
+def date_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
     """Month starts (every 1, 2, 3, 6 or 12 months) within ``[lo, hi]`` days."""
     start = np.datetime64(int(lo), "D").astype("datetime64[M]")
     end = np.datetime64(int(hi), "D").astype("datetime64[M]")
@@ -82,7 +82,8 @@ def _date_ticks(lo: float, hi: float) -> list[tuple[float, str]]:
     return out
 
 
-def _fmt(v: float, step: float) -> str:
+def tick_label(v: float, step: float) -> str:
+    """``v`` with as many decimals as the tick ``step`` needs (at most 6), thousands grouped."""
     digits = max(0, -math.floor(math.log10(step))) if step > 0 else 0
     return f"{v:,.{min(digits, 6)}f}"
 
@@ -159,13 +160,13 @@ def line_chart(
     step = float(yt[1] - yt[0]) if len(yt) > 1 else 1.0
     for v in yt:
         y = float(py(v))
-        label = _fmt(v, step) + ("%" if percent else "")
+        label = tick_label(v, step) + ("%" if percent else "")
         out.append(
             f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>'
             f'<text x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555" {FONT}>'
             f"{label}</text>"
         )
-    for d, label in _date_ticks(x0, x1):
+    for d, label in date_ticks(x0, x1):
         x = float(px(d))
         out.append(
             f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + ph}" stroke="#f0f0f0"/>'

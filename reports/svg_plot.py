@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 import numpy as np
-from stackcast.reports.svg_chart import SVG_NS, _date_ticks, _fmt, nice_ticks
+from stackcast.reports.svg_chart import SVG_NS, date_ticks, nice_ticks, tick_label
 
 FONT = "system-ui, sans-serif"
 # SVG dash patterns of the report's line styles (``figures.SERIES``).
@@ -59,7 +59,7 @@ def ticks(lo: float, hi: float, kind: str = "linear", n: int = 5) -> list[tuple[
     are the data values, not their logs) or ``date`` (month starts; values in days).
     """
     if kind == "date":
-        return _date_ticks(lo, hi)
+        return date_ticks(lo, hi)
     if kind == "log":
         decades = range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
         for subs in ((1, 2, 5), (1, 2, 3, 5, 7), range(1, 10)):  # more when 1-2-5 gives few
@@ -72,7 +72,8 @@ def ticks(lo: float, hi: float, kind: str = "linear", n: int = 5) -> list[tuple[
         return out
     values = nice_ticks(lo, hi, n + 2)
     step = float(values[1] - values[0]) if len(values) > 1 else 1.0
-    return [(float(v), _fmt(v, step)) for v in values if lo - 1e-9 * step <= v <= hi + 1e-9 * step]
+    inside = [v for v in values if lo - 1e-9 * step <= v <= hi + 1e-9 * step]
+    return [(float(v), tick_label(v, step)) for v in inside]
 
 
 @dataclass
