@@ -301,14 +301,16 @@ def stack_panels(panels: list[Panel]) -> Panel:
     first = panels[0]
     keys = ("X", "Y", "close", "dates", "observed", "origin_ok", "target_end")
     cat = {k: np.concatenate([getattr(p, k) for p in panels]) for k in keys}
-    sizes = [p.n_rows for p in panels]
+    starts = np.cumsum([0] + [p.n_rows for p in panels])  # each block's first row
     base = np.cumsum([0] + [len(p.tickers) for p in panels])
     return Panel(
         tickers=tuple(t for p in panels for t in p.tickers),
         feature_names=first.feature_names,
         dropped_features=first.dropped_features,
         ticker_id=np.concatenate([p.ticker_id + b for p, b in zip(panels, base, strict=False)]),
-        offsets=np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64),
+        offsets=np.concatenate(
+            [p.offsets[:-1] + s for p, s in zip(panels, starts, strict=False)] + [starts[-1:]]
+        ).astype(np.int64),
         skipped={t: why for p in panels for t, why in p.skipped.items()},
         dropped_origins={t: n for p in panels for t, n in p.dropped_origins.items()},
         window=first.window,

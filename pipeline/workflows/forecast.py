@@ -184,7 +184,8 @@ def stacked_prediction(
     origin's: it is taken from each ticker's own panel, as forecasting it alone does.
     """
     panel = stack_panels(panels)
-    at = np.concatenate([panel.offsets[k] + np.asarray(r) for k, r in enumerate(rows)])
+    starts = np.cumsum([0] + [p.n_rows for p in panels])  # each panel's first row in ``panel``
+    at = np.concatenate([s + np.asarray(r) for s, r in zip(starts, rows, strict=False)])
     prediction = forecaster.predict(panel, at)
     cal = forecaster.calibration
     if forecaster.train_config.mc_samples and cal is not None and cal.method == "volatility":

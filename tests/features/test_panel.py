@@ -201,3 +201,7 @@ def test_stacked_panels_equal_one_panel_of_their_tickers() -> None:
         assert np.array_equal(getattr(stacked, key), getattr(whole, key), equal_nan=True), key
     assert np.array_equal(stacked.target_end, whole.target_end)
     assert stacked.dropped_origins == whole.dropped_origins
+    # a block of several tickers keeps each ticker's own offset
+    mixed = stack_panels([build_panel({"AAA": frames["AAA"]}, CFG),
+                          build_panel({t: frames[t] for t in ("BBB", "CCC")}, CFG)])  # fmt: skip
+    assert np.array_equal(mixed.offsets, whole.offsets) and mixed.tickers == whole.tickers
