@@ -195,14 +195,6 @@ def stacked_prediction(
     return panel, at, prediction
 
 
-def forecast_ticker(
-    cfg: RunConfig, directory: Path, ticker: str, as_of: _dt.date | None = None
-) -> pd.DataFrame:
-    """Forecast one ticker's latest stored origin (on or before ``as_of``) with a saved model."""
-    inputs = forecast_inputs(cfg, directory, ticker, as_of)
-    return forecast_all(cfg, directory, {ticker: inputs})
-
-
 def forecast_tickers(
     steps: Steps, cfg: RunConfig, directory: Path, tickers: list[str], as_of: _dt.date | None
 ) -> tuple[pd.DataFrame | None, dict[str, str]]:
