@@ -5,6 +5,11 @@ source of ``(x, y)`` batches (e.g. ``stackcast.features.windows.WindowBatches``)
 them to Keras through ``BatchAdapter``, which casts, checks for NaN/inf and shuffles the batch
 order. ``detect_padding`` and ``model_mask_value`` tell the cuDNN check how the inputs are
 padded.
+
+On JAX every training batch has one shape (``fixed_batch_rows``): a short batch is filled up
+with copies of its own windows at sample weight 0 (``pad_batch``), the loss divides by the
+weight sum and the epoch's ``loss`` counts real rows only (``count_weighted_rows``), so the
+padding changes no loss value and no gradient, and the train step compiles once.
 """
 
 from __future__ import annotations
@@ -14,6 +19,10 @@ from typing import Any
 
 import keras
 import numpy as np
+
+# The loss reduction for padded batches: the weighted sum over the sum of the sample weights
+# (over the batch size when a batch has no weights, as Keras' default reduction).
+WEIGHTED_REDUCTION = "mean_with_sample_weight"
 
 
 def model_mask_value(model: keras.Model) -> float | None:
@@ -76,13 +85,15 @@ class BatchAdapter(keras.utils.PyDataset):
     divergence can be blamed on the data); ``on_epoch_end`` is forwarded to the source
     (``WindowBatches`` reshuffles its rows there). With ``shuffle`` the batch order is also
     permuted each epoch (``start_epoch``) from a seeded generator; Keras' own batch shuffling is
-    not used, so batch numbers in messages are positions in the epoch.
+    not used, so batch numbers in messages are positions in the epoch. With ``rows`` every batch
+    comes as ``(x, y, sample_weight)`` padded to that many rows (``pad_batch``).
     """
 
-    def __init__(self, source: Any, shuffle: bool = False, seed: int = 0):
+    def __init__(self, source: Any, shuffle: bool = False, seed: int = 0, rows: int | None = None):
         super().__init__()
         self.source = source
         self.shuffle = shuffle
+        self.rows = rows
         self._rng = np.random.default_rng(seed)
         self._order = np.arange(len(source))
         self._epoch = -1
@@ -91,7 +102,7 @@ class BatchAdapter(keras.utils.PyDataset):
     def __len__(self) -> int:
         return len(self.source)
 
-    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+    def __getitem__(self, i: int) -> tuple[np.ndarray, ...]:
         item = self.source[int(self._order[i])]
         if not isinstance(item, tuple | list) or len(item) < 2:
             raise TypeError("training/validation batches must be (x, y) pairs")
@@ -100,6 +111,8 @@ class BatchAdapter(keras.utils.PyDataset):
         # NaN targets are unknown horizons (masked in the loss); inf is a data error.
         if not (np.isfinite(x).all() and not np.isinf(y).any()):
             self.nonfinite.add((self._epoch, int(i)))
+        if self.rows is not None:
+            return pad_batch(x, y, self.rows)
         return x, y
 
     def start_epoch(self, epoch: int) -> None:
@@ -113,6 +126,79 @@ class BatchAdapter(keras.utils.PyDataset):
         hook = getattr(self.source, "on_epoch_end", None)
         if callable(hook):
             hook()
+
+
+def fixed_batch_rows(source: Any, first: np.ndarray) -> int | None:
+    """Rows every training batch is padded to: on JAX the batch size, elsewhere ``None``.
+
+    JAX compiles the train step once per batch shape (seconds on CPU, and a persistent-cache
+    entry of its own), so a short last batch would compile it twice. TensorFlow traces the
+    step once for a relaxed batch dimension (padding measured slower there): no padding.
+
+    Args:
+        source: The training batches; its ``batch_size`` when it has one.
+        first: The inputs of its first batch (their row count otherwise).
+    """
+    if keras.backend.backend() != "jax":
+        return None
+    rows = getattr(source, "batch_size", None)
+    return int(rows) if isinstance(rows, int) and rows > 0 else len(first)
+
+
+def pad_batch(x: np.ndarray, y: np.ndarray, rows: int) -> tuple[np.ndarray, ...]:
+    """``(x, y, sample_weight)`` with ``rows`` rows: weight 1 per real row, 0 per added row.
+
+    The added rows repeat the batch's own windows in order (never a fully masked window:
+    every row goes through the network as real data does) and carry weight 0, so with the
+    ``WEIGHTED_REDUCTION`` loss they change neither the loss nor its gradient. A batch that
+    is already ``rows`` long (or longer) comes back whole, with weights 1.
+    """
+    n = len(x)
+    if n >= rows or n == 0:
+        return x, y, np.ones(n, dtype=np.float32)
+    extra = np.arange(rows - n) % n
+    weight = np.zeros(rows, dtype=np.float32)
+    weight[:n] = 1.0
+    return np.concatenate([x, x[extra]]), np.concatenate([y, y[extra]]), weight
+
+
+def count_weighted_rows(model: keras.Model) -> None:
+    """Make ``model``'s JAX train step count a batch as its sample-weight sum in ``loss``.
+
+    Keras' JAX steps add each batch's loss to the epoch's mean weighted by the batch's rows
+    (``x.shape[0]``), padding rows included. With this, a batch that carries sample weights
+    counts ``sum(sample_weight)`` rows, its real rows for ``pad_batch``'s batches (the same
+    float32 count as Keras' for an unpadded batch); a batch without weights (the test step)
+    is counted by Keras' own code. Reaches into Keras' JAX trainer
+    (``_update_metrics_variables``, ``_loss_tracker``), checked against Keras 3.15.
+    """
+    if keras.backend.backend() != "jax" or "_update_metrics_variables" in vars(model):
+        return
+    keras_update = model._update_metrics_variables  # the trainer's bound method
+
+    def update(
+        metrics_variables: list[Any],
+        unscaled_loss: Any,
+        x: Any,
+        y: Any,
+        y_pred: Any,
+        sample_weight: Any,
+    ) -> tuple[dict[str, Any], list[Any]]:
+        if sample_weight is None:
+            return keras_update(metrics_variables, unscaled_loss, x, y, y_pred, sample_weight)
+        mapping = list(zip(model.metrics_variables, metrics_variables, strict=True))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            model._loss_tracker.update_state(
+                unscaled_loss, sample_weight=keras.ops.sum(sample_weight)
+            )
+            logs = model.compute_metrics(x, y, y_pred, sample_weight)
+        values = [scope.get_current_value(v) for v in model.metrics_variables]
+        return logs, [
+            v.value if new is None else new
+            for v, new in zip(model.metrics_variables, values, strict=True)
+        ]
+
+    model._update_metrics_variables = update
 
 
 def as_batches(data: Any, batch_size: int, shuffle: bool, seed: int) -> Any:

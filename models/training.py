@@ -8,6 +8,8 @@ and setup reuses the compilation), fits it on batch streams
 learning-rate reduction and a NaN guard (``stackcast.models.divergence``), and returns a
 JSON-able ``TrainResult``. On TensorFlow the early-stopping loss comes from the shared
 fixed-shape predict step (``stackcast.models.validation``): no separate test step is traced.
+On JAX every training batch has the batch size's shape (a short batch is padded with rows of
+sample weight 0, ``stackcast.models.batches.pad_batch``): the train step compiles once.
 """
 
 from __future__ import annotations
@@ -24,17 +26,20 @@ import keras
 import numpy as np
 from stackcast.models.base import EpochLine
 from stackcast.models.batches import (
+    WEIGHTED_REDUCTION,
     BatchAdapter,
     as_batches,
     check_pair,
+    count_weighted_rows,
     detect_padding,
+    fixed_batch_rows,
     model_mask_value,
 )
 from stackcast.models.config import TrainConfig
 from stackcast.models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
 from stackcast.models.divergence import NanGuard, data_batch_of_hit, divergence_message
 from stackcast.models.grappler import lighten_train_function
-from stackcast.models.losses import masked_loss
+from stackcast.models.losses import MaskedLoss, masked_loss
 from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
 from stackcast.models.seeding import seed_everything
@@ -138,7 +143,12 @@ _COMPILED: weakref.WeakKeyDictionary[keras.Model, _CompiledSetup] = weakref.Weak
 
 
 def _compile_key(
-    config: TrainConfig, monitor_gradients: bool, mixed: bool, jit_compile: Any, run_eagerly: bool
+    config: TrainConfig,
+    monitor_gradients: bool,
+    mixed: bool,
+    jit_compile: Any,
+    run_eagerly: bool,
+    padded: bool,
 ) -> tuple[Any, ...]:
     """Everything that is baked into the compiled train step (not the learning rate)."""
     return (
@@ -149,6 +159,7 @@ def _compile_key(
         mixed,
         jit_compile,
         run_eagerly,
+        padded,
     )
 
 
@@ -160,6 +171,7 @@ def _compile_or_reuse(
     mixed: bool,
     jit_compile: Any,
     run_eagerly: bool,
+    padded: bool = False,
 ) -> bool:
     """Compile ``model``, or reuse the compilation of a previous ``train`` with the same setup.
 
@@ -170,12 +182,13 @@ def _compile_or_reuse(
     functions are kept and the optimizer is put back into the state of a freshly built one
     (step 0, zero moments, zero gradient-norm accumulators, loss scale at its start value) with
     the learning rate of ``config``: the fit then computes exactly what it would after a fresh
-    ``compile``, without the retrace.
+    ``compile``, without the retrace. ``padded``: the batches carry padding rows at sample
+    weight 0 (``stackcast.models.batches.pad_batch``); the loss then divides by the weight sum.
 
     Returns:
         Whether the previous compilation was reused.
     """
-    key = _compile_key(config, monitor_gradients, mixed, jit_compile, run_eagerly)
+    key = _compile_key(config, monitor_gradients, mixed, jit_compile, run_eagerly, padded)
     setup = _COMPILED.get(model)
     if (
         setup is not None
@@ -190,9 +203,13 @@ def _compile_or_reuse(
         lighten_train_function(model)  # no-op when the kept train function has it already
         return True
     optimizer = _optimizer(config, model, monitor_gradients, mixed)
+    loss = masked_loss(config.loss)
+    if padded:  # padding rows weigh 0: divide by the weight sum, count real rows in `loss`
+        loss = MaskedLoss(config.loss, reduction=WEIGHTED_REDUCTION)
+        count_weighted_rows(model)
     model.compile(
         optimizer=optimizer,
-        loss=masked_loss(config.loss),
+        loss=loss,
         jit_compile=jit_compile,
         run_eagerly=run_eagerly,
         steps_per_execution=config.steps_per_execution,
@@ -288,6 +305,8 @@ def train(
         logger.warning(message)
 
     monitor = "val_loss" if val_seq is not None else "loss"
+    # JAX: one batch shape (a short batch padded at sample weight 0), one compiled train step
+    rows = None if run_eagerly else fixed_batch_rows(train_seq, first)
     _compile_or_reuse(
         model,
         config,
@@ -295,10 +314,11 @@ def train(
         mixed=policy == "mixed_float16",
         jit_compile=False if run_eagerly else jit_compile,
         run_eagerly=run_eagerly,
+        padded=rows is not None,
     )
 
     history: dict[str, list[float]] = {}
-    train_adapter = BatchAdapter(train_seq, shuffle=True, seed=config.seed)
+    train_adapter = BatchAdapter(train_seq, shuffle=True, seed=config.seed, rows=rows)
     guard = NanGuard(train_adapter, config.steps_per_execution)
     grads = (
         GradientNormCallback(history, warnings, config.vanish_threshold, config.explode_threshold)
