@@ -8,14 +8,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from contextlib import AbstractContextManager
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.linear_model import Ridge as SkRidge
 from stackcast.features.panel import ticker_groups
 from stackcast.features.scaling import FoldScaler
 from stackcast.models.base import FitInfo, Forecaster, Prediction, Progress
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 if TYPE_CHECKING:
     from stackcast.features.panel import Panel
@@ -23,6 +24,18 @@ if TYPE_CHECKING:
 
 BASELINES = ("random_walk", "drift", "ridge")
 RIDGE_BATCH = 1024
+
+
+@cache
+def _threadpools() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries walks every shared object of the process (milliseconds
+    # with TensorFlow loaded): once per process, not on every fit and predict.
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[Any]:
+    """A context in which BLAS runs on one thread (``threadpool_limits(1, "blas")``)."""
+    return _threadpools().limit(limits=1, user_api="blas")
 
 
 class RandomWalk(Forecaster):
@@ -85,15 +98,19 @@ class RidgeBaseline:
     baseline scales like the model's stream instead of materialising every window at once.
     The products are small (``L*F`` square), so BLAS runs them on one thread: waking a thread
     pool for each batch costs more than the arithmetic, many times more on a busy machine.
+    The fitted model is ``coef [L*F, H]`` and ``intercept [H]``; a prediction is
+    ``x @ coef + intercept``, what scikit-learn's ``Ridge`` computes from the same numbers
+    (without importing scikit-learn's linear models for it).
     """
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
-        self._model: SkRidge | None = None
+        self.coef: np.ndarray | None = None
+        self.intercept: np.ndarray | None = None
 
     def fit(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> RidgeBaseline:
         """Fit on ``(x [B, L, F], y [B, H])`` batches of the training origins."""
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():
             return self._fit(batches)
 
     def _fit(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> RidgeBaseline:
@@ -118,21 +135,17 @@ class RidgeBaseline:
         mx, my = sx / n, sy / n
         cxx = xtx - n * np.outer(mx, mx)
         cxy = xty - n * np.outer(mx, my)
-        coef = np.linalg.solve(cxx + self.alpha * np.eye(len(cxx)), cxy)
-        model = SkRidge(alpha=self.alpha)
-        model.coef_ = coef.T
-        model.intercept_ = my - mx @ coef
-        model.n_features_in_ = len(mx)
-        self._model = model
+        self.coef = np.linalg.solve(cxx + self.alpha * np.eye(len(cxx)), cxy)
+        self.intercept = my - mx @ self.coef
         return self
 
     def predict(self, batches: Iterable[np.ndarray]) -> np.ndarray:
         """Predict ``[N, H]`` for ``x [B, L, F]`` batches."""
-        if self._model is None:
+        coef, intercept = self.coef, self.intercept
+        if coef is None or intercept is None:
             raise RuntimeError("RidgeBaseline.predict called before fit")
-        model = self._model
-        with threadpool_limits(1, user_api="blas"):
-            out = [model.predict(x.reshape(len(x), -1).astype(np.float64)) for x in batches]
+        with one_blas_thread():
+            out = [x.reshape(len(x), -1).astype(np.float64) @ coef + intercept for x in batches]
         return np.concatenate(out, axis=0)
 
 
@@ -147,7 +160,7 @@ class Ridge(Forecaster):
     ) -> FitInfo:
         """Fit the fold's scaler and the regression on origins whose H targets are all known."""
         self.scaler = FoldScaler.fit_panel(panel, rows.fit_rows, self.features)
-        Xs = self.scaler.transform_inputs(panel.X, panel.ticker_id)
+        Xs = self._scaled_inputs(panel)
         complete = rows.train[np.isfinite(panel.Y[rows.train]).all(axis=1)]
         Ys = self.scaler.transform_targets(panel.Y[complete], panel.ticker_id[complete])
         batches = panel.batches(complete, RIDGE_BATCH, X=Xs, targets=Ys)
@@ -156,7 +169,15 @@ class Ridge(Forecaster):
 
     def predict(self, panel: Panel, rows: np.ndarray) -> Prediction:
         """Forecast ``rows`` from their scaled windows, back in log-return units."""
-        Xs = self.scaler.transform_inputs(panel.X, panel.ticker_id)
+        Xs = self._scaled_inputs(panel)
         batches = panel.batches(rows, self.train_config.batch_size, X=Xs)
         pred = self.model.predict(batches[i] for i in range(len(batches)))
         return Prediction.point(self.scaler.inverse_targets(pred, panel.ticker_id[rows]))
+
+    def _scaled_inputs(self, panel: Panel) -> np.ndarray:
+        """The panel's inputs through this fold's scaler; the fit's copy serves its predict."""
+        key = (self.scaler, panel.X, panel.ticker_id)
+        cached = getattr(self, "_scaled", None)
+        if cached is None or any(a is not b for a, b in zip(cached[0], key, strict=True)):
+            cached = self._scaled = (key, self.scaler.transform_inputs(panel.X, panel.ticker_id))
+        return cached[1]

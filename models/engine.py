@@ -94,21 +94,24 @@ def model_columns(prediction: Prediction) -> dict[str, np.ndarray]:
 
 
 def rw_scale(panel: Panel, rows: np.ndarray) -> pd.DataFrame:
-    """In-sample random-walk MAE per ticker and horizon (the MASE denominator)."""
-    frames = []
+    """In-sample random-walk MAE per ticker and horizon (the MASE denominator).
+
+    One frame built from per-ticker arrays (not a frame per ticker, then concatenated).
+    """
+    names, scales = [], []
     for tid, r in ticker_groups(panel, rows):
-        frames.append(
-            pd.DataFrame(
-                {
-                    "ticker": panel.tickers[tid],
-                    "horizon": np.arange(1, panel.horizons + 1),
-                    "scale": np.nanmean(np.abs(panel.Y[r]), axis=0),
-                }
-            )
-        )
-    if not frames:  # no training origin with every target known: no scale
+        names.append(panel.tickers[tid])
+        scales.append(np.nanmean(np.abs(panel.Y[r]), axis=0))
+    if not scales:  # no training origin with every target known: no scale
         return pd.DataFrame({"ticker": [], "horizon": [], "scale": []})
-    return pd.concat(frames, ignore_index=True)
+    horizons = panel.horizons
+    return pd.DataFrame(
+        {
+            "ticker": pd.array(names, dtype="str").take(np.repeat(np.arange(len(names)), horizons)),
+            "horizon": np.tile(np.arange(1, horizons + 1), len(names)),
+            "scale": np.concatenate(scales),
+        }
+    )
 
 
 def fold_rows(panel: Panel, split: Split) -> FoldRows:
