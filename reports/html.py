@@ -23,7 +23,9 @@ from stackcast.reports.cross_section import cross_section, skill_histogram, skil
 from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
 from stackcast.reports.ticker_pages import (
+    FORECAST_COLUMNS,
     INLINE_MAX,
+    PRICE_COLUMNS,
     _groups,
     error_rows,
     page_path,
@@ -178,7 +180,8 @@ def _figures(data: ReportData) -> dict[str, Any]:
     # figure per ticker).
     forecasts = []
     if inline and data.predictions is not None and data.prices is not None:
-        prices, predictions = _groups(data.prices), _groups(data.predictions)
+        prices = _groups(data.prices, PRICE_COLUMNS)
+        predictions = _groups(data.predictions, FORECAST_COLUMNS)
         for t in _tickers(data):
             uri = get(
                 f"forecast/{t}",

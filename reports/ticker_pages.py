@@ -26,6 +26,19 @@ from stackcast.reports.trading import LABELS, STRATEGIES
 TICKER_DIR = "tickers"
 #: Runs with at most this many tickers also show the per-ticker figures in the main report.
 INLINE_MAX = 3
+#: One ticker's columns as NumPy arrays (``_groups``): what the charts read.
+Columns = Mapping[str, np.ndarray]
+#: The columns the forecast chart reads from the prices and from the predictions, with the
+#: dtype each is read as (None: as stored).
+PRICE_COLUMNS = {"date": "datetime64[ns]", "close": float}
+FORECAST_COLUMNS = {
+    "origin": "datetime64[ns]",
+    "target_date": "datetime64[ns]",
+    "horizon": None,
+    "y_pred": float,
+    "lo": float,
+    "hi": float,
+}
 
 
 def safe_name(ticker: str) -> str:
@@ -50,8 +63,8 @@ def page_path(ticker: str) -> str:
 
 
 def ticker_charts(
-    prices: pd.DataFrame | None,
-    predictions: pd.DataFrame | None,
+    prices: Columns | None,
+    predictions: Columns | None,
     curves: pd.DataFrame | None,
     ticker: str,
     *,
@@ -60,14 +73,15 @@ def ticker_charts(
     """One ticker's inline SVG charts: forecasts over prices, equity, drawdown.
 
     Args:
-        prices: that ticker's ``date, close`` rows (or None).
-        predictions: that ticker's prediction rows (or None).
+        prices: that ticker's ``date, close`` columns (``_groups(prices, PRICE_COLUMNS)``,
+            or None).
+        predictions: that ticker's prediction columns (``FORECAST_COLUMNS``, or None).
         curves: its ``TradingResult.curves`` frame (or None).
         ticker: the name (titles).
         plot_last: recent bars of prices shown.
     """
     charts: list[Markup | None] = []
-    if prices is not None and not prices.empty and predictions is not None:
+    if prices is not None and len(prices["date"]) and predictions is not None:
         charts.append(_forecast_chart(prices, predictions, ticker, plot_last))
     if curves is not None and not curves.empty:
         x = curves.index.to_numpy()
@@ -83,17 +97,15 @@ def ticker_charts(
     return [c for c in charts if c is not None]
 
 
-def _forecast_chart(
-    rows: pd.DataFrame, pr: pd.DataFrame, ticker: str, plot_last: int
-) -> Markup | None:
+def _forecast_chart(rows: Columns, pr: Columns, ticker: str, plot_last: int) -> Markup | None:
     """Closes of the last ``plot_last`` bars with the 1-step and H-step forecasts as prices.
 
     Forecast price ``close[origin] * exp(y_pred)`` at the target date, interval bands and the
     latest origin's path, computed on numpy arrays: pandas indexing per ticker costs more than
     the chart itself.
     """
-    dates = rows["date"].to_numpy("datetime64[ns]")
-    close = rows["close"].to_numpy(float)
+    dates = np.asarray(rows["date"], dtype="datetime64[ns]")
+    close = np.asarray(rows["close"], dtype=float)
     order = np.argsort(dates, kind="stable")
     dates, close = dates[order], close[order]
     last_of_day = np.r_[dates[1:] != dates[:-1], True]  # a repeated date keeps its last bar
@@ -101,15 +113,15 @@ def _forecast_chart(
     shown = slice(max(len(dates) - plot_last, 0), None)
     lines = [Line(dates[shown], close[shown], COLORS["actual"], "close", 1.1)]
     bands: list[Band] = []
-    origin = pr["origin"].to_numpy("datetime64[ns]")
-    target = pr["target_date"].to_numpy("datetime64[ns]")
+    origin = np.asarray(pr["origin"], dtype="datetime64[ns]")
+    target = np.asarray(pr["target_date"], dtype="datetime64[ns]")
     pos = np.minimum(np.searchsorted(dates, origin), len(dates) - 1)
     base = np.where(dates[pos] == origin, close[pos], np.nan)
     keep = (target >= dates[shown][0]) & np.isfinite(base)
     if keep.any():
-        horizon = pr["horizon"].to_numpy()[keep]
+        horizon = np.asarray(pr["horizon"])[keep]
         origin, target, base = origin[keep], target[keep], base[keep]
-        cols = {c: pr[c].to_numpy(float)[keep] for c in ("y_pred", "lo", "hi") if c in pr}
+        cols = {c: np.asarray(pr[c], dtype=float)[keep] for c in ("y_pred", "lo", "hi") if c in pr}
         has_band = "lo" in cols and "hi" in cols
         has_band = has_band and np.isfinite(cols["lo"]).any() and np.isfinite(cols["hi"]).any()
         H = int(horizon.max())
@@ -209,8 +221,8 @@ def render_ticker_pages(
     }
     family = headline.get("dm", {}).get("ticker_family")
     horizons = [int(h) for h in headline.get("horizons", [])]
-    price_groups = _groups(prices)
-    pred_groups = _groups(predictions)
+    price_groups = _groups(prices, PRICE_COLUMNS)
+    pred_groups = _groups(predictions, FORECAST_COLUMNS)
     curves = trading.curves if trading is not None else {}
     trade_rows = [
         {**r, "label": LABELS.get(r["strategy"], r["strategy"])}
@@ -250,8 +262,24 @@ def _neighbour(tickers: Sequence[str], k: int) -> dict[str, str] | None:
     return {"ticker": tickers[k], "href": page_path(tickers[k]).split("/", 1)[1]}
 
 
-def _groups(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
-    """A long frame split by ``ticker`` in one pass (not one boolean mask per ticker)."""
+def _groups(
+    frame: pd.DataFrame | None, columns: Mapping[str, Any]
+) -> dict[str, dict[str, np.ndarray]]:
+    """A long frame's ``columns`` (name -> dtype) as NumPy arrays per ``ticker``.
+
+    One pass: each column is read once and sliced per ticker (rows in frame order), not a
+    frame per ticker whose every column lookup costs more than the chart. Tickers in order of
+    appearance; rows without a ticker are left out.
+    """
     if frame is None or frame.empty or "ticker" not in frame.columns:
         return {}
-    return {str(t): g for t, g in frame.groupby(frame["ticker"].astype(str), sort=False)}
+    codes, names = pd.factorize(frame["ticker"].astype(str))
+    order = np.argsort(codes, kind="stable")
+    edges = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    arrays = {
+        c: frame[c].to_numpy(dtype)[order] for c, dtype in columns.items() if c in frame.columns
+    }
+    return {
+        str(t): {c: a[edges[i] : edges[i + 1]] for c, a in arrays.items()}
+        for i, t in enumerate(names)
+    }

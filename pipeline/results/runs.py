@@ -22,6 +22,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,6 +35,8 @@ from stackcast.versions import library_versions
 
 REPO = Path(__file__).resolve().parents[2]
 STAGING_PREFIX = ".staging-"
+#: Threads writing a run's pages at once (each mostly waits for its file to reach the disk).
+PAGE_WRITERS = 8
 _STAGING_RE = re.compile(
     r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
 )
@@ -242,22 +245,35 @@ def publish_run(
 
     kind = summary.get("kind", "run")
     with staged_run(home, kind, out, run_id=run_id) as run:
-        folders: set[Path] = set()
-        for name, content in files.items():
-            path = staged_path(run.staging, name)
-            if path.parent != run.staging.resolve() and isinstance(content, str):
-                # A page in a folder of the staging directory (tickers/): nobody reads it before
-                # the directory is published, so a durable plain write is enough (no temp file,
-                # rename and folder sync per page: hundreds of pages in a large run).
-                _write_durable(path, content)
-                folders.add(path.parent)
-            elif isinstance(content, str):
-                atomic_write_text(path, content)
-            elif isinstance(content, dict | list):
-                atomic_write_json(path, content)
-            else:
-                atomic_write_parquet(content, path)
-        for folder in folders:
+        root = run.staging.resolve()
+        paths = {name: staged_path(run.staging, name, root=root) for name in files}
+        # A page in a folder of the staging directory (tickers/): nobody reads it before the
+        # directory is published, so a durable plain write is enough (no temp file, rename
+        # and folder sync per page: hundreds of pages in a large run).
+        pages = {
+            name: content
+            for name, content in files.items()
+            if paths[name].parent != root and isinstance(content, str)
+        }
+        with _page_writers(len(pages)) as pool:
+            # The pages are written (and synced, which waits on the disk, not the CPU) by a
+            # few threads while this one encodes and writes the other files.
+            written = [
+                pool.submit(_write_durable, paths[name], text) for name, text in pages.items()
+            ]
+            for name, content in files.items():
+                path = paths[name]
+                if name in pages:
+                    continue
+                if isinstance(content, str):
+                    atomic_write_text(path, content)
+                elif isinstance(content, dict | list):
+                    atomic_write_json(path, content)
+                else:
+                    atomic_write_parquet(content, path)
+            for future in written:
+                future.result()
+        for folder in {paths[name].parent for name in pages}:
             fsync_dir(folder)
         write_summary(run, summary)
     if out is None or run.final.parent == (home / "runs").resolve():
@@ -272,10 +288,19 @@ def _write_durable(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def staged_path(staging: Path, name: str) -> Path:
-    """``staging / name`` with its folders made; a name that leaves ``staging`` is refused."""
+def _page_writers(pages: int) -> ThreadPoolExecutor:
+    """Threads that write a run's pages: a few, fewer for a few pages (one for none)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(PAGE_WRITERS, pages)))
+
+
+def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:
+    """``staging / name`` with its folders made; a name that leaves ``staging`` is refused.
+
+    ``root``: ``staging.resolve()`` when the caller has it already (many files, one run).
+    """
     path = (staging / name).resolve()
-    if not path.is_relative_to(staging.resolve()) or path == staging.resolve():
+    root = root or staging.resolve()
+    if not path.is_relative_to(root) or path == root:
         raise ValueError(f"run file {name!r} is outside the run directory")
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
