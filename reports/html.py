@@ -20,6 +20,7 @@ from stackcast.reports import plots, skill_plots, svg_chart
 from stackcast.reports.config import ReportConfig
 from stackcast.reports.coverage import coverage_view
 from stackcast.reports.cross_section import cross_section, skill_histogram, skill_table
+from stackcast.reports.error_table import error_table
 from stackcast.reports.histories import training_diagnostics
 from stackcast.reports.templating import _env
 from stackcast.reports.ticker_pages import (
@@ -269,6 +270,7 @@ def render_report(data: ReportData) -> str:
         "headline": headline,
         "verdicts": headline.get("verdicts", []),
         "headline_rows": _headline_rows(headline),
+        "error_table": error_table,
         "ticker_rows": _ticker_rows(headline) if inline else [],
         "tickers": _tickers(data),
         "inline": inline,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from markupsafe import Markup
+from stackcast.reports.error_table import error_table
 from stackcast.reports.figures import COLORS, NAMES
 from stackcast.reports.svg_chart import Band, Line, line_chart
 from stackcast.reports.templating import _env
@@ -246,6 +247,7 @@ def render_ticker_pages(
             ticker=t,
             charts=charts,
             error_rows=error_rows(per_ticker.get(t, {}), ticker_dm, horizons),
+            error_table=error_table,
             family=family,
             trading_rows=trade_by_name.get(t, []),
             data_range=ranges.get(t),
