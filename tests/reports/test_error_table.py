@@ -19,7 +19,9 @@ def test_cells_and_optional_columns() -> None:
     assert "dir. p" not in html and "/ 80%" not in html
     assert '<span class="badge">no</span>' in html and "<td>81.0%</td>" in html
     full = error_table([_row()], dir_p=True, nominal=True)
-    assert "<th>dir. p</th>" in full and "<td>55.0%</td>\n<td>0.040</td>        <td>-1.50</td>" in full
+    assert (
+        "<th>dir. p</th>" in full and "<td>55.0%</td>\n<td>0.040</td>        <td>-1.50</td>" in full
+    )
     assert '81.0% <span class="note">/ 80%</span>' in full
 
 
