@@ -35,8 +35,8 @@ from stackcast.versions import library_versions
 
 REPO = Path(__file__).resolve().parents[2]
 STAGING_PREFIX = ".staging-"
-#: Threads writing a run's pages at once (each mostly waits for its file to reach the disk).
-PAGE_WRITERS = 8
+#: Threads writing a run's files at once (each mostly waits for its file to reach the disk).
+FILE_WRITERS = 8
 _STAGING_RE = re.compile(
     r"^\.staging-(?P<final>.+)-(?P<token>[0-9a-f]{6})(?P<suffix>\.lock|\.old)?$"
 )
@@ -253,8 +253,6 @@ def publish_run(
     Returns:
         The published directory.
     """
-    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet
-
     kind = summary.get("kind", "run")
     with staged_run(home, kind, out, run_id=run_id) as run:
         root = run.staging.resolve()
@@ -263,26 +261,17 @@ def publish_run(
         # directory is published, so a durable plain write is enough (no temp file, rename
         # and folder sync per page: hundreds of pages in a large run).
         pages = {
-            name: content
+            name
             for name, content in files.items()
             if paths[name].parent != root and isinstance(content, str)
         }
-        with _page_writers(len(pages)) as pool:
-            # The pages are written (and synced, which waits on the disk, not the CPU) by a
-            # few threads while this one encodes and writes the other files.
+        with _writers(len(files)) as pool:
+            # A few threads write the files: a sync waits on the disk, not the CPU, so pages
+            # are synced while the JSON and Parquet files are encoded.
             written = [
-                pool.submit(_write_durable, paths[name], text) for name, text in pages.items()
+                pool.submit(_write_file, paths[name], content, name in pages)
+                for name, content in files.items()
             ]
-            for name, content in files.items():
-                path = paths[name]
-                if name in pages:
-                    continue
-                if isinstance(content, str):
-                    atomic_write_text(path, content)
-                elif isinstance(content, dict | list):
-                    atomic_write_json(path, content)
-                else:
-                    atomic_write_parquet(content, path)
             for future in written:
                 future.result()
         for folder in {paths[name].parent for name in pages}:
@@ -300,9 +289,23 @@ def _write_durable(path: Path, text: str) -> None:
         os.fsync(fh.fileno())
 
 
-def _page_writers(pages: int) -> ThreadPoolExecutor:
-    """Threads that write a run's pages: a few, fewer for a few pages (one for none)."""
-    return ThreadPoolExecutor(max_workers=max(1, min(PAGE_WRITERS, pages)))
+def _writers(files: int) -> ThreadPoolExecutor:
+    """Threads that write a run's files: a few, fewer for a few files (one for none)."""
+    return ThreadPoolExecutor(max_workers=max(1, min(FILE_WRITERS, files)))
+
+
+def _write_file(path: Path, content: RunFile, page: bool) -> None:
+    """One run file: a page durably in place, anything else atomically (text, JSON, Parquet)."""
+    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet
+
+    if page:
+        _write_durable(path, content)
+    elif isinstance(content, str):
+        atomic_write_text(path, content)
+    elif isinstance(content, dict | list):
+        atomic_write_json(path, content)
+    else:
+        atomic_write_parquet(content, path)
 
 
 def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:
