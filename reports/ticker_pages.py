@@ -86,14 +86,16 @@ def ticker_charts(
         charts.append(_forecast_chart(prices, predictions, ticker, plot_last))
     if curves is not None and not curves.empty:
         x = curves.index.to_numpy()
-        strategies = [s for s in STRATEGIES if s in curves]
-        lines = [Line(x, curves[s].to_numpy(float), COLORS[s], LABELS[s]) for s in strategies]
+        # Every column at once (one block of floats), not a pandas lookup per line.
+        values = dict(zip(curves.columns, curves.to_numpy(float).T, strict=True))
+        strategies = [s for s in STRATEGIES if s in values]
+        lines = [Line(x, values[s], COLORS[s], LABELS[s]) for s in strategies]
         charts.append(
             line_chart(
                 lines, title=f"{ticker}: equity after costs", ylabel="equity (start = 1)", hline=1.0
             )
         )
-        dd = [Line(x, curves[f"{s}_dd"].to_numpy(float) * 100, COLORS[s]) for s in strategies]
+        dd = [Line(x, values[f"{s}_dd"] * 100, COLORS[s]) for s in strategies]
         charts.append(line_chart(dd, title="drawdown", height=140, percent=True, hline=0.0))
     return [c for c in charts if c is not None]
 
