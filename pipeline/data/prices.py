@@ -9,13 +9,15 @@ through the same validation as a file (``frames_from_table``) and touches no sto
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 from stackcast.pipeline.config import RunConfig, check_ticker
 from stackcast.pipeline.data.ingest import ingest
-from stackcast.pipeline.data.sources import in_range, validated_frame
+from stackcast.pipeline.data.sources import clipped, in_range, validated_frame
 from stackcast.pipeline.data.store import PriceStore
+from stackcast.pipeline.data.validate import Loaded, clean_rows
 from stackcast.pipeline.errors import DataError
 
 
@@ -137,12 +139,35 @@ def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.Data
     table = table.reset_index(drop=True)
     table.index = table.index + 1  # row numbers as a user counts them
     frames: dict[str, pd.DataFrame] = {}
-    for raw_ticker, raw in table.groupby("ticker", sort=True):
-        ticker = check_ticker(str(raw_ticker))
-        got = validated_frame(ticker, raw, cfg.data.start, cfg.data.end, cfg.data, "prices")
+    for ticker, got in _validated(cfg, table):
         if isinstance(got, DataError):
             raise got
         frames[ticker] = got.frame
     if not frames:
         raise DataError("prices: the frame has no rows")
     return frames
+
+
+def _validated(cfg: RunConfig, table: pd.DataFrame) -> Iterator[tuple[str, Loaded | DataError]]:
+    """``(ticker, validated_frame(...))`` per ticker of ``table``, in ticker order.
+
+    A table of string tickers, dates and clean numeric rows is checked in one pass over every
+    ticker (``clean_rows``): the same frames and warnings, without a pass per ticker.
+    Anything else (a problem anywhere, dates as text) goes ticker by ticker, as a file does.
+    """
+    start, end = cfg.data.start, cfg.data.end
+    clean = None
+    if pd.api.types.is_string_dtype(table["ticker"]):
+        codes, names = pd.factorize(table["ticker"], sort=True)
+        if (codes >= 0).all():
+            rows = table.index.to_numpy()
+            clean = clean_rows(table, table["date"], rows, codes, len(names), cfg.data)
+    if clean is None:
+        for raw_ticker, raw in table.groupby("ticker", sort=True):
+            ticker = check_ticker(str(raw_ticker))
+            yield ticker, validated_frame(ticker, raw, start, end, cfg.data, "prices")
+        return
+    for g, raw_ticker in enumerate(names):
+        ticker = check_ticker(str(raw_ticker))
+        frame, warnings = clean.result(g, ticker, "row")
+        yield ticker, clipped(ticker, Loaded(frame, tuple(warnings)), start, end, "prices")

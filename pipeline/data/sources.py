@@ -121,10 +121,10 @@ def validated_frame(
         frame, warnings = validate_prices(raw, ticker, cfg, origin=origin, row_name=row_name)
     except DataError as exc:
         return exc
-    return _clipped(ticker, Loaded(frame, tuple(warnings)), start, end, origin)
+    return clipped(ticker, Loaded(frame, tuple(warnings)), start, end, origin)
 
 
-def _clipped(
+def clipped(
     ticker: str, loaded: Loaded, start: _dt.date | None, end: _dt.date | None, origin: str
 ) -> Loaded | DataError:
     """``loaded`` cut to ``[start, end]``, or the error saying nothing is left."""
@@ -160,7 +160,7 @@ def _load_files(
             if t not in got:
                 out[t] = _fail(t, f"sample file {t}.csv holds no {t} rows")
                 continue
-            out[t] = _clipped(t, got[t], start, end, f"sample {t}.csv")
+            out[t] = clipped(t, got[t], start, end, f"sample {t}.csv")
         return out
     assert src.path is not None
     # the whole file passes, or nothing does; only the tickers asked for are copied out
@@ -170,7 +170,7 @@ def _load_files(
             held = price_table(src.path, cfg).tickers  # every one of them passed: all loaded
             out[t] = _fail(t, f"not in {src.path.name} (available: {_available(held)})")
         else:
-            out[t] = _clipped(t, loaded[t], start, end, src.path.name)
+            out[t] = clipped(t, loaded[t], start, end, src.path.name)
     return out
 
 

@@ -105,17 +105,65 @@ def _clean_numeric(
     numbers are checked with whole-array tests; any problem at all (or an empty optional
     column) returns None, and the general path finds and words it.
     """
-    if isinstance(dates.dtype, pd.DatetimeTZDtype) or not np.issubdtype(dates.dtype, np.datetime64):
-        return None
+    clean = clean_rows(df, dates, rows.to_numpy(), np.zeros(len(df), dtype=np.intp), 1, cfg)
+    return None if clean is None else clean.result(0, ticker, row_name)
+
+
+@dataclass(frozen=True)
+class CleanRows:
+    """Rows of one or more tickers that passed ``clean_rows``: sorted, ready to frame."""
+
+    day: np.ndarray  # midnight of each row, by ticker then date
+    columns: dict[str, np.ndarray]  # the price and volume columns, in that order
+    rows: np.ndarray  # each row's number in the source
+    edges: np.ndarray  # ticker g's rows are edges[g]:edges[g + 1]
+    logret: np.ndarray  # logret[k - 1]: close k over close k - 1 (across a ticker edge: unused)
+    jump: np.ndarray  # jump[k - 1]: row k moved more than max_jump from the row before
+    max_jump: float
+
+    def result(self, g: int, ticker: str, row_name: str) -> tuple[pd.DataFrame, list[str]]:
+        """Ticker ``g``'s price frame and its one-day-move warnings (``validate_prices``)."""
+        a, b = int(self.edges[g]), int(self.edges[g + 1])
+        warnings = []
+        for k in np.flatnonzero(self.jump[a : b - 1]) + a + 1:
+            move = float(np.expm1(self.logret[k - 1]))
+            when = _fmt_date(pd.Timestamp(self.day[k]))
+            text = (
+                f"one-day move of {move:+.0%} (|log return| {abs(self.logret[k - 1]):.2f} > "
+                f"max_jump {self.max_jump:g})"
+            )
+            warnings.append(str(Problem(ticker, int(self.rows[k]), when, text, row_name)))
+        data: dict[str, Any] = {"date": self.day[a:b].astype("datetime64[ns]"), "ticker": ticker}
+        data |= {c: self.columns[c][a:b] for c in COLUMN_ORDER if c in self.columns}
+        return pd.DataFrame(data), warnings
+
+
+def clean_rows(
+    df: pd.DataFrame,
+    dates: pd.Series,
+    rows: np.ndarray,
+    group: np.ndarray,
+    groups: int,
+    cfg: DataConfig,
+) -> CleanRows | None:
+    """Check the rows of ``groups`` tickers (``group``: each row's, 0..groups-1) at once.
+
+    The checks of ``validate_prices`` on clean numeric rows, with whole-array tests over every
+    ticker: None when any row of any ticker has a problem (the general path, ticker by
+    ticker, finds and words it), or a one-day move is an error (``on_jump``).
+    """
+    if not isinstance(dates.dtype, np.dtype) or not np.issubdtype(dates.dtype, np.datetime64):
+        return None  # text, or dates with a time zone: the general path reads them
     stamps = dates.to_numpy()
     if np.isnat(stamps).any():
         return None
     if stamps.min() < _MIN_DATE.to_datetime64() or stamps.max() > _MAX_DATE.to_datetime64():
         return None
     day = stamps.astype("datetime64[D]").astype(stamps.dtype)  # midnight: dt.normalize
-    order = np.argsort(day, kind="stable")
-    day = day[order]
-    if (day[1:] == day[:-1]).any():
+    order = np.lexsort((day, group))  # stable: by ticker, then date, then row order
+    day, group = day[order], group[order]
+    same = group[1:] == group[:-1]
+    if ((day[1:] == day[:-1]) & same).any():
         return None
     columns: dict[str, np.ndarray] = {}
     for col in (*PRICES, "volume"):
@@ -135,22 +183,11 @@ def _clean_numeric(
     if "high" in columns and "low" in columns and (columns["high"] < columns["low"]).any():
         return None
     logret = np.diff(np.log(columns["close"]))
-    jumps = np.flatnonzero(np.abs(logret) > cfg.max_jump) + 1
-    if len(jumps) and cfg.on_jump == "error":
+    jump = (np.abs(logret) > cfg.max_jump) & same
+    if jump.any() and cfg.on_jump == "error":
         return None
-    row_values = rows.to_numpy()[order]
-    warnings = []
-    for k in jumps:
-        move = float(np.expm1(logret[k - 1]))
-        when = _fmt_date(pd.Timestamp(day[k]))
-        text = (
-            f"one-day move of {move:+.0%} (|log return| {abs(logret[k - 1]):.2f} > "
-            f"max_jump {cfg.max_jump:g})"
-        )
-        warnings.append(str(Problem(ticker, int(row_values[k]), when, text, row_name)))
-    data: dict[str, Any] = {"date": day.astype("datetime64[ns]"), "ticker": ticker}
-    data |= {c: columns[c] for c in COLUMN_ORDER if c in columns}
-    return pd.DataFrame(data), warnings
+    edges = np.searchsorted(group, np.arange(groups + 1))
+    return CleanRows(day, columns, rows[order], edges, logret, jump, cfg.max_jump)
 
 
 def validate_prices(

@@ -1,0 +1,65 @@
+"""A caller's long price frame: validated in one pass, the same as ticker by ticker."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from stackcast.pipeline.config import RunConfig
+from stackcast.pipeline.data.prices import _validated, frames_from_table
+from stackcast.pipeline.data.sources import validated_frame
+from stackcast.pipeline.errors import DataError
+
+
+def _table(tickers=("BBB", "AAA", "C.D"), n=300, seed=0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=n)
+    parts = []
+    for t in tickers:
+        close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+        close[n // 2] *= 3  # a one-day move over max_jump: a warning, then one back
+        parts.append(
+            pd.DataFrame({"date": dates, "ticker": t, "open": close, "high": close * 1.01,
+                          "low": close * 0.99, "close": close, "volume": 1e6})
+        )  # fmt: skip
+    return pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed)
+
+
+def _one_by_one(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, tuple]]:
+    table = prices.reset_index(drop=True)
+    table.index = table.index + 1
+    out = {}
+    for t, raw in table.groupby("ticker", sort=True):
+        got = validated_frame(str(t), raw, cfg.data.start, cfg.data.end, cfg.data, "prices")
+        out[str(t)] = (got.frame, got.warnings)
+    return out
+
+
+@pytest.mark.parametrize("dates_as_text", [False, True])
+def test_one_pass_matches_ticker_by_ticker(dates_as_text: bool) -> None:
+    cfg = RunConfig.model_validate({"name": "t"})
+    prices = _table()
+    if dates_as_text:  # the general path, ticker by ticker
+        prices["date"] = prices["date"].dt.strftime("%Y-%m-%d")
+    table = prices.reset_index(drop=True)
+    table.index = table.index + 1
+    got = dict(_validated(cfg, table))
+    want = _one_by_one(cfg, prices)
+    assert list(got) == list(want) == ["AAA", "BBB", "C.D"]
+    for t, (frame, warnings) in want.items():
+        pd.testing.assert_frame_equal(got[t].frame, frame, check_exact=True)
+        assert got[t].warnings == warnings and len(warnings) == 2
+    assert list(frames_from_table(cfg, prices)) == list(want)
+
+
+def test_a_bad_row_is_reported_as_ticker_by_ticker() -> None:
+    cfg = RunConfig.model_validate({"name": "t"})
+    prices = _table()
+    prices.loc[prices.index[7], "close"] = -1.0
+    with pytest.raises(DataError, match=r"close is not a positive finite price \(-1\)"):
+        frames_from_table(cfg, prices)
+    dup = _table()
+    dup.loc[dup.index[0], "date"] = dup.loc[dup.index[0], "date"] + pd.Timedelta(hours=1)
+    dup = pd.concat([dup, dup.iloc[:1]])
+    with pytest.raises(DataError, match="duplicate date"):
+        frames_from_table(cfg, dup)
