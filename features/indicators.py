@@ -9,7 +9,8 @@ precedes its window; rows with less history than a window use the rows they have
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -89,11 +90,12 @@ def ma_distance(close: np.ndarray, window: int) -> np.ndarray:
     return np.log(windows[:, -1] / mean)
 
 
-def indicator_matrix(aligned: pd.DataFrame, name: str, cfg: FeatureConfig) -> np.ndarray:
+def indicator_matrix(aligned: Mapping[str, Any], name: str, cfg: FeatureConfig) -> np.ndarray:
     """``[T, k]`` columns of one indicator input (``column_names`` gives their names).
 
     Args:
-        aligned: One ticker's frame from ``align_calendar`` (``date``, ``observed``, ``close``).
+        aligned: One ticker's frame from ``align_calendar`` (``date``, ``observed``, ``close``),
+            or ``aligned_bars``' arrays.
         name: One of ``INDICATORS``.
         cfg: Supplies the windows.
 
@@ -105,8 +107,8 @@ def indicator_matrix(aligned: pd.DataFrame, name: str, cfg: FeatureConfig) -> np
         return cyclical(dates.day_of_week.to_numpy(), 7.0)
     if name == "month":
         return cyclical(dates.month.to_numpy() - 1, 12.0)
-    close = aligned["close"].to_numpy(dtype=np.float64)
-    obs = aligned["observed"].to_numpy(dtype=bool)
+    close = np.asarray(aligned["close"], dtype=np.float64)
+    obs = np.asarray(aligned["observed"], dtype=bool)
     if name == "momentum":
         return np.column_stack([momentum(close, n) for n in cfg.momentum_windows])
     if name == "ma_distance":
@@ -119,7 +121,7 @@ def indicator_matrix(aligned: pd.DataFrame, name: str, cfg: FeatureConfig) -> np
     raise ValueError(f"unknown indicator {name!r}; known: {list(INDICATORS)}")
 
 
-def own_inputs(aligned: pd.DataFrame, inputs: Sequence[str], cfg: FeatureConfig) -> np.ndarray:
+def own_inputs(aligned: Mapping[str, Any], inputs: Sequence[str], cfg: FeatureConfig) -> np.ndarray:
     """``[T, F]`` matrix of a ticker's own inputs, in the order of ``inputs``.
 
     Columns are named by ``column_names`` of each input in turn.

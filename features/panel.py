@@ -22,7 +22,7 @@ from stackcast.features.calendars import OBSERVED, TradingCalendar, as_days, tra
 from stackcast.features.config import FeatureConfig, calendar_spec
 from stackcast.features.covariates import covariate_matrix, covariate_set
 from stackcast.features.indicators import column_names, own_inputs
-from stackcast.features.returns import align_calendar, available_inputs, target_matrix
+from stackcast.features.returns import aligned_bars, available_inputs, target_matrix
 from stackcast.features.windows import WindowBatches, window_lengths
 
 
@@ -224,37 +224,38 @@ def build_panel(
     sessions = _calendars(frames, names, cfg.calendar, calendars or {})
     for t in names:
         try:
-            aligned = align_calendar(frames[t], sessions[t])
+            aligned = aligned_bars(frames[t], sessions[t])
         except ValueError as exc:
             raise ValueError(f"{t}: {exc}") from None
-        n = len(aligned) - 1
+        n = len(aligned["date"]) - 1
         if n < cfg.min_history:
             skipped[t] = (
                 f"only {max(n, 0)} bars with a return on the {sessions[t].spec} calendar "
                 f"(min_history is {cfg.min_history})"
             )
             continue
-        obs = aligned["observed"].to_numpy(dtype=bool)
+        obs = aligned["observed"]
         X = own_inputs(aligned, used, cfg)[1:]
         if covs:
-            X = np.concatenate([X, covariate_matrix(covs, aligned["date"].to_numpy())[1:]], axis=1)
+            X = np.concatenate([X, covariate_matrix(covs, aligned["date"])[1:]], axis=1)
         if not np.isfinite(X).all():
             bad = int(np.argwhere(~np.isfinite(X))[0, 0]) + 1
-            raise ValueError(f"{t}: non-finite input on {aligned['date'].iloc[bad].date()}")
-        Y = target_matrix(aligned["close"].to_numpy(), obs, H)[1:]
+            day = aligned["date"][bad].astype("datetime64[D]")
+            raise ValueError(f"{t}: non-finite input on {day}")
+        Y = target_matrix(aligned["close"], obs, H)[1:]
         obs = obs[1:]
         hist = np.arange(1, n + 1)
         ok = obs & (hist >= cfg.min_history)
         if not ok.any():
             skipped[t] = f"no observed bar with {cfg.min_history} bars of history"
             continue
-        dates = aligned["date"].to_numpy().astype("datetime64[D]")[1:]
+        dates = aligned["date"].astype("datetime64[D]")[1:]
         dropped_origins[t] = int((obs & (hist < cfg.min_history)).sum())
         blocks.append(
             {
                 "X": X,
                 "Y": Y,
-                "close": aligned["close"].to_numpy(dtype=np.float64)[1:],
+                "close": aligned["close"][1:],
                 "dates": dates,
                 "observed": obs,
                 "origin_ok": ok,

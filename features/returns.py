@@ -8,7 +8,8 @@ a bar become *unobserved* rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,9 +48,11 @@ def sorted_bars(df: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         if col not in df.columns:
             raise ValueError(f"price frame has no {col!r} column")
     cols = [c for c in _PRICE_COLUMNS if c in df.columns]
-    dates = pd.to_datetime(df["date"])
-    if getattr(dates.dt, "tz", None) is not None:
-        dates = dates.dt.tz_localize(None)
+    dates = df["date"]
+    if not (isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"):  # not yet naive dates
+        dates = pd.to_datetime(dates)
+        if getattr(dates.dt, "tz", None) is not None:
+            dates = dates.dt.tz_localize(None)
     # NumPy from here on: a few whole-array steps per ticker instead of a reindexed frame.
     # Midnight of each day (what ``dt.normalize`` gives, without its cost per ticker).
     stamps = dates.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
@@ -95,14 +98,24 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
         ValueError: Missing ``date``/``close``, duplicate dates, a close that is not finite
             and positive, or a bar dated on a non-session of ``calendar``.
     """
+    return pd.DataFrame(aligned_bars(df, calendar))
+
+
+def aligned_bars(df: pd.DataFrame, calendar: TradingCalendar | str) -> dict[str, np.ndarray]:
+    """The columns of ``align_calendar``'s frame as arrays, without building the frame.
+
+    Returns:
+        ``date`` (datetime64[ns]), ``observed`` (bool) and the price columns ``df`` has, each
+        ``[T]``, in that order.
+
+    Raises:
+        ValueError: As ``align_calendar``.
+    """
     stamps, values = sorted_bars(df)
     cols = list(values)
     if len(stamps) == 0:
-        out = pd.DataFrame({"date": pd.DatetimeIndex([], dtype="datetime64[ns]")})
-        out["observed"] = np.zeros(0, dtype=bool)
-        for c in cols:
-            out[c] = np.zeros(0)
-        return out
+        empty = {"date": stamps, "observed": np.zeros(0, dtype=bool)}
+        return empty | {c: np.zeros(0) for c in cols}
     days = stamps.astype("datetime64[D]")
     if isinstance(calendar, str):
         calendar = trading_calendar(calendar_spec(calendar), days)
@@ -128,7 +141,7 @@ def align_calendar(df: pd.DataFrame, calendar: TradingCalendar | str) -> pd.Data
     # close forward-filled over unobserved sessions (the first row is always a bar).
     last_bar = np.maximum.accumulate(np.where(observed, np.arange(len(grid)), 0))
     out["close"] = out["close"][last_bar]
-    return pd.DataFrame(out)
+    return out
 
 
 def available_inputs(
@@ -185,17 +198,11 @@ def volume_zscore(volume: np.ndarray, observed: np.ndarray, window: int) -> np.n
         return out
     # Each row's statistics from its own window only (not a running sum), so a row's value
     # does not depend on how much history precedes its window, to the last bit.
-    padded = np.concatenate([np.full(window - 1, np.nan), vals])
-    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
-    missing = np.isnan(windows)
-    count = np.sum(~missing, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN windows: NaN, then 0 below
-        # np.nanmean's own steps (a copy with NaN as 0, its sum, over the count), to the bit,
-        # without its overhead per call
-        mean = np.sum(np.where(missing, 0.0, windows), axis=1) / count
-        dev = (windows - mean[:, None]) ** 2
-        unknown = np.isnan(dev)
-        std = np.sqrt(np.sum(np.where(unknown, 0.0, dev), axis=1) / np.sum(~unknown, axis=1))
+    if np.isfinite(vals).all():
+        mean, std, count = _window_moments(vals, window)
+    else:
+        mean, std, count = _window_moments_nan(vals, window)
+    with np.errstate(invalid="ignore", divide="ignore"):
         mean[count < 2] = std[count < 2] = np.nan
         z = (vals - mean) / std
     flat = ~(std > 1e-9 * np.maximum(1.0, np.abs(mean)))
@@ -204,8 +211,46 @@ def volume_zscore(volume: np.ndarray, observed: np.ndarray, window: int) -> np.n
     return out
 
 
-def input_matrix(aligned: pd.DataFrame, inputs: Sequence[str], volume_window: int) -> np.ndarray:
+def _window_moments(vals: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trailing mean, population std and count of finite ``vals`` (``_window_moments_nan``'s bits).
+
+    The same contiguous rows (padding as 0) summed the same way, without the NaN masks.
+    """
+    n = len(vals)
+    padded = np.concatenate([np.zeros(window - 1), vals])
+    rows = np.lib.stride_tricks.sliding_window_view(padded, window).copy()
+    count = np.minimum(np.arange(1, n + 1), window)
+    mean = np.sum(rows, axis=1) / count
+    rows -= mean[:, None]
+    np.square(rows, out=rows)
+    top = min(window - 1, n)  # rows whose window starts before the first value: zero the padding
+    rows[:top][np.arange(window)[None, :] < (window - 1 - np.arange(top))[:, None]] = 0.0
+    std = np.sqrt(np.sum(rows, axis=1) / count)
+    return mean, std, count
+
+
+def _window_moments_nan(vals: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trailing NaN-skipping mean, population std and count of ``vals`` (NaN where none)."""
+    padded = np.concatenate([np.full(window - 1, np.nan), vals])
+    windows = np.lib.stride_tricks.sliding_window_view(padded, window)
+    missing = np.isnan(windows)
+    count = np.sum(~missing, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # all-NaN windows: NaN, then 0 later
+        # np.nanmean's own steps (a copy with NaN as 0, its sum, over the count), to the bit,
+        # without its overhead per call
+        mean = np.sum(np.where(missing, 0.0, windows), axis=1) / count
+        dev = (windows - mean[:, None]) ** 2
+        unknown = np.isnan(dev)
+        std = np.sqrt(np.sum(np.where(unknown, 0.0, dev), axis=1) / np.sum(~unknown, axis=1))
+    return mean, std, count
+
+
+def input_matrix(
+    aligned: Mapping[str, Any], inputs: Sequence[str], volume_window: int
+) -> np.ndarray:
     """Per-step inputs of an aligned frame, float64 ``[T, F]`` in the order of ``inputs``.
+
+    ``aligned`` is ``align_calendar``'s frame or ``aligned_bars``' arrays.
 
     * ``log_return``: ``log(close[t] / close[t-1])`` on observed rows (the forward-filled close
       makes the first bar after a gap span the whole gap), 0 on unobserved rows, NaN on row 0
@@ -219,18 +264,18 @@ def input_matrix(aligned: pd.DataFrame, inputs: Sequence[str], volume_window: in
     Raises:
         ValueError: On an input whose columns ``aligned`` lacks (see ``available_inputs``).
     """
-    used, dropped = available_inputs(aligned.columns, inputs)
+    used, dropped = available_inputs(list(aligned), inputs)
     if dropped:
         raise ValueError(f"inputs {list(dropped)} need columns the frame lacks")
-    obs = aligned["observed"].to_numpy(dtype=bool)
-    out = np.zeros((len(aligned), len(used)))
+    obs = np.asarray(aligned["observed"], dtype=bool)
+    out = np.zeros((len(obs), len(used)))
     for j, name in enumerate(used):
         if name == "log_return":
-            col = step_returns(aligned["close"].to_numpy(), obs)
+            col = step_returns(np.asarray(aligned["close"]), obs)
         elif name == "range":
-            col = log_range(aligned["high"].to_numpy(), aligned["low"].to_numpy(), obs)
+            col = log_range(np.asarray(aligned["high"]), np.asarray(aligned["low"]), obs)
         elif name == "volume_z":
-            col = volume_zscore(aligned["volume"].to_numpy(), obs, volume_window)
+            col = volume_zscore(np.asarray(aligned["volume"]), obs, volume_window)
         else:
             col = obs.astype(np.float64)
         out[:, j] = col

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stackcast.features.returns import (
+    _window_moments,
+    _window_moments_nan,
     align_calendar,
+    aligned_bars,
     available_inputs,
     input_matrix,
     log_returns,
@@ -126,6 +129,31 @@ def test_volume_z_flat_and_missing() -> None:
     assert (volume_zscore(np.full(6, 500.0), obs, 3) == 0).all()
     z = volume_zscore(np.array([1.0, 2.0, np.nan, 4.0, 5.0, 6.0]), obs, 3)
     assert np.isfinite(z).all() and z[2] == 0.0
+
+
+@pytest.mark.parametrize("window", [2, 3, 7, 8, 9, 20, 21, 60, 130])
+@pytest.mark.parametrize("n", [1, 2, 5, 19, 20, 21, 100, 700])
+def test_volume_z_finite_path_is_the_nan_path_to_the_bit(window: int, n: int) -> None:
+    """Finite values take a path without NaN masks: the same mean, std and count, bit for bit."""
+    vals = np.log1p(np.round(np.random.default_rng(n * 1000 + window).lognormal(13, 0.4, n)))
+    fast, slow = _window_moments(vals, window), _window_moments_nan(vals, window)
+    for a, b in zip(fast, slow, strict=True):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+
+
+def test_aligned_bars_are_the_aligned_frame_columns() -> None:
+    for seed, cols in ((4, ("open", "high", "low", "close", "volume")), (5, ("close",))):
+        df = random_frame(seed, 70, gap_rate=0.2, columns=cols)
+        frame, arrays = align_calendar(df, "B"), aligned_bars(df, "B")
+        assert list(arrays) == list(frame.columns)
+        for c, values in arrays.items():
+            assert values.dtype == frame[c].dtype
+            np.testing.assert_array_equal(values, frame[c].to_numpy())
+        used, _ = available_inputs(cols, INPUTS)
+        both = [input_matrix(a, used, 5) for a in (frame, arrays)]
+        assert both[0].tobytes() == both[1].tobytes()
+    empty = aligned_bars(_frame([], []), "B")
+    assert list(empty) == ["date", "observed", "close"] and len(empty["date"]) == 0
 
 
 @settings(max_examples=25, deadline=None)
