@@ -6,7 +6,7 @@ model (``MonitoredAdam``: Adam + per-layer gradient norms; a repeat ``train`` on
 and setup reuses the compilation), fits it on batch streams
 (``stackcast.features.windows.WindowBatches`` or ``(x, y)`` arrays) with early stopping,
 learning-rate reduction and a NaN guard (``stackcast.models.divergence``), and returns a
-JSON-able ``TrainResult``. On TensorFlow the early-stopping loss comes from the shared
+JSON-able ``TrainResult``. On TensorFlow and JAX the early-stopping loss comes from the shared
 fixed-shape predict step (``stackcast.models.validation``): no separate test step is traced.
 On JAX every training batch has the batch size's shape (a short batch is padded with rows of
 sample weight 0, ``stackcast.models.batches.pad_batch``): the train step compiles once.
