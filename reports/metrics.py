@@ -56,7 +56,13 @@ from stackcast.reports.denominators import (
     unscored_tickers,
 )
 from stackcast.reports.peers import peer_comparisons
-from stackcast.reports.scores import fill_dir_p, interval_metrics, point_rows
+from stackcast.reports.scores import (
+    fill_dir_p,
+    group_interval_metrics,
+    group_point_rows,
+    interval_metrics,
+    point_rows,
+)
 from stackcast.reports.scores import point_metrics as point_metrics  # re-exported
 from stackcast.reports.significance import (
     RANDOM_WALK,
@@ -142,7 +148,19 @@ def _predictor_blocks(
 
     overall = rows(slice(None))
     by_h = [(int(h), rows(idx)) for h, idx in groups["horizon"]]
-    by_th = [(str(t), int(h), rows(idx)) for (t, h), idx in groups["ticker_horizon"]]
+    th = groups["ticker_horizon"]
+    bounds = np.array([(idx[0], idx[-1] + 1) for _, idx in th], dtype=np.int64).reshape(-1, 2)
+    if all(len(idx) == b - a for (_, idx), (a, b) in zip(th, bounds.tolist(), strict=True)):
+        # Each group a run of rows (the rows are sorted by ticker and horizon): scored at once.
+        th_recs = group_point_rows(y_all, preds, scale, directional, bounds)
+        if model is not None:
+            h_of = np.array([h for (_, h), _ in th], dtype=np.int64)
+            spans = group_interval_metrics(y_all, lo, hi, nominal, origin_all, h_of, bounds)
+            for recs, span in zip(th_recs, spans, strict=True):
+                recs[model] |= span
+    else:
+        th_recs = [rows(idx) for _, idx in th]
+    by_th = [(str(t), int(h), r) for ((t, h), _), r in zip(th, th_recs, strict=True)]
     blocks = {}
     for i, name in enumerate(names):
         blocks[name] = {

@@ -149,3 +149,127 @@ def point_rows(
             rec["_dir_hits"] = int(hits[i])
         out.append(rec)
     return out
+
+
+def _same_length_runs(
+    starts: np.ndarray, counts: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(groups, [G, L] positions)`` per length ``L > 0``: group ``g``'s positions ``starts[g]..``.
+
+    Groups of one length are reduced together along the last axis of a ``[.., G, L]`` copy:
+    each group's values contiguous, so each reduction runs as a 1-d one over the same values.
+    """
+    out = []
+    for length in np.unique(counts[counts > 0]):
+        groups = np.flatnonzero(counts == length)
+        out.append((groups, starts[groups][:, None] + np.arange(length)))
+    return out
+
+
+def _masked_means(
+    values: np.ndarray, mask: np.ndarray, bounds: np.ndarray, divisor: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per group ``a:b`` of ``bounds``: the mean of its ``mask`` rows and how many there are.
+
+    The rows are ``values[..., a:b][mask[a:b]]``, over ``divisor`` first when given; the mean
+    is NaN where there are none. The same bits as ``np.mean`` of each group's masked values
+    (``values`` is ``[N]`` or ``[P, N]``; the means are ``[G]`` or ``[P, G]``).
+    """
+    kept = np.flatnonzero(mask)  # sorted, so each group's kept rows are a run of ``kept``
+    first = np.searchsorted(kept, bounds[:, 0])
+    counts = np.searchsorted(kept, bounds[:, 1]) - first
+    means = np.full((*values.shape[:-1], len(bounds)), np.nan)
+    for groups, pos in _same_length_runs(first, counts):
+        rows = kept[pos]
+        part = values[..., rows] if divisor is None else values[..., rows] / divisor[rows]
+        # C order (a fancy index may hand back another layout): each group's values adjacent
+        means[..., groups] = np.ascontiguousarray(part).mean(axis=-1)
+    return means, counts
+
+
+def group_point_rows(
+    y: np.ndarray,
+    preds: np.ndarray,
+    scale: np.ndarray,
+    directional: Sequence[bool],
+    bounds: np.ndarray,
+) -> list[list[dict[str, Any]]]:
+    """``point_rows`` of each group ``a:b`` of ``bounds`` (``[G, 2]``, non-empty), at once.
+
+    Groups of the same length are reduced together (``_masked_means``), so each number is the
+    one ``point_rows`` of the group's slice gives, to the last bit.
+    """
+    every = np.ones(len(y), dtype=bool)
+    e = y - preds
+    mae, _ = _masked_means(np.abs(e), every, bounds)
+    mse, _ = _masked_means(e**2, every, bounds)
+    bias, _ = _masked_means(e, every, bounds)
+    rmse = np.sqrt(mse)
+    mase, scaled_n = _masked_means(np.abs(e), np.isfinite(scale) & (scale > 0), bounds, scale)
+    moved = y != 0
+    agree = (np.sign(preds) == np.sign(y)) & moved
+
+    def per_group(flags: np.ndarray) -> np.ndarray:  # exact counts over each group's rows
+        total = np.concatenate([np.zeros((*flags.shape[:-1], 1), np.int64), flags.cumsum(-1)], -1)
+        return total[..., bounds[:, 1]] - total[..., bounds[:, 0]]
+
+    hits, moved_n, nonzero = per_group(agree), per_group(moved), per_group(preds != 0) > 0
+    out = []
+    for g, (a, b) in enumerate(bounds.tolist()):
+        m = int(moved_n[g])
+        recs = []
+        for i, d in enumerate(directional):
+            rec: dict[str, Any] = {
+                "n": b - a,
+                "mae": finite_or_none(mae[i, g]),
+                "rmse": finite_or_none(rmse[i, g]),
+                "bias": finite_or_none(bias[i, g]),
+                "mase": finite_or_none(mase[i, g]) if scaled_n[g] else None,
+                "dir_acc": None,
+                "dir_n": 0,
+                "dir_p": None,
+            }
+            if d and nonzero[i, g]:
+                k = int(hits[i, g])
+                rec["dir_n"] = m
+                rec["dir_acc"] = finite_or_none(k / m) if m else None
+                rec["_dir_hits"] = k
+            recs.append(rec)
+        out.append(recs)
+    return out
+
+
+def group_interval_metrics(
+    y: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    nominal: float | None,
+    dates: np.ndarray,
+    horizons: np.ndarray,
+    bounds: np.ndarray,
+) -> list[dict[str, Any]]:
+    """``interval_metrics`` of each group ``g`` (rows ``a:b`` of ``bounds``, ``horizons[g]``).
+
+    The same records as ``interval_metrics(y[a:b], lo[a:b], hi[a:b], nominal, dates[a:b],
+    horizons[g])``, the widths averaged per group length at once (``_masked_means``).
+    """
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    width, counts = _masked_means(hi - lo, ok, bounds)
+    covered = (y >= lo) & (y <= hi)
+    out = []
+    for g, (a, b) in enumerate(bounds.tolist()):
+        m = int(counts[g])
+        inside = covered[a:b][ok[a:b]]
+        se = None
+        if m and nominal is not None:
+            se = coverage_se(inside, dates[a:b][ok[a:b]], int(horizons[g]), nominal)
+        out.append(
+            {
+                "coverage": finite_or_none(inside.mean()) if m else None,
+                "coverage_se": finite_or_none(se),
+                "coverage_n": m,
+                "coverage_nominal": finite_or_none(nominal),
+                "interval_width": finite_or_none(width[g]) if m else None,
+            }
+        )
+    return out

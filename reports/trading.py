@@ -41,6 +41,7 @@ Conventions (one bar = one row of horizon-1 predictions, in origin order):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,14 +225,20 @@ class TradingResult:
         }
 
 
+@functools.cache
+def _curve_columns(names: tuple[str, ...]) -> pd.Index:
+    """``<name>, <name>_dd`` per name: one column index shared by every curve frame."""
+    return pd.Index([c for name in names for c in (name, f"{name}_dd")])
+
+
 def _curve_frame(start: pd.Timestamp, dates: pd.Index, nets: dict[str, np.ndarray]) -> pd.DataFrame:
     index = pd.DatetimeIndex([start]).append(pd.DatetimeIndex(dates))
-    cols: dict[str, np.ndarray] = {}
-    for name, net in nets.items():
-        eq = equity_curve(net)
-        cols[name] = eq
-        cols[f"{name}_dd"] = drawdown(eq)
-    return pd.DataFrame(cols, index=index)
+    # One [columns, rows] block (the layout a frame of these columns consolidates to).
+    values = np.empty((2 * len(nets), len(index)))
+    for j, net in enumerate(nets.values()):
+        values[2 * j] = equity_curve(net)
+        values[2 * j + 1] = drawdown(values[2 * j])
+    return pd.DataFrame(values.T, index=index, columns=_curve_columns(tuple(nets)))
 
 
 def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
@@ -288,15 +295,21 @@ def trading_bars(predictions: pd.DataFrame, prices: pd.DataFrame | None = None) 
     # The decision in force before this origin's: taken before unknown bars are dropped.
     h1["prev_pred"] = by["y_pred"].shift(1)
     h1["first"] = by["origin"].shift(1).isna()
-    # The return to the next origin, from whichever horizon targets that date.
-    ok = np.isfinite(df["y_true"].to_numpy(float)) & df["target_date"].notna().to_numpy()
-    link = df.loc[ok, ["ticker", "origin", "target_date", "y_true"]]
-    link = link.rename(columns={"target_date": "next", "y_true": "to_next"})
-    link = link.drop_duplicates(["ticker", "origin", "next"])
-    bars = h1.merge(link, on=["ticker", "origin", "next"], how="left")
-    # Prefer the horizon-1 target; fall back to the link when it is unobserved.
+    bars = h1.reset_index(drop=True)
+    # Prefer the horizon-1 target; where it is unobserved, the return to the next origin from
+    # whichever horizon targets that date (looked up for those bars only).
     known = np.isfinite(bars["y_true"].to_numpy(float))
-    bars["ret"] = np.where(known, bars["y_true"], bars["to_next"])
+    to_next = np.full(len(bars), np.nan)
+    if not known.all():
+        need = bars.loc[~known, ["ticker", "origin", "next"]]
+        ok = np.isfinite(df["y_true"].to_numpy(float)) & df["target_date"].notna().to_numpy()
+        ok &= df["origin"].isin(need["origin"]).to_numpy()
+        link = df.loc[ok, ["ticker", "origin", "target_date", "y_true"]]
+        link = link.rename(columns={"target_date": "next", "y_true": "to_next"})
+        link = link.drop_duplicates(["ticker", "origin", "next"])
+        found = need.merge(link, on=["ticker", "origin", "next"], how="left")
+        to_next[~known] = found["to_next"].to_numpy(float)
+    bars["ret"] = np.where(known, bars["y_true"], to_next)
     bars["end"] = bars["target_date"].where(known, bars["next"])
     bars = bars.loc[np.isfinite(bars["ret"].to_numpy(float))].reset_index(drop=True)
     bars["night"] = _night(bars, prices)
@@ -345,16 +358,17 @@ def simulate(
     cols = {c: bars[c].to_numpy(float) for c in ("y_pred", "prev_pred", "ret", "night")}
     end, origin, is_first = bars["end"].to_numpy(), bars["origin"].to_numpy(), bars["first"]
     is_first = is_first.to_numpy(bool)
+    # Every bar's returns per rule at once (elementwise, so each ticker's are its own).
+    traded = {}
+    for rule in STRATEGIES:
+        pos = positions(cols["y_pred"], rule)
+        prev = np.where(is_first, 0.0, positions(cols["prev_pred"], rule))
+        traded[rule] = strategy_returns(pos, prev, cols["ret"], cols["night"], cfg.cost_bps)
     for ticker, idx in sorted(bars.groupby("ticker", sort=False).indices.items()):
         dates = pd.DatetimeIndex(end[idx], name="end")
-        first = is_first[idx]
         nets: dict[str, np.ndarray] = {}
         for rule in STRATEGIES:
-            pos = positions(cols["y_pred"][idx], rule)
-            prev = np.where(first, 0.0, positions(cols["prev_pred"][idx], rule))
-            net, gross, turnover, held = strategy_returns(
-                pos, prev, cols["ret"][idx], cols["night"][idx], cfg.cost_bps
-            )
+            net, gross, turnover, held = (a[idx] for a in traded[rule])
             nets[rule] = net
             stats = performance(net, gross, turnover, held, **kw)
             rows.append({"name": str(ticker), "strategy": rule, **stats})

@@ -319,3 +319,35 @@ def test_point_rows_match_point_metrics_to_the_last_bit():
         for p, d, got in zip(preds, directional, rows, strict=True):
             want = point_metrics(y[idx], p[idx], scale[idx], directional=d, p_value=False)
             assert got == want  # floats compared exactly
+
+
+def test_grouped_scores_match_each_group_scored_alone_to_the_last_bit():
+    from stackcast.reports.scores import (
+        group_interval_metrics,
+        group_point_rows,
+        interval_metrics,
+        point_rows,
+    )
+
+    rng = np.random.default_rng(5)
+    sizes = rng.choice([1, 2, 7, 8, 9, 63, 125, 126, 300], 60)
+    n = int(sizes.sum())
+    bounds = np.stack([np.cumsum(sizes) - sizes, np.cumsum(sizes)], axis=1)
+    y = np.round(rng.standard_normal(n) * 0.02, 4)
+    preds = rng.standard_normal((3, n)) * 0.01
+    preds[1] = 0.0
+    preds[2, bounds[4, 0] : bounds[4, 1]] = 0.0  # a group where one forecast is all zero
+    scale = np.where(rng.random(n) < 0.2, np.nan, rng.uniform(0.005, 0.02, n))
+    scale[bounds[3, 0] : bounds[3, 1]] = np.nan  # a group without any scale: no MASE
+    lo = y - rng.uniform(-0.01, 0.03, n)
+    hi = lo + rng.uniform(0, 0.05, n)
+    lo[rng.random(n) < 0.1] = np.nan
+    lo[bounds[5, 0] : bounds[5, 1]] = np.nan  # a group without a band
+    dates = np.datetime64("2024-01-01") + rng.integers(0, 200, n)
+    horizons = rng.integers(1, 6, len(bounds))
+    directional = [True, False, True]
+    rows = group_point_rows(y, preds, scale, directional, bounds)
+    spans = group_interval_metrics(y, lo, hi, 0.8, dates, horizons, bounds)
+    for (a, b), got, span, h in zip(bounds, rows, spans, horizons, strict=True):
+        assert got == point_rows(y[a:b], preds[:, a:b], scale[a:b], directional)
+        assert span == interval_metrics(y[a:b], lo[a:b], hi[a:b], 0.8, dates[a:b], int(h))

@@ -260,3 +260,24 @@ def test_equal_weight_portfolio():
     nets = [-0.001, (-0.01 - 0.001) / 2, (-0.03 - 0.02) / 2, 0.05]
     assert port["buy_hold"]["total_return"] == pytest.approx(np.prod(1 + np.array(nets)) - 1)
     assert res.curves[PORTFOLIO].index[0] == pd.Timestamp("2024-01-01")
+
+
+def test_an_unobserved_next_bar_reads_the_return_from_the_horizon_reaching_the_next_origin():
+    """Origin 1's horizon-1 bar is unobserved: its return to origin 2 comes from horizon 2."""
+    one = frame(y_pred=[0.01, -0.02, 0.03], simple=[0.02, -0.01, -0.03])
+    one.loc[1, "y_true"] = np.nan  # no bar the day after origin 1
+    origins = one["origin"]
+    two = one.assign(horizon=2, y_true=[0.5, math.log(1.04), 0.7], target_date=origins.shift(-1))
+    two.loc[0, "target_date"] = origins[0] + pd.offsets.BDay(2)
+    other = two.assign(ticker="BBB", y_true=9.0)  # another ticker's row: never linked
+    dup = two.iloc[[1]].assign(y_true=5.0)  # a later duplicate of the link: the first is used
+    pr = pd.concat([one, two, other, dup], ignore_index=True)
+    bars = trading_bars(pr)
+    got = bars.loc[bars["ticker"] == "AAA"].reset_index(drop=True)
+    want = [math.log1p(0.02), math.log(1.04), math.log1p(-0.03)]
+    assert got["ret"].tolist() == pytest.approx(want)
+    assert got["end"].tolist() == [one["target_date"][0], origins[2], one["target_date"][2]]
+    assert got["prev_pred"].isna().tolist() == [True, False, False]
+    # Without the link (the horizon-2 rows gone) the bar has no known return and is dropped.
+    alone = trading_bars(one)
+    assert alone["origin"].tolist() == [origins[0], origins[2]]
