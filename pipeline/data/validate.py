@@ -155,8 +155,8 @@ def clean_rows(
     if not isinstance(dates.dtype, np.dtype) or not np.issubdtype(dates.dtype, np.datetime64):
         return None  # text, or dates with a time zone: the general path reads them
     stamps = dates.to_numpy()
-    if np.isnat(stamps).any():
-        return None
+    if not len(stamps) or np.isnat(stamps).any():
+        return None  # no rows (the caller says so) or a missing date
     if stamps.min() < _MIN_DATE.to_datetime64() or stamps.max() > _MAX_DATE.to_datetime64():
         return None
     day = stamps.astype("datetime64[D]").astype(stamps.dtype)  # midnight: dt.normalize

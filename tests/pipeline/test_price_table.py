@@ -63,3 +63,10 @@ def test_a_bad_row_is_reported_as_ticker_by_ticker() -> None:
     dup = pd.concat([dup, dup.iloc[:1]])
     with pytest.raises(DataError, match="duplicate date"):
         frames_from_table(cfg, dup)
+
+
+def test_an_empty_table_of_dates_is_refused_as_bad_input() -> None:
+    cfg = RunConfig.model_validate({"name": "t"})
+    empty = _table().iloc[:0]  # the columns and dtypes of a real table, no rows
+    with pytest.raises(DataError, match="prices: the frame has no rows"):
+        frames_from_table(cfg, empty)
