@@ -7,6 +7,7 @@ scores a band. ``stackcast.reports.metrics`` applies them per horizon and ticker
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -187,6 +188,13 @@ def _masked_means(
     return means, counts
 
 
+def _finite(values: np.ndarray) -> list[Any]:
+    """``values.tolist()`` with ``None`` for each non-finite number (``finite_or_none``)."""
+    if values.ndim > 1:
+        return [_finite(row) for row in values]
+    return [x if math.isfinite(x) else None for x in values.tolist()]
+
+
 def group_point_rows(
     y: np.ndarray,
     preds: np.ndarray,
@@ -205,7 +213,7 @@ def group_point_rows(
     mse, _ = _masked_means(e**2, every, bounds)
     bias, _ = _masked_means(e, every, bounds)
     rmse = np.sqrt(mse)
-    mase, scaled_n = _masked_means(np.abs(e), np.isfinite(scale) & (scale > 0), bounds, scale)
+    mase, _ = _masked_means(np.abs(e), np.isfinite(scale) & (scale > 0), bounds, scale)
     moved = y != 0
     agree = (np.sign(preds) == np.sign(y)) & moved
 
@@ -213,24 +221,26 @@ def group_point_rows(
         total = np.concatenate([np.zeros((*flags.shape[:-1], 1), np.int64), flags.cumsum(-1)], -1)
         return total[..., bounds[:, 1]] - total[..., bounds[:, 0]]
 
-    hits, moved_n, nonzero = per_group(agree), per_group(moved), per_group(preds != 0) > 0
+    hits, moved_n = per_group(agree).tolist(), per_group(moved).tolist()
+    nonzero = (per_group(preds != 0) > 0).tolist()
+    mae, rmse, bias, mase = (_finite(v) for v in (mae, rmse, bias, mase))
     out = []
     for g, (a, b) in enumerate(bounds.tolist()):
-        m = int(moved_n[g])
+        m = moved_n[g]
         recs = []
         for i, d in enumerate(directional):
             rec: dict[str, Any] = {
                 "n": b - a,
-                "mae": finite_or_none(mae[i, g]),
-                "rmse": finite_or_none(rmse[i, g]),
-                "bias": finite_or_none(bias[i, g]),
-                "mase": finite_or_none(mase[i, g]) if scaled_n[g] else None,
+                "mae": mae[i][g],
+                "rmse": rmse[i][g],
+                "bias": bias[i][g],
+                "mase": mase[i][g],
                 "dir_acc": None,
                 "dir_n": 0,
                 "dir_p": None,
             }
-            if d and nonzero[i, g]:
-                k = int(hits[i, g])
+            if d and nonzero[i][g]:
+                k = hits[i][g]
                 rec["dir_n"] = m
                 rec["dir_acc"] = finite_or_none(k / m) if m else None
                 rec["_dir_hits"] = k
