@@ -9,7 +9,10 @@ padded.
 On JAX every training batch has one shape (``fixed_batch_rows``): a short batch is filled up
 with copies of its own windows at sample weight 0 (``pad_batch``), the loss divides by the
 weight sum and the epoch's ``loss`` counts real rows only (``count_weighted_rows``), so the
-padding changes no loss value and no gradient, and the train step compiles once.
+padding adds nothing to the loss or its gradient, and the train step compiles once. XLA on CPU
+can round a batch's arithmetic differently at another batch shape (a 14-row batch padded to 32
+moved weights by about 1e-8), so a padded short batch is equal to the unpadded one up to float
+rounding, not bit for bit.
 """
 
 from __future__ import annotations

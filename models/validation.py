@@ -7,7 +7,10 @@ the held-out block is predicted with the predict step anyway (calibration, test 
 shared fixed-shape predict pass (``stackcast.models.predict.point_outputs``), then, per
 validation batch, the compiled loss and Keras' batch-size-weighted mean (its float32
 arithmetic), as the test step does; the model's dropout seed states advance as the test step's
-forward passes would advance them, so later epochs draw the same dropout masks.
+forward passes would advance them, so later epochs draw the same dropout masks. On TensorFlow
+``val_loss`` is the test step's bit for bit. On JAX the outputs of a padded 256-row pass can
+differ in the last bit from those of the test step's own batch shape (seen for a last
+validation batch of 94 rows), so ``val_loss`` can differ from Keras' by an ulp.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ def predict_step_validation_ok(model: keras.Model) -> bool:
     (``add_loss``): there the test step's loss is exactly the compiled loss of the outputs
     (the train step compiles no metrics). On JAX the test step fuses the loss into its
     compiled program; the loss's eager operations gave the same bits in every case tried
-    (tested). Other backends keep Keras' test step.
+    (tested), but the outputs can differ by an ulp where a validation batch's row count is not
+    the pass's (see the module docstring). Other backends keep Keras' test step.
     """
     outputs = getattr(model, "outputs", None) or []
     return (
