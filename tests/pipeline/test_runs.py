@@ -37,6 +37,35 @@ def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(t
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.html").exists()
 
 
+
+def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkeypatch):
+    """A write that fails in a writer thread: its own error, no run, the last good state kept."""
+    import pandas as pd
+    from stackcast.pipeline.results import runs
+
+    home = tmp_path / "home"
+    good = runs.publish_run(home, "r0", {"report.html": "<p>0</p>"}, {"kind": "backtest"})
+    index = (home / "index.html").read_text()
+    real = runs._write_durable
+
+    def failing(path, text):
+        if path.name == "B.html":
+            raise OSError(28, "No space left on device")
+        real(path, text)
+
+    monkeypatch.setattr(runs, "_write_durable", failing)
+    files = {
+        "report.html": "<p>1</p>",
+        "metrics.json": {"model": {}},
+        "forecasts.parquet": pd.DataFrame({"y_pred": [0.1, 0.2]}),
+        **{f"tickers/{t}.html": f"<p>{t}</p>" for t in "ABCDEFGHIJ"},
+    }
+    with pytest.raises(OSError, match="No space left on device"):
+        runs.publish_run(home, "r1", files, {"kind": "backtest"})
+    assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]  # no staging left
+    assert (good / "report.html").read_text() == "<p>0</p>"
+    assert (home / "index.html").read_text() == index
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [
