@@ -37,7 +37,6 @@ def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(t
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.html").exists()
 
 
-
 def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkeypatch):
     """A write that fails in a writer thread: its own error, no run, the last good state kept."""
     import pandas as pd
@@ -65,6 +64,7 @@ def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkey
     assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]  # no staging left
     assert (good / "report.html").read_text() == "<p>0</p>"
     assert (home / "index.html").read_text() == index
+
 
 @pytest.mark.parametrize(
     ("args", "words"),
