@@ -48,15 +48,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from stackcast.reports.config import ReportConfig
+from stackcast.reports.trading_stats import drawdown as drawdown
+from stackcast.reports.trading_stats import equity_curve, group_performance, performance
 
 STRATEGIES: tuple[str, ...] = ("long_flat", "long_short", "buy_hold")
 LABELS = {"long_flat": "long/flat", "long_short": "long/short", "buy_hold": "buy & hold"}
 PORTFOLIO = "portfolio"
-
-
-def _f(x: Any) -> float | None:
-    x = float(x)
-    return x if np.isfinite(x) else None
 
 
 def positions(y_pred: np.ndarray, rule: str) -> np.ndarray:
@@ -103,66 +100,6 @@ def strategy_returns(
     turnover = np.abs(position - previous)
     held = np.where(at_open, position, previous)
     return gross - cost_bps / 1e4 * turnover, gross, turnover, held
-
-
-def equity_curve(net: np.ndarray) -> np.ndarray:
-    """Equity starting at 1: ``[1, 1 + r0, (1 + r0)(1 + r1), ...]`` (length ``n + 1``)."""
-    return np.concatenate([[1.0], np.cumprod(1.0 + np.asarray(net, dtype=float))])
-
-
-def drawdown(equity: np.ndarray) -> np.ndarray:
-    """``equity / running_max - 1`` (0 at new highs, negative below)."""
-    equity = np.asarray(equity, dtype=float)
-    return equity / np.maximum.accumulate(equity) - 1.0
-
-
-def performance(
-    net: np.ndarray,
-    gross: np.ndarray,
-    turnover: np.ndarray,
-    position: np.ndarray,
-    *,
-    periods_per_year: int = 252,
-    risk_free: float = 0.0,
-) -> dict[str, Any]:
-    """Summary statistics of one strategy's per-bar returns (see the module docstring).
-
-    Returns:
-        ``bars, total_return, cagr, volatility, sharpe, sortino, max_drawdown, calmar,
-        turnover, hit_rate, exposure`` (``None`` where undefined).
-    """
-    net = np.asarray(net, dtype=float)
-    n = int(net.size)
-    keys = ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown")
-    out: dict[str, Any] = {"bars": n} | dict.fromkeys(
-        (*keys, "calmar", "turnover", "hit_rate", "exposure")
-    )
-    if n == 0:
-        return out
-    ppy = periods_per_year
-    equity = equity_curve(net)
-    end = equity[-1]
-    rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0
-    excess = net - rf
-    sd = np.std(net, ddof=1) if n > 1 else np.nan
-    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
-    mdd = float(drawdown(equity).min())
-    cagr = end ** (ppy / n) - 1.0 if end > 0 else -1.0
-    position = np.asarray(position, dtype=float)
-    in_market = position != 0
-    out.update(
-        total_return=_f(end - 1.0),
-        cagr=_f(cagr),
-        volatility=_f(sd * np.sqrt(ppy)),
-        sharpe=_f(excess.mean() / sd * np.sqrt(ppy)) if sd > 0 else None,
-        sortino=_f(excess.mean() / downside * np.sqrt(ppy)) if downside > 0 else None,
-        max_drawdown=_f(mdd),
-        calmar=_f(cagr / abs(mdd)) if mdd < 0 else None,
-        turnover=_f(np.mean(turnover) * ppy),
-        hit_rate=_f(np.mean(np.asarray(gross)[in_market] > 0)) if in_market.any() else None,
-        exposure=_f(np.mean(np.abs(position))),
-    )
-    return out
 
 
 FILLS: tuple[str, ...] = ("next_open", "next_close")
@@ -231,14 +168,14 @@ def _curve_columns(names: tuple[str, ...]) -> pd.Index:
     return pd.Index([c for name in names for c in (name, f"{name}_dd")])
 
 
-def _curve_frame(start: pd.Timestamp, dates: pd.Index, nets: dict[str, np.ndarray]) -> pd.DataFrame:
+def _curve_frame(
+    start: pd.Timestamp, dates: pd.Index, curves: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> pd.DataFrame:
+    """Each strategy's ``(equity, drawdown)`` as a frame indexed by ``start`` and ``dates``."""
     index = pd.DatetimeIndex([start]).append(pd.DatetimeIndex(dates))
     # One [columns, rows] block (the layout a frame of these columns consolidates to).
-    values = np.empty((2 * len(nets), len(index)))
-    for j, net in enumerate(nets.values()):
-        values[2 * j] = equity_curve(net)
-        values[2 * j + 1] = drawdown(values[2 * j])
-    return pd.DataFrame(values.T, index=index, columns=_curve_columns(tuple(nets)))
+    values = np.concatenate([np.stack(pair) for pair in curves.values()])
+    return pd.DataFrame(values.T, index=index, columns=_curve_columns(tuple(curves)))
 
 
 def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
@@ -364,20 +301,27 @@ def simulate(
         pos = positions(cols["y_pred"], rule)
         prev = np.where(is_first, 0.0, positions(cols["prev_pred"], rule))
         traded[rule] = strategy_returns(pos, prev, cols["ret"], cols["night"], cfg.cost_bps)
-    for ticker, idx in sorted(bars.groupby("ticker", sort=False).indices.items()):
+    groups = sorted(bars.groupby("ticker", sort=False).indices.items())
+    # Every ticker's statistics per rule at once, from its bars side by side in their order.
+    order = np.concatenate([idx for _, idx in groups]) if groups else np.zeros(0, np.int64)
+    sizes = np.array([len(idx) for _, idx in groups], dtype=np.int64)
+    bounds = np.stack([np.cumsum(sizes) - sizes, np.cumsum(sizes)], axis=1)
+    summaries = {
+        rule: group_performance(*(a[order] for a in traded[rule]), bounds, **kw)
+        for rule in STRATEGIES
+    }
+    for k, (ticker, idx) in enumerate(groups):
         dates = pd.DatetimeIndex(end[idx], name="end")
-        nets: dict[str, np.ndarray] = {}
         for rule in STRATEGIES:
             net, gross, turnover, held = (a[idx] for a in traded[rule])
-            nets[rule] = net
-            stats = performance(net, gross, turnover, held, **kw)
-            rows.append({"name": str(ticker), "strategy": rule, **stats})
+            rows.append({"name": str(ticker), "strategy": rule, **summaries[rule][0][k]})
             for c, v in (("net", net), ("gross", gross), ("turnover", turnover)):
                 panel[rule][c].append(v)
             panel[rule]["pos"].append(np.abs(held))
         panel_dates.append(end[idx])
         starts.append(pd.Timestamp(origin[idx[0]]))
-        result.curves[str(ticker)] = _curve_frame(starts[-1], dates, nets)
+        curves = {rule: summaries[rule][1][k] for rule in STRATEGIES}
+        result.curves[str(ticker)] = _curve_frame(starts[-1], dates, curves)
     if len(result.curves) > 1:
         port_rows: list[dict[str, Any]] = []
         nets = {}
@@ -392,6 +336,7 @@ def simulate(
             )
             port_rows.append({"name": PORTFOLIO, "strategy": rule, **stats})
         rows = port_rows + rows
-        result.curves = {PORTFOLIO: _curve_frame(min(starts), mean.index, nets), **result.curves}
+        curves = {rule: (eq := equity_curve(net), drawdown(eq)) for rule, net in nets.items()}
+        result.curves = {PORTFOLIO: _curve_frame(min(starts), mean.index, curves), **result.curves}
     result.rows = rows
     return result
