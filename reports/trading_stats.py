@@ -82,25 +82,12 @@ def performance(
         turnover, hit_rate, exposure`` (``None`` where undefined).
     """
     net = np.asarray(net, dtype=float)
-    n = int(net.size)
-    if n == 0:
-        return {"bars": n} | dict.fromkeys(KEYS)
-    ppy = periods_per_year
-    equity = equity_curve(net)
-    rf = (1.0 + risk_free) ** (1.0 / ppy) - 1.0
-    excess = net - rf
-    sd = np.std(net, ddof=1) if n > 1 else np.nan
-    downside = np.sqrt(np.mean(np.minimum(excess, 0.0) ** 2))
-    position = np.asarray(position, dtype=float)
-    in_market = position != 0
-    parts = {
-        "excess_mean": excess.mean(),
-        "turnover_mean": np.mean(turnover),
-        "hits": int(np.sum(np.asarray(gross)[in_market] > 0)),
-        "in_market": int(in_market.sum()),
-        "exposure": np.mean(np.abs(position)),
-    }
-    return _summary(n, ppy, equity[-1], sd, downside, float(drawdown(equity).min()), parts)
+    if net.size == 0:
+        return {"bars": 0} | dict.fromkeys(KEYS)
+    bars = (net, *(np.asarray(a, dtype=float) for a in (gross, turnover, position)))
+    one = np.array([[0, net.size]])
+    stats, _ = group_performance(*bars, one, periods_per_year=periods_per_year, risk_free=risk_free)
+    return stats[0]
 
 
 def group_performance(
@@ -116,7 +103,7 @@ def group_performance(
     """``performance`` of each run ``a:b`` of ``bounds`` (``[G, 2]``, non-empty) of the bars.
 
     Runs of one length are reduced together, each run's values contiguous in a ``[G, L]``
-    copy, so every number is the one ``performance`` of the run's own arrays gives.
+    copy: every number is the one the run's own arrays give alone, to the last bit.
 
     Returns:
         Per run: its statistics, and its ``(equity_curve, drawdown)``.

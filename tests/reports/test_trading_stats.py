@@ -6,7 +6,7 @@ import numpy as np
 from stackcast.reports.trading_stats import drawdown, equity_curve, group_performance, performance
 
 
-def test_group_performance_is_performance_of_each_run_to_the_last_bit():
+def test_runs_summarised_together_are_each_run_summarised_alone_to_the_last_bit():
     rng = np.random.default_rng(11)
     sizes = rng.choice([1, 2, 3, 8, 63, 125, 126], 40)
     n = int(sizes.sum())
@@ -22,5 +22,7 @@ def test_group_performance_is_performance_of_each_run_to_the_last_bit():
         stats, curves = group_performance(net, gross, turnover, held, bounds, **kw)
         for (a, b), got, (equity, dd) in zip(bounds, stats, curves, strict=True):
             assert got == performance(net[a:b], gross[a:b], turnover[a:b], held[a:b], **kw)
+            alone = [v[a:b].copy() for v in (net, gross, turnover, held)]
+            assert group_performance(*alone, np.array([[0, b - a]]), **kw)[0] == [got]
             assert equity.tobytes() == equity_curve(net[a:b]).tobytes()
             assert dd.tobytes() == drawdown(equity_curve(net[a:b])).tobytes()
