@@ -6,8 +6,9 @@ TensorFlow loads Keras as it loads: over a second of every command's start on tw
 features stackcast never calls. ``skip_keras_extras`` makes exactly those imports, made by
 Keras' own modules as they load, fail as if the packages were missing, which Keras handles
 (``plt = None``, ``sklearn = None``). Every other import is untouched: stackcast's report
-figures and robust scaler import matplotlib and scikit-learn as usual when they need them. Only the command line does this, never ``import stackcast``: a notebook keeps
-Keras as installed.
+figures and robust scaler import matplotlib and scikit-learn as usual when they need them.
+Only the command line does this, never ``import stackcast``: a notebook keeps Keras as
+installed.
 """
 
 from __future__ import annotations

@@ -128,7 +128,8 @@ def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.Data
     ``[data] start/end``.
 
     Raises:
-        DataError: A missing column or any invalid row (the first one found).
+        DataError: A missing column, a row without a ticker or any invalid row (the first
+            one found).
     """
     if not isinstance(prices, pd.DataFrame):
         raise DataError(f"prices must be a pandas DataFrame, got {type(prices).__name__}")
@@ -138,6 +139,14 @@ def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.Data
         raise DataError(f"prices: missing column(s) {', '.join(missing)}")
     table = table.reset_index(drop=True)
     table.index = table.index + 1  # row numbers as a user counts them
+    # Tickers are spelled as in a price file: stripped and upper-cased before grouping, so
+    # "msft" and "MSFT" are one ticker (their dates must not repeat), never two that
+    # overwrite each other; a row without a ticker is refused, not dropped.
+    names = table["ticker"].astype("string").str.strip().str.upper()
+    empty = names.isna() | (names == "")
+    if empty.any():
+        raise DataError(f"prices: row {table.index[empty.to_numpy()][0]} has no ticker")
+    table["ticker"] = names
     frames: dict[str, pd.DataFrame] = {}
     for ticker, got in _validated(cfg, table):
         if isinstance(got, DataError):

@@ -178,7 +178,9 @@ def git_commit() -> str | None:
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         head = pool.submit(git, "rev-parse", "--short=12", "HEAD")
-        dirty = pool.submit(git, "status", "--porcelain", "--untracked-files=no")
+        dirty = pool.submit(
+            git, "--no-optional-locks", "status", "--porcelain", "--untracked-files=no"
+        )
         try:
             return (head.result() + ("+dirty" if dirty.result() else "")) or None
         except (OSError, subprocess.SubprocessError):

@@ -70,3 +70,30 @@ def test_an_empty_table_of_dates_is_refused_as_bad_input() -> None:
     empty = _table().iloc[:0]  # the columns and dtypes of a real table, no rows
     with pytest.raises(DataError, match="prices: the frame has no rows"):
         frames_from_table(cfg, empty)
+
+
+def test_tickers_differing_in_case_are_one_ticker_not_two_that_overwrite() -> None:
+    cfg = RunConfig.model_validate({"name": "t"})
+    table = _table(tickers=("AAA",), n=60)
+    table = table.sort_values("date").reset_index(drop=True)
+    lower = table.copy()
+    lower["ticker"] = "aaa"
+    halves = pd.concat([table.iloc[:30], lower.iloc[30:]], ignore_index=True)
+    frames = frames_from_table(cfg, halves)
+    assert list(frames) == ["AAA"]
+    assert len(frames["AAA"]) == 60  # both spellings' rows, none lost
+    both = pd.concat([table, lower], ignore_index=True)  # the same dates under both spellings
+    with pytest.raises(DataError, match="AAA"):
+        frames_from_table(cfg, both)
+
+
+def test_a_row_without_a_ticker_is_refused_not_dropped() -> None:
+    cfg = RunConfig.model_validate({"name": "t"})
+    table = _table(tickers=("AAA",), n=60).reset_index(drop=True)
+    table["ticker"] = table["ticker"].astype(object)
+    table.loc[7, "ticker"] = None
+    with pytest.raises(DataError, match=r"prices: row 8 has no ticker"):
+        frames_from_table(cfg, table)
+    table.loc[7, "ticker"] = "  "
+    with pytest.raises(DataError, match=r"prices: row 8 has no ticker"):
+        frames_from_table(cfg, table)
