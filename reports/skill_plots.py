@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from stackcast.models.baselines import one_blas_thread
 from stackcast.reports.figures import (
     COLORS,
     headline_horizons,
@@ -20,7 +21,6 @@ from stackcast.reports.figures import (
 )
 from stackcast.reports.slope import slope_fit
 from stackcast.reports.svg_plot import Canvas, Key, dash_of
-from threadpoolctl import threadpool_limits
 
 
 def _scored(predictions: pd.DataFrame | None) -> pd.DataFrame:
@@ -99,7 +99,7 @@ def predicted_vs_realised_plot(
         ax.line(d, d, "#444444", 0.8, dash_of(":"))
         # One BLAS thread: the fit's dot products of a few thousand rows are microseconds,
         # while waking OpenBLAS's idle threads for them cost milliseconds each on a busy box.
-        with threadpool_limits(1, user_api="blas"):
+        with one_blas_thread():  # the process's controller, found once
             fit = slope_fit(x, y, origin_all[rows], int(h))
         if fit is not None:
             xs = np.array([lo - pad, hi + pad])
