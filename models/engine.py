@@ -129,6 +129,15 @@ def fold_rows(panel: Panel, split: Split) -> FoldRows:
     return replace(rows, train=train)
 
 
+def complete_train(panel: Panel, split: Split) -> np.ndarray:
+    """The fold's training origins with every target known (``split.rows(panel).train``).
+
+    Those targets are checked on the fold's origins only, not on the whole panel.
+    """
+    train = split.rows(panel, require_targets=False).train
+    return train[np.isfinite(panel.Y[train]).all(axis=1)]
+
+
 def run_fold(
     panel: Panel,
     split: Split,
@@ -188,7 +197,10 @@ def assemble(
     folds = sorted(folds, key=lambda f: f.split.fold)
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     scale = pd.concat(
-        [rw_scale(panel, f.split.rows(panel).train).assign(fold=f.split.fold + 1) for f in folds],
+        [
+            rw_scale(panel, complete_train(panel, f.split)).assign(fold=f.split.fold + 1)
+            for f in folds
+        ],
         ignore_index=True,
     )
     warnings = [w for f in folds for w in f.warnings]
