@@ -83,7 +83,9 @@ JAX_SCRIPT = textwrap.dedent(
         runs.append((result.history, model.get_weights(), model))
     (keras_history, keras_weights, model), (ours, our_weights, _) = runs
     assert predict_step_validation_ok(model)
-    assert [v.hex() for v in ours["val_loss"]] == [v.hex() for v in keras_history["val_loss"]]
+    # the loss is one jitted program on JAX, Keras' test step fuses it with the forward pass:
+    # the same value up to float32 rounding (an ulp), the same training
+    np.testing.assert_allclose(ours["val_loss"], keras_history["val_loss"], rtol=3e-7, atol=0)
     assert ours["loss"] == keras_history["loss"]
     assert all(np.array_equal(a, b) for a, b in zip(our_weights, keras_weights, strict=True))
     print(json.dumps({"ok": True, "val_loss": ours["val_loss"]}))
@@ -93,7 +95,7 @@ JAX_SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_early_stopping_through_the_predict_step_is_keras_test_step_on_jax() -> None:
-    """On JAX too: val_loss, later epochs and weights are those of Keras' test step."""
+    """On JAX too: val_loss up to an ulp, later epochs and weights those of Keras' test step."""
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
     proc = run_python(JAX_SCRIPT, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
