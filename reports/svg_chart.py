@@ -176,8 +176,7 @@ def line_chart(
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
     ]
     step = float(yt[1] - yt[0]) if len(yt) > 1 else 1.0
-    for v in yt:
-        y = TOP + (1 - (float(v) - y0) / (y1 - y0)) * ph  # py(v), without a NumPy call per tick
+    for v, y in zip(yt, py(yt).tolist(), strict=True):  # one NumPy call for every tick
         label = tick_label(v, step) + ("%" if percent else "")
         out.append(
             f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>'

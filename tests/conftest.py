@@ -38,6 +38,16 @@ def run_python(
     )
 
 
+def run_on_jax(
+    code: str, *, cold: bool = False, timeout: int = 300
+) -> subprocess.CompletedProcess[str]:
+    """``run_python`` on the JAX backend; ``cold``: without the persistent compilation cache."""
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
+    if cold:
+        env.pop("JAX_COMPILATION_CACHE_DIR", None)
+    return run_python(code, env=env, timeout=timeout)
+
+
 def sessions(start: str, periods: int, calendar: str = "XNYS") -> pd.DatetimeIndex:
     """The first ``periods`` trading sessions of ``calendar`` from ``start`` on."""
     from stackcast.features.calendars import trading_calendar

@@ -160,17 +160,15 @@ def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.Data
 def _validated(cfg: RunConfig, table: pd.DataFrame) -> Iterator[tuple[str, Loaded | DataError]]:
     """``(ticker, validated_frame(...))`` per ticker of ``table``, in ticker order.
 
-    A table of string tickers, dates and clean numeric rows is checked in one pass over every
-    ticker (``clean_rows``): the same frames and warnings, without a pass per ticker.
-    Anything else (a problem anywhere, dates as text) goes ticker by ticker, as a file does.
+    ``table``'s tickers are present and spelled as ``frames_from_table`` leaves them. A table
+    of dates and clean numeric rows is checked in one pass over every ticker (``clean_rows``):
+    the same frames and warnings, without a pass per ticker. Anything else (a problem
+    anywhere, dates as text) goes ticker by ticker, as a file does.
     """
     start, end = cfg.data.start, cfg.data.end
-    clean = None
-    if pd.api.types.is_string_dtype(table["ticker"]):
-        codes, names = pd.factorize(table["ticker"], sort=True)
-        if (codes >= 0).all():
-            rows = table.index.to_numpy()
-            clean = clean_rows(table, table["date"], rows, codes, len(names), cfg.data)
+    codes, names = pd.factorize(table["ticker"], sort=True)
+    rows = table.index.to_numpy()
+    clean = clean_rows(table, table["date"], rows, codes, len(names), cfg.data)
     if clean is None:
         for raw_ticker, raw in table.groupby("ticker", sort=True):
             ticker = check_ticker(str(raw_ticker))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import textwrap
 
 import numpy as np
 import pytest
 from stackcast.models.batches import BatchAdapter, fixed_batch_rows, pad_batch
 
-from tests.conftest import REPO, run_python
+from tests.conftest import run_on_jax
 from tests.models.helpers import MASK, Batches, Trained, make_data
 
 
@@ -140,8 +139,6 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.slow
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_jax_trains_with_one_batch_shape_and_the_same_numbers() -> None:
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
-    env.pop("JAX_COMPILATION_CACHE_DIR", None)
-    proc = run_python(JAX_SCRIPT, env=env, timeout=300)
+    proc = run_on_jax(JAX_SCRIPT, cold=True)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert '"ok": true' in proc.stdout

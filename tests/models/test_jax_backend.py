@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import textwrap
 
 import pytest
 
-from tests.conftest import REPO, run_python
+from tests.conftest import run_on_jax
 
 SCRIPT = textwrap.dedent(
     """
@@ -73,7 +72,6 @@ SCRIPT = textwrap.dedent(
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_models_run_on_the_jax_backend() -> None:
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
-    proc = run_python(SCRIPT, env=env, timeout=300)
+    proc = run_on_jax(SCRIPT)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert '"ok": true' in proc.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import textwrap
 
 import keras
@@ -14,7 +13,7 @@ from stackcast.models.config import LayerConfig, ModelConfig
 from stackcast.models.network import build_model
 from stackcast.models.validation import predict_step_validation_ok, weighted_mean
 
-from tests.conftest import REPO, run_python
+from tests.conftest import run_on_jax
 from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW
 
 MODEL = ModelConfig(layers=(LayerConfig(cell="gru", units=4),), dropout=0.1, between_dropout=0.0)
@@ -96,8 +95,7 @@ JAX_SCRIPT = textwrap.dedent(
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
 def test_early_stopping_through_the_predict_step_is_keras_test_step_on_jax() -> None:
     """On JAX too: val_loss up to an ulp, later epochs and weights those of Keras' test step."""
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
-    proc = run_python(JAX_SCRIPT, env=env, timeout=300)
+    proc = run_on_jax(JAX_SCRIPT)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert '"ok": true' in proc.stdout
 
