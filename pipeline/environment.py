@@ -19,6 +19,10 @@ BACKENDS = ("tensorflow", "jax")
 BACKEND_ENV = "STACKCAST_BACKEND"
 # Size at which jax's compilation cache (``[runtime] compile_cache``) evicts its oldest entries.
 COMPILE_CACHE_BYTES = 1 << 30
+# LLVM optimisation level of the programs XLA compiles for the CPU under jax (XLA's default is
+# 2). At 1 the demo's cold run compiles about 1.7 s faster and its steady epochs run about 10%
+# faster, with the same bits (forecasts and initial weights compared); 0 changes the numbers.
+XLA_CPU_OPT_LEVEL = "--xla_backend_optimization_level=1"
 
 
 def quiet_tensorflow() -> None:
@@ -75,8 +79,10 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
                 f"process: start a new process (or set KERAS_BACKEND={wanted} before importing "
                 "keras)"
             )
-        if current == "jax" and cache_dir is not None:
-            _compile_cache(cache_dir)
+        if current == "jax":
+            _xla_cpu_flags()
+            if cache_dir is not None:
+                _compile_cache(cache_dir)
         return current
     if importlib.util.find_spec(wanted) is None:
         extra = "jax" if wanted == "jax" else "gpu"
@@ -84,9 +90,38 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
             f"[runtime] {where}, but {wanted} is not installed: pip install 'stackcast[{extra}]'"
         )
     os.environ["KERAS_BACKEND"] = wanted
-    if wanted == "jax" and cache_dir is not None:
-        _compile_cache(cache_dir)
+    if wanted == "jax":
+        _xla_cpu_flags()
+        if cache_dir is not None:
+            _compile_cache(cache_dir)
     return wanted
+
+
+def _xla_cpu_flags() -> None:
+    """Add ``XLA_CPU_OPT_LEVEL`` to ``XLA_FLAGS`` where jax will compile for the CPU only.
+
+    Left out when ``XLA_FLAGS`` sets an optimisation level already, when an accelerator
+    plugin is installed (unless ``JAX_PLATFORMS=cpu``: the flag would apply to its programs
+    too), or when jax has started its backends (XLA reads its flags once, at that start).
+    """
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_backend_optimization_level" in flags:
+        return
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    if bridge is not None and getattr(bridge, "_backends", None):
+        return
+    if os.environ.get("JAX_PLATFORMS", "").strip().lower() != "cpu" and _accelerator_plugin():
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} {XLA_CPU_OPT_LEVEL}".strip()
+
+
+def _accelerator_plugin() -> bool:
+    """Whether a jax plugin for a GPU or TPU is installed (jax would find it at start)."""
+    if any(importlib.util.find_spec(m) is not None for m in ("jax_plugins", "libtpu")):
+        return True
+    from importlib.metadata import entry_points
+
+    return bool(entry_points(group="jax_plugins"))
 
 
 def _env_number(name: str, kind: type[float] | type[int]) -> float | int:

@@ -39,10 +39,13 @@ def run_python(
 
 
 def run_on_jax(
-    code: str, *, cold: bool = False, timeout: int = 300
+    code: str, *, cold: bool = False, timeout: int = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``run_python`` on the JAX backend; ``cold``: without the persistent compilation cache."""
-    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO)}
+    """``run_python`` on the JAX backend; ``cold``: without the persistent compilation cache.
+
+    ``env``: variables set for this run on top of the test's environment.
+    """
+    env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": str(REPO), **(env or {})}
     if cold:
         env.pop("JAX_COMPILATION_CACHE_DIR", None)
     return run_python(code, env=env, timeout=timeout)

@@ -133,3 +133,82 @@ def test_a_bad_jax_cache_setting_is_a_clear_error(
     monkeypatch.setenv("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "soon")
     with pytest.raises(ConfigError, match="JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS='soon'"):
         environment._compile_cache(tmp_path / "xla")
+
+
+def test_jax_on_the_cpu_compiles_at_llvm_level_one_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The level is added once; the user's level, an accelerator or started backends win."""
+    import types
+
+    monkeypatch.delitem(sys.modules, "jax._src.xla_bridge", raising=False)
+    monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+    monkeypatch.setattr(environment, "_accelerator_plugin", lambda: False)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=false")
+    environment._xla_cpu_flags()
+    environment._xla_cpu_flags()
+    flags = "--xla_cpu_enable_fast_math=false " + environment.XLA_CPU_OPT_LEVEL
+    assert os.environ["XLA_FLAGS"] == flags
+    monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3")
+    environment._xla_cpu_flags()
+    assert os.environ["XLA_FLAGS"] == "--xla_backend_optimization_level=3"
+
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setattr(environment, "_accelerator_plugin", lambda: True)
+    environment._xla_cpu_flags()  # a GPU or TPU plugin: its programs keep XLA's default
+    assert "XLA_FLAGS" not in os.environ
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    environment._xla_cpu_flags()  # ... unless jax is told to use the CPU only
+    assert os.environ["XLA_FLAGS"] == environment.XLA_CPU_OPT_LEVEL
+
+    monkeypatch.delenv("XLA_FLAGS")
+    started = types.SimpleNamespace(_backends={"cpu": object()})
+    monkeypatch.setitem(sys.modules, "jax._src.xla_bridge", started)
+    environment._xla_cpu_flags()  # XLA has read its flags already: nothing to change
+    assert "XLA_FLAGS" not in os.environ
+
+
+SAME_BITS = textwrap.dedent(
+    """
+    import hashlib, os, sys
+    from stackcast.pipeline.environment import use_backend
+    assert use_backend("jax") == "jax"
+    print(os.environ.get("XLA_FLAGS", ""))
+    import numpy as np
+    from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+    from stackcast.models.network import build_model
+    from stackcast.models.predict import predict
+    from stackcast.models.training import train
+    from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, make_data
+
+    x, y = make_data(72)
+    layers = (LayerConfig(cell="lstm", units=6, backward_cell="gru", bidirectional=True),
+              LayerConfig(cell="gru", units=4))
+    model = build_model(ModelConfig(layers=layers), FEATURES, WINDOW, HORIZONS, MASK, seed=1)
+    result = train(model, (x[:56], y[:56]), (x[56:], y[56:]), TrainConfig(epochs=2, seed=1))
+    arrays = [*model.get_weights(), np.asarray(result.history["val_loss"]),
+              *predict(model, x, mc_samples=4, interval=0.8, seed=1)]
+    print(hashlib.sha256(b"".join(a.tobytes() for a in arrays)).hexdigest())
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax is not installed")
+def test_llvm_level_one_gives_the_same_bits_as_xla_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trained model's weights, validation loss and MC-dropout forecasts: bit for bit."""
+    from tests.conftest import run_on_jax
+
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+    outputs = []
+    for flags in (None, "--xla_backend_optimization_level=2"):  # ours, then XLA's default
+        env_flags = {} if flags is None else {"XLA_FLAGS": flags}
+        proc = run_on_jax(SAME_BITS, cold=True, env=env_flags)
+        assert proc.returncode == 0, proc.stderr[-4000:]
+        outputs.append(proc.stdout.split())
+    assert outputs[0][0] == environment.XLA_CPU_OPT_LEVEL
+    assert outputs[1][0] == "--xla_backend_optimization_level=2"
+    assert outputs[0][-1] == outputs[1][-1]
