@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from stackcast.pipeline.atomic import atomic_write_text, file_lock, fsync_dir
+from stackcast.pipeline.results import jsontext
 
 from stackcast.versions import library_versions
 
@@ -259,34 +260,28 @@ def publish_run(
     with staged_run(home, kind, out, run_id=run_id) as run:
         root = run.staging.resolve()
         paths = {name: staged_path(run.staging, name, root=root) for name in files}
-        # A page in a folder of the staging directory (tickers/): nobody reads it before the
-        # directory is published, so a durable plain write is enough (no temp file, rename
-        # and folder sync per page: hundreds of pages in a large run).
-        pages = {
-            name
-            for name, content in files.items()
-            if paths[name].parent != root and isinstance(content, str)
-        }
-        with _writers(len(files)) as pool:
-            # A few threads write the files: a sync waits on the disk, not the CPU, so pages
-            # are synced while the JSON and Parquet files are encoded.
+        paths["summary.json"] = root / "summary.json"
+        contents = {**files, "summary.json": summary_text(summary)}
+        # Nobody reads the staging directory before it is renamed into place, so each file is
+        # a durable plain write (no temporary file, rename and folder sync per file), and the
+        # folders are synced once at the end. A few threads write the files: a sync waits on
+        # the disk, not the CPU, so files are synced while the JSON and Parquet are encoded.
+        with _writers(len(contents)) as pool:
             written = [
-                pool.submit(_write_file, paths[name], content, name in pages)
-                for name, content in files.items()
+                pool.submit(_write_file, paths[name], content) for name, content in contents.items()
             ]
             for future in written:
                 future.result()
-        for folder in {paths[name].parent for name in pages}:
+        for folder in sorted({path.parent for path in paths.values()}, reverse=True):
             fsync_dir(folder)
-        write_summary(run, summary)
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)
     return run.final
 
 
-def _write_durable(path: Path, text: str) -> None:
+def _write_durable(path: Path, text: str | bytes) -> None:
     with open(path, "wb") as fh:
-        fh.write(text.encode("utf-8"))
+        fh.write(text.encode("utf-8") if isinstance(text, str) else text)
         fh.flush()
         os.fsync(fh.fileno())
 
@@ -296,18 +291,20 @@ def _writers(files: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=max(1, min(FILE_WRITERS, files)))
 
 
-def _write_file(path: Path, content: RunFile, page: bool) -> None:
-    """One run file: a page durably in place, anything else atomically (text, JSON, Parquet)."""
-    from stackcast.pipeline.atomic import atomic_write_json, atomic_write_parquet
+def _write_file(path: Path, content: RunFile) -> None:
+    """One run file, durably in place: text, JSON (``dict``/``list``) or Parquet (a frame).
 
-    if page:
+    The bytes are those of ``atomic_write_text``, ``atomic_write_json`` and
+    ``atomic_write_parquet``.
+    """
+    if isinstance(content, str):
         _write_durable(path, content)
-    elif isinstance(content, str):
-        atomic_write_text(path, content)
     elif isinstance(content, dict | list):
-        atomic_write_json(path, content)
+        _write_durable(path, jsontext.dumps(content) + "\n")
     else:
-        atomic_write_parquet(content, path)
+        content.to_parquet(path, index=False, engine="pyarrow")
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
 
 
 def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:
@@ -323,9 +320,9 @@ def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:
     return path
 
 
-def write_summary(run: RunDir, summary: dict[str, Any]) -> None:
-    """Write the run's ``summary.json`` (what the index shows) into the staging directory."""
-    atomic_write_text(run.staging / "summary.json", json.dumps(summary, indent=2, default=str))
+def summary_text(summary: dict[str, Any]) -> str:
+    """A run's ``summary.json`` text (what the index shows)."""
+    return json.dumps(summary, indent=2, default=str)
 
 
 def read_summaries(home: Path) -> list[dict[str, Any]]:
