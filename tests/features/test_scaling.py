@@ -147,3 +147,30 @@ def test_standard_stats_match_scikit_learn_bit_for_bit():
         mean, scale = standard_stats(A)
         np.testing.assert_array_equal(mean, sk.mean_)
         np.testing.assert_array_equal(scale, sk.scale_)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_ticker_stats_match_one_ticker_at_a_time_bit_for_bit(seed):
+    """Every ticker's statistics at once: the bits of ``column_stats`` on its rows alone."""
+    from stackcast.features.scaler_stats import column_stats, ticker_stats
+
+    rng = np.random.default_rng(seed)
+    for _ in range(40):
+        n_t, d = int(rng.integers(1, 12)), int(rng.integers(1, 6))
+        sizes = rng.integers(0, 400, n_t) if seed % 2 else np.full(n_t, int(rng.integers(1, 300)))
+        tid = rng.permutation(np.repeat(np.arange(n_t), sizes))
+        A = rng.standard_t(3, (len(tid), d)) * rng.uniform(1e-3, 1e3) + rng.normal(0, 5)
+        A[rng.random(A.shape) < rng.choice([0.0, 0.05, 0.9])] = np.nan
+        if d > 1:
+            A[tid == 0, 1] = np.nan  # a ticker with a column without data: pooled fallback
+        A[:, 0] = np.where(rng.random(len(tid)) < 0.5, A[:, 0], 2.5)
+        for kind in ("standard", "robust", "none"):
+            center, scale = ticker_stats(kind, A, tid, n_t)
+            for k in range(n_t):
+                rows = A[tid == k]
+                want = column_stats(kind, rows) if len(rows) or kind == "none" else None
+                if want is None:
+                    assert np.isnan(center[k]).all() and np.isnan(scale[k]).all()
+                    continue
+                np.testing.assert_array_equal(center[k], want[0])
+                np.testing.assert_array_equal(scale[k], want[1])
