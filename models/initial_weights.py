@@ -7,7 +7,8 @@ from the persistent cache) on its first use in a process: 0.5-1 s per process wi
 filled, several seconds without. ``built_together`` builds the model with its weights'
 creation deferred (Keras' ``StatelessScope``), then computes every initial value in one
 jitted function. Seeded initializers are pure functions of their shape and seed, and the
-program holds the same operations, so the values are the same bit for bit (tested).
+program holds the same operations, so the values are the same bit for bit (tested). An
+optimizer's slots (a zero fill per weight shape) are made the same way when it is built.
 ``clone_with_weights`` copies a model the same way, its weights taken from the model instead of
 computed by initializers that would be overwritten anyway.
 """
@@ -15,14 +16,15 @@ computed by initializers that would be overwritten anyway.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import keras
 
 _PENDING = "uninitialized_variables"
+T = TypeVar("T")
 
 
-def _deferred(make: Callable[[], keras.Model]) -> tuple[keras.Model, list[Any]] | None:
+def _deferred(make: Callable[[], T]) -> tuple[T, list[Any]] | None:
     """``make()`` with its new variables left uninitialised, and those variables.
 
     ``None`` (nothing made) off JAX, with a distribution (sharded variables) or with a Keras
@@ -41,24 +43,26 @@ def _deferred(make: Callable[[], keras.Model]) -> tuple[keras.Model, list[Any]] 
     before = list(global_state.get_global_attribute(_PENDING, [], set_to_default=True))
     try:
         with keras.StatelessScope(initialize_variables=False):
-            model = make()
+            made = make()
         pending = list(global_state.get_global_attribute(_PENDING) or [])[len(before) :]
     finally:
         global_state.set_global_attribute(_PENDING, before)
-    return model, pending
+    return made, pending
 
 
-def built_together(make: Callable[[], keras.Model]) -> keras.Model:
-    """``make()``, its new variables initialised by one compiled program on JAX.
+def built_together(make: Callable[[], T]) -> T:
+    """``make()``, the variables it creates initialised by one compiled program on JAX.
 
-    Only for models whose initializers are seeded (pure): an unseeded initializer draws from
-    Keras' global seed generator, a side effect a jitted function must not have. Other
-    backends: ``make()`` as is.
+    For a model whose initializers are seeded (pure), or an optimizer's ``build`` (zero
+    slots): an unseeded initializer draws from Keras' global seed generator, a side effect a
+    jitted function must not have. Other backends: ``make()`` as is.
     """
     deferred = _deferred(make)
     if deferred is None:
         return make()
-    model, pending = deferred
+    made, pending = deferred
+    if not pending:
+        return made
     import jax
 
     def values() -> list[Any]:
@@ -66,7 +70,7 @@ def built_together(make: Callable[[], keras.Model]) -> keras.Model:
 
     for variable, value in zip(pending, jax.jit(values)(), strict=True):
         _set(variable, value)
-    return model
+    return made
 
 
 def clone_with_weights(model: keras.Model) -> keras.Model:

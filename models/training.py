@@ -39,6 +39,7 @@ from stackcast.models.config import TrainConfig
 from stackcast.models.cudnn import CudnnCheck, cudnn_warnings, model_cudnn_eligibility
 from stackcast.models.divergence import NanGuard, data_batch_of_hit, divergence_message
 from stackcast.models.grappler import lighten_train_function
+from stackcast.models.initial_weights import built_together
 from stackcast.models.losses import MaskedLoss, masked_loss
 from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
@@ -216,7 +217,8 @@ def _compile_or_reuse(
     )
     # Build the optimizer now (fit would build it on its first step, with the same variables)
     # and remember its untouched state, which the next reuse restores.
-    model.optimizer.build(model.trainable_variables)
+    # On JAX its zero slots come from one compiled program, not one per weight shape.
+    built_together(lambda: model.optimizer.build(model.trainable_variables))
     fresh = [to_numpy(v).copy() for v in model.optimizer.variables]
     # TensorFlow CPU: the train step's one instantiation skips graph passes that change
     # nothing for it (stackcast.models.grappler)

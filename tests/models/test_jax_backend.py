@@ -43,7 +43,19 @@ SCRIPT = textwrap.dedent(
     assert np.array_equal(runs[0], runs[1]), "JAX CPU runs differ"
     norms = result.history["grad_norm/rnn_0/mean"] + result.history["grad_norm/head/max"]
     assert all(np.isfinite(norms)) and min(norms) > 0, norms
-    from stackcast.models.initial_weights import clone_with_weights
+    from stackcast.models.initial_weights import built_together, clone_with_weights
+    from stackcast.models.monitor import MonitoredAdam
+
+    # an optimizer's slots made by one program: the variables and values of Keras' own build
+    eager_opt, together = MonitoredAdam(), MonitoredAdam()
+    eager_opt.watch(model)
+    together.watch(model)
+    eager_opt.build(model.trainable_variables)
+    built_together(lambda: together.build(model.trainable_variables))
+    assert [v.name for v in eager_opt.variables] == [v.name for v in together.variables]
+    for a, b in zip(eager_opt.variables, together.variables, strict=True):
+        a, b = keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        assert a.dtype == b.dtype and np.array_equal(a, b), "optimizer slots differ"
 
     copy = clone_with_weights(model)  # the predict runner's copy: every state it uses is set
     states = [v for v in copy.variables if v.path.endswith("seed_generator_state")]
