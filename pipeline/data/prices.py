@@ -176,5 +176,6 @@ def _validated(cfg: RunConfig, table: pd.DataFrame) -> Iterator[tuple[str, Loade
         return
     for g, raw_ticker in enumerate(names):
         ticker = check_ticker(str(raw_ticker))
-        frame, warnings = clean.result(g, ticker, "row")
-        yield ticker, clipped(ticker, Loaded(frame, tuple(warnings)), start, end, "prices")
+        frame, warnings = clean.result(g, ticker, "row", start, end)  # clipped to the range
+        loaded = Loaded(frame, tuple(warnings))
+        yield ticker, loaded if len(frame) else clipped(ticker, loaded, start, end, "prices")

@@ -8,6 +8,7 @@ raises ``PriceValidationError`` naming every problem's ticker, row and date.
 
 from __future__ import annotations
 
+import datetime as _dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,8 +122,19 @@ class CleanRows:
     jump: np.ndarray  # jump[k - 1]: row k moved more than max_jump from the row before
     max_jump: float
 
-    def result(self, g: int, ticker: str, row_name: str) -> tuple[pd.DataFrame, list[str]]:
-        """Ticker ``g``'s price frame and its one-day-move warnings (``validate_prices``)."""
+    def result(
+        self,
+        g: int,
+        ticker: str,
+        row_name: str,
+        start: _dt.date | None = None,
+        end: _dt.date | None = None,
+    ) -> tuple[pd.DataFrame, list[str]]:
+        """Ticker ``g``'s price frame and its one-day-move warnings (``validate_prices``).
+
+        With ``start``/``end`` the frame holds only the bars dated in ``[start, end]``
+        (``sources.in_range`` of the whole frame); the warnings are those of every bar.
+        """
         a, b = int(self.edges[g]), int(self.edges[g + 1])
         warnings = []
         for k in np.flatnonzero(self.jump[a : b - 1]) + a + 1:
@@ -133,9 +145,20 @@ class CleanRows:
                 f"max_jump {self.max_jump:g})"
             )
             warnings.append(str(Problem(ticker, int(self.rows[k]), when, text, row_name)))
-        data: dict[str, Any] = {"date": self.day[a:b].astype("datetime64[ns]"), "ticker": ticker}
-        data |= {c: self.columns[c][a:b] for c in COLUMN_ORDER if c in self.columns}
+        dates = self.day[a:b].astype("datetime64[ns]")  # midnight of each bar, ascending
+        lo, hi = 0, len(dates)
+        if start is not None:
+            lo = int(np.searchsorted(dates, _stamp(start), "left"))
+        if end is not None:
+            hi = max(lo, int(np.searchsorted(dates, _stamp(end), "right")))
+        data: dict[str, Any] = {"date": dates[lo:hi], "ticker": ticker}
+        data |= {c: self.columns[c][a + lo : a + hi] for c in COLUMN_ORDER if c in self.columns}
         return pd.DataFrame(data), warnings
+
+
+def _stamp(day: _dt.date) -> np.datetime64:
+    """``pd.Timestamp(day)`` as the ``datetime64[ns]`` a frame's dates compare with."""
+    return pd.Timestamp(day).to_datetime64().astype("datetime64[ns]")
 
 
 def clean_rows(

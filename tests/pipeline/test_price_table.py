@@ -35,15 +35,28 @@ def _one_by_one(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, tuple[pd.Data
     return out
 
 
-@pytest.mark.parametrize("dates_as_text", [False, True])
-def test_one_pass_matches_ticker_by_ticker(dates_as_text: bool) -> None:
-    cfg = RunConfig.model_validate({"name": "t"})
+@pytest.mark.parametrize(
+    ("dates_as_text", "data"),
+    [
+        (False, {}),
+        (True, {}),
+        (False, {"start": "2020-03-02", "end": "2020-09-30"}),  # clipped (warnings: all bars)
+        (False, {"start": "2020-02-29", "end": "2020-03-01"}),  # a weekend: no bar in range
+    ],
+)
+def test_one_pass_matches_ticker_by_ticker(dates_as_text: bool, data: dict) -> None:
+    cfg = RunConfig.model_validate({"name": "t", "data": data})
     prices = _table()
     if dates_as_text:  # the general path, ticker by ticker
         prices["date"] = prices["date"].dt.strftime("%Y-%m-%d")
     table = prices.reset_index(drop=True)
     table.index = table.index + 1
     got = dict(_validated(cfg, table))
+    if data.get("end") == "2020-03-01":
+        assert all(isinstance(e, DataError) and "no prices between" in str(e) for e in got.values())
+        with pytest.raises(DataError, match="no prices between 2020-02-29 and 2020-03-01"):
+            frames_from_table(cfg, prices)
+        return
     want = _one_by_one(cfg, prices)
     assert list(got) == list(want) == ["AAA", "BBB", "C.D"]
     for t, (frame, warnings) in want.items():
