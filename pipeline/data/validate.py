@@ -148,17 +148,25 @@ class CleanRows:
         dates = self.day[a:b].astype("datetime64[ns]")  # midnight of each bar, ascending
         lo, hi = 0, len(dates)
         if start is not None:
-            lo = int(np.searchsorted(dates, _stamp(start), "left"))
+            lo = int(np.searchsorted(dates, pd.Timestamp(start).to_datetime64(), "left"))
         if end is not None:
-            hi = max(lo, int(np.searchsorted(dates, _stamp(end), "right")))
+            hi = max(lo, int(np.searchsorted(dates, pd.Timestamp(end).to_datetime64(), "right")))
         data: dict[str, Any] = {"date": dates[lo:hi], "ticker": ticker}
         data |= {c: self.columns[c][a + lo : a + hi] for c in COLUMN_ORDER if c in self.columns}
         return pd.DataFrame(data), warnings
 
 
-def _stamp(day: _dt.date) -> np.datetime64:
-    """``pd.Timestamp(day)`` as the ``datetime64[ns]`` a frame's dates compare with."""
-    return pd.Timestamp(day).to_datetime64().astype("datetime64[ns]")
+def _by_group_then_day(day: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """``np.lexsort((day, group))``: rows by ticker, then date, then row order.
+
+    When each ticker's rows already come in date order (the usual table), a stable sort by
+    ticker alone gives that order, several times faster than sorting on both keys.
+    """
+    order = np.argsort(group, kind="stable")
+    d, g = day[order], group[order]
+    if ((d[1:] > d[:-1]) | (g[1:] != g[:-1])).all():
+        return order
+    return np.lexsort((day, group))
 
 
 def clean_rows(
@@ -183,7 +191,7 @@ def clean_rows(
     if stamps.min() < _MIN_DATE.to_datetime64() or stamps.max() > _MAX_DATE.to_datetime64():
         return None
     day = stamps.astype("datetime64[D]").astype(stamps.dtype)  # midnight: dt.normalize
-    order = np.lexsort((day, group))  # stable: by ticker, then date, then row order
+    order = _by_group_then_day(day, group)
     day, group = day[order], group[order]
     same = group[1:] == group[:-1]
     if ((day[1:] == day[:-1]) & same).any():

@@ -110,3 +110,18 @@ def test_a_row_without_a_ticker_is_refused_not_dropped() -> None:
     table.loc[7, "ticker"] = "  "
     with pytest.raises(DataError, match=r"prices: row 8 has no ticker"):
         frames_from_table(cfg, table)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_rows_are_ordered_as_lexsort_orders_them(seed: int) -> None:
+    from stackcast.pipeline.data.validate import _by_group_then_day
+
+    rng = np.random.default_rng(seed)
+    group = rng.integers(0, 5, 400)
+    day = np.sort(rng.integers(0, 300, 400)).astype("datetime64[D]")  # in date order...
+    if seed % 2:
+        day = rng.permutation(day)  # ...or not
+    if seed == 2:
+        day[1] = day[0]  # a repeated date in date order: the full sort
+        group[1] = group[0]
+    np.testing.assert_array_equal(_by_group_then_day(day, group), np.lexsort((day, group)))
