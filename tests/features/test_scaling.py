@@ -174,3 +174,18 @@ def test_ticker_stats_match_one_ticker_at_a_time_bit_for_bit(seed):
                     continue
                 np.testing.assert_array_equal(center[k], want[0])
                 np.testing.assert_array_equal(scale[k], want[1])
+
+
+@pytest.mark.parametrize("order", ["panel", "shuffled"])
+def test_transforms_are_the_table_lookup_formulas_bit_for_bit(order):
+    X, Y, tid = _data(7, n=3000, n_t=5)
+    if order == "shuffled":
+        tid = np.random.default_rng(1).permutation(tid)
+    sc = FoldScaler.fit(X, Y, tid, np.arange(len(X)) < 2000, FeatureConfig(), feature_names=NAMES)
+    want_x = (X - sc.x_center[tid]) / sc.x_scale[tid]
+    want_y = (Y - sc.y_center[tid]) / sc.y_scale[tid]
+    np.testing.assert_array_equal(sc.transform_inputs(X, tid), want_x)
+    np.testing.assert_array_equal(sc.transform_targets(Y, tid), want_y)
+    np.testing.assert_array_equal(
+        sc.transform_inputs(X[:7], 2), (X[:7] - sc.x_center[2]) / sc.x_scale[2]
+    )
