@@ -27,13 +27,18 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class FoldResult:
-    """One fold: its split, forecasts (long frame), the model's fit history and warnings."""
+    """One fold: its split, forecasts (long frame), the model's fit history and warnings.
+
+    ``complete``: the fold's training origins with every target known (``complete_train``),
+    kept from the fold's run so the MASE scale does not select them again.
+    """
 
     split: Split
     predictions: pd.DataFrame
     history: dict[str, Any]
     warnings: list[str]
     seconds: float
+    complete: np.ndarray | None = None
 
 
 @dataclass
@@ -96,22 +101,49 @@ def model_columns(prediction: Prediction) -> dict[str, np.ndarray]:
 def rw_scale(panel: Panel, rows: np.ndarray) -> pd.DataFrame:
     """In-sample random-walk MAE per ticker and horizon (the MASE denominator).
 
-    One frame built from per-ticker arrays (not a frame per ticker, then concatenated).
+    One frame built from per-ticker arrays (not a frame per ticker, then concatenated); each
+    ticker's ``np.nanmean(abs(Y[its rows]), axis=0)`` computed for every ticker at once.
     """
-    names, scales = [], []
-    for tid, r in ticker_groups(panel, rows):
-        names.append(panel.tickers[tid])
-        scales.append(np.nanmean(np.abs(panel.Y[r]), axis=0))
-    if not scales:  # no training origin with every target known: no scale
+    names, scales = group_abs_means(panel, rows)
+    if not names:  # no training origin with every target known: no scale
         return pd.DataFrame({"ticker": [], "horizon": [], "scale": []})
     horizons = panel.horizons
     return pd.DataFrame(
         {
             "ticker": pd.array(names, dtype="str").take(np.repeat(np.arange(len(names)), horizons)),
             "horizon": np.tile(np.arange(1, horizons + 1), len(names)),
-            "scale": np.concatenate(scales),
+            "scale": scales.reshape(-1),
         }
     )
+
+
+def group_abs_means(panel: Panel, rows: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Tickers of ``rows`` (ascending ids) and ``np.nanmean(np.abs(panel.Y[r]), axis=0)`` of each.
+
+    Tickers with the same number of rows are summed as one ``[tickers, rows, H]`` block along
+    its rows: NumPy adds row after row there as it does in one ticker's ``[rows, H]`` array,
+    so the bits are those of ``nanmean`` ticker by ticker (which one horizon, whose sums NumPy
+    may split pairwise, and a ticker without any known value still take).
+    """
+    groups = ticker_groups(panel, rows)
+    names = [panel.tickers[t] for t, _ in groups]
+    if not groups:
+        return names, np.zeros((0, panel.horizons))
+    sizes = np.array([len(r) for _, r in groups])
+    A = np.abs(panel.Y[np.concatenate([r for _, r in groups])])
+    known = ~np.isnan(A)
+    if A.shape[1] > 1:
+        A[~known] = 0.0
+        starts = np.cumsum(sizes) - sizes
+        total, count = np.empty((len(groups), A.shape[1])), np.empty((len(groups), A.shape[1]))
+        for size in np.unique(sizes):
+            g = np.flatnonzero(sizes == size)
+            idx = starts[g][:, None] + np.arange(size)
+            total[g] = A[idx].sum(axis=1)
+            count[g] = known[idx].sum(axis=1, dtype=np.intp)
+        if count.all():
+            return names, total / count
+    return names, np.array([np.nanmean(np.abs(panel.Y[r]), axis=0) for _, r in groups])
 
 
 def fold_rows(panel: Panel, split: Split) -> FoldRows:
@@ -167,7 +199,10 @@ def run_fold(
         if np.isfinite(pred.lo).any():  # a band (a peer's conformal interval): scored too
             columns[f"{baseline.name}_lo"], columns[f"{baseline.name}_hi"] = pred.lo, pred.hi
     frame = forecast_frame(panel, rows.test, number, columns)  # 1-based, as the logs say
-    return FoldResult(split, frame, info.history, warnings, time.perf_counter() - started)
+    # Every target known implies one known: the complete origins are among ``rows.train``.
+    complete = rows.train[np.isfinite(panel.Y[rows.train]).all(axis=1)]
+    seconds = time.perf_counter() - started
+    return FoldResult(split, frame, info.history, warnings, seconds, complete)
 
 
 def _epochs(n: int) -> str:
@@ -198,7 +233,9 @@ def assemble(
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     scale = pd.concat(
         [
-            rw_scale(panel, complete_train(panel, f.split)).assign(fold=f.split.fold + 1)
+            rw_scale(
+                panel, complete_train(panel, f.split) if f.complete is None else f.complete
+            ).assign(fold=f.split.fold + 1)
             for f in folds
         ],
         ignore_index=True,
