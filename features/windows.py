@@ -6,9 +6,8 @@ fewer than ``L`` rows of history in its ticker block (``origin - start + 1 < L``
 hold ``mask_value``, which is what Keras' cuDNN kernels need. A window always has at least one
 real step.
 
-Memory stays ``O(rows x features)``: ``WindowBatches`` keeps one float32 copy of the rows of
-``X`` its windows read and a ``sliding_window_view`` over it; only ``__getitem__``
-materialises ``[B, L, F]``.
+Memory stays ``O(rows x features)``: ``WindowBatches`` keeps one float32 copy of ``X`` and a
+``sliding_window_view`` over it; only ``__getitem__`` materialises ``[B, L, F]``.
 """
 
 from __future__ import annotations
@@ -56,14 +55,6 @@ def materialize(
     return out.astype(dtype, copy=False)
 
 
-def _rows_read(begin: np.ndarray, origins: np.ndarray, n_rows: int) -> np.ndarray:
-    """The rows some window ``begin[i]..origins[i]`` covers, ascending."""
-    edges = np.bincount(begin, minlength=n_rows + 1) - np.bincount(
-        origins + 1, minlength=n_rows + 1
-    )
-    return np.flatnonzero(np.cumsum(edges[:n_rows]) > 0)
-
-
 class WindowBatches:
     """Lazy, indexable batches of right-padded windows (and optionally their targets).
 
@@ -108,22 +99,15 @@ class WindowBatches:
             raise IndexError(f"origins must lie in [0, {n_rows})")
         if np.any(starts < 0) or np.any(starts > origins):
             raise ValueError("every start must satisfy 0 <= start <= origin")
-        lengths = window_lengths(origins, starts, window)
-        begin = origins - lengths + 1  # first row of each window
-        # One float32 copy of the rows the windows read, plus window-1 mask rows at the end, so
-        # a short window beginning near the end still has a full view row; the rows after its
-        # origin are masked on gather.
-        rows = _rows_read(begin, origins, n_rows)
-        data = np.empty((max(len(rows), 1) + window - 1, X.shape[1]), dtype=np.float32)
+        # One float32 copy plus window-1 mask rows at the end, so a short window beginning near
+        # the end still has a full view row; the rows after its origin are masked on gather.
+        data = np.empty((n_rows + window - 1, X.shape[1]), dtype=np.float32)
         with np.errstate(over="ignore", invalid="ignore"):
-            if len(rows) and rows[-1] - rows[0] + 1 == len(rows):  # one range: a slice
-                data[: len(rows)] = X[rows[0] : rows[-1] + 1]
-            else:
-                data[: len(rows)] = X[rows]
-        data[len(rows) :] = mask_value
-        bad = ~np.isfinite(data[: len(rows)])
+            data[:n_rows] = X
+        data[n_rows:] = mask_value
+        bad = ~np.isfinite(data[:n_rows])
         if bad.any():
-            row = int(rows[np.argwhere(bad)[0, 0]])
+            row = int(np.argwhere(bad)[0, 0])
             raise ValueError(
                 f"X has non-finite values in float32 (first at row {row}); windows need finite"
             )
@@ -144,10 +128,9 @@ class WindowBatches:
         self.targets = targets
         self.shuffle = bool(shuffle)
         self.n_features = X.shape[1]
-        self.lengths = lengths
-        # First row of each window (the origin's full window, or its block start when short),
-        # as a row of the copy.
-        self._begin = np.searchsorted(rows, begin)
+        self.lengths = window_lengths(origins, starts, window)
+        # First row of each window: the origin's full window, or its block start when short.
+        self._begin = origins - self.lengths + 1
         self._data = data
         self._view = sliding_windows(self._data, self.window)
         self._steps = np.arange(self.window)
