@@ -116,8 +116,14 @@ class RidgeBaseline:
     def _fit(self, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> RidgeBaseline:
         xtx = xty = sx = sy = None
         n = 0
+        buffer = np.empty(0)
         for x, y in batches:
-            flat = x.reshape(len(x), -1).astype(np.float64)
+            # Each batch cast into one reused float64 buffer (the values of ``astype``): no
+            # fresh array, and no fresh pages from the OS, per batch.
+            if buffer.size < x.size:
+                buffer = np.empty(x.size)
+            flat = buffer[: x.size].reshape(len(x), -1)
+            np.copyto(flat, x.reshape(len(x), -1))
             yy = np.asarray(y, dtype=np.float64)
             if xtx is None:
                 xtx = np.zeros((flat.shape[1], flat.shape[1]))
