@@ -88,58 +88,62 @@ def ticker_stats(
     bounds = np.searchsorted(ticker_id[rows], np.arange(n_t + 1))
     sizes = np.diff(bounds)
     fast = sizes > 0
-    grouped = A[rows]
     if kind == "standard" and fast.any():
-        seen = np.logical_or.reduceat(np.isfinite(grouped), bounds[:-1][fast], axis=0)
+        seen = np.logical_or.reduceat(np.isfinite(A)[rows], bounds[:-1][fast], axis=0)
         fast[fast] = seen.all(axis=1)
     else:
         fast[:] = False
     for k in np.flatnonzero((sizes > 0) & ~fast):
-        center[k], scale[k] = column_stats(kind, grouped[bounds[k] : bounds[k + 1]])
+        center[k], scale[k] = column_stats(kind, A[rows[bounds[k] : bounds[k + 1]]])
     if fast.any():
-        center[fast], scale[fast] = _grouped_standard(grouped, bounds, fast)
+        # The fast tickers' rows, column by column: one [d, rows] copy, worked on in place.
+        columns = A.T.take(rows[np.repeat(fast, sizes)], axis=1)
+        center[fast], scale[fast] = _grouped_standard(columns, sizes[fast])
     return center, scale
 
 
-def _sums(Q: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``Q[start : start + size].sum(axis=0)`` per group, each column summed pairwise.
-
-    Groups of one size are taken as one ``[columns, groups, size]`` C-ordered block and
-    reduced along its last axis: the sum NumPy computes for one contiguous column.
-    """
-    out = np.empty((len(starts), Q.shape[1]))
-    columns = np.ascontiguousarray(Q.T)
+def _blocks(sizes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(groups, column positions [groups, size])`` per group size (groups laid end to end)."""
+    starts = np.cumsum(sizes) - sizes
+    out = []
     for size in np.unique(sizes):
         g = np.flatnonzero(sizes == size)
-        if len(g) == len(starts):  # every group of one size: the columns as they lie
-            block = columns.reshape(len(columns), len(g), size)
+        out.append((g, starts[g][:, None] + np.arange(size)))
+    return out
+
+
+def _sums(columns: np.ndarray, blocks: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Each group's sum of each column ``[groups, d]``, each summed pairwise as NumPy sums it.
+
+    Groups of one size are one ``[d, groups, size]`` C-ordered block reduced along its last
+    axis: the sum NumPy computes for one contiguous column.
+    """
+    out = np.empty((sum(len(g) for g, _ in blocks), len(columns)))
+    for g, at in blocks:
+        if len(blocks) == 1:  # every group of one size: the columns as they lie
+            block = columns.reshape(len(columns), len(g), at.shape[1])
         else:
-            block = np.ascontiguousarray(columns.take(starts[g][:, None] + np.arange(size), 1))
+            block = np.ascontiguousarray(columns.take(at, axis=1))
         out[g] = np.add.reduce(block, axis=2).T
     return out
 
 
-def _grouped_standard(
-    grouped: np.ndarray, bounds: np.ndarray, which: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """``standard_stats`` of each group ``which`` selects (every column with a finite value).
+def _grouped_standard(columns: np.ndarray, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``standard_stats`` of each group (every column with a finite value), ``[groups, d]``.
 
-    ``grouped`` holds the groups' rows one group after the other (``bounds``).
+    ``columns`` (``[d, rows]``, changed in place) holds the groups' rows end to end.
     """
-    sizes = np.diff(bounds)
-    A = grouped if which.all() else grouped[np.repeat(which, sizes)]  # ours to change
-    sizes = sizes[which]
-    starts = np.cumsum(sizes) - sizes
-    nan = np.isnan(A)
-    A[nan] = 0.0  # nansum: a NaN adds nothing
+    blocks = _blocks(sizes)
+    nan = np.isnan(columns)
+    columns[nan] = 0.0  # nansum: a NaN adds nothing
     with np.errstate(all="ignore"):
-        new_sum = _sums(A, starts, sizes)
-        nans = np.add.reduceat(nan.astype(np.int64), starts, axis=0)  # whole numbers: exact
+        new_sum = _sums(columns, blocks)
+        nans = np.add.reduceat(nan, np.cumsum(sizes) - sizes, axis=1, dtype=np.int64).T
         count = (sizes[:, None] - nans).astype(np.float64)
-        mean = (np.zeros(A.shape[1]) + new_sum) / count
-        temp = A - np.repeat(new_sum / count, sizes, axis=0)
-        temp[nan] = 0.0
-        correction = _sums(temp, starts, sizes)
-        temp **= 2
-        var = (_sums(temp, starts, sizes) - correction**2 / count) / count
+        mean = (np.zeros(len(columns)) + new_sum) / count
+        columns -= np.repeat((new_sum / count).T, sizes, axis=1)  # temp = A - mean
+        columns[nan] = 0.0
+        correction = _sums(columns, blocks)
+        columns **= 2
+        var = (_sums(columns, blocks) - correction**2 / count) / count
         return mean, _scale(var, mean, count)
