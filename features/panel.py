@@ -376,10 +376,13 @@ def target_dates(panel: Panel, rows: np.ndarray) -> np.ndarray:
     extra = idx[~inside] - last
     beyond = np.empty(last.shape, dtype="datetime64[D]")
     owner = panel.ticker_id[last]
-    for t in np.unique(owner):
-        sel = owner == t
-        # Panel dates are sessions of their ticker's calendar (``align_calendar``).
-        calendar = panel.sessions[panel.tickers[t]]
+    # Panel dates are sessions of their ticker's calendar (``align_calendar``); tickers on
+    # equal calendars count on one together (each date's count is its own).
+    shared: dict[Any, list[int]] = {}
+    for t in np.unique(owner).tolist():
+        shared.setdefault(panel.sessions[panel.tickers[t]], []).append(t)
+    for calendar, tickers in shared.items():
+        sel = np.isin(owner, tickers)
         beyond[sel] = calendar.add_sessions(panel.dates[last[sel]], extra[sel])
     out[~inside] = beyond
     return out

@@ -154,11 +154,16 @@ def test_a_recent_tail_gives_the_latest_window_exactly() -> None:
     assert full.origin_ok[-1] and cut.origin_ok[-1]
 
 
-def test_target_dates_inside_history_and_past_the_last_bar() -> None:
+@pytest.mark.parametrize("calendars", [None, {"BBB": "24/7"}])
+def test_target_dates_inside_history_and_past_the_last_bar(calendars) -> None:
     from stackcast.features.panel import target_dates
 
-    frames = {"AAA": random_frame(3, 40, ticker="AAA"), "BBB": random_frame(4, 25, ticker="BBB")}
-    p = build_panel(frames, CFG)
+    frames = {
+        "AAA": random_frame(3, 40, ticker="AAA"),
+        "BBB": random_frame(4, 25, ticker="BBB"),
+        "CCC": random_frame(5, 30, ticker="CCC"),  # AAA's calendar (equal, not the same object)
+    }
+    p = build_panel(frames, CFG, calendars=calendars)
     rows = np.arange(p.n_rows)
     got = target_dates(p, rows)
     assert got.shape == (p.n_rows, CFG.horizons)
