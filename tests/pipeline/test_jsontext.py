@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import random
 from pathlib import Path
@@ -14,7 +15,27 @@ from stackcast.pipeline.results import jsontext, runs
 
 from stackcast.jsonable import json_default
 
+
+class _Side(enum.StrEnum):
+    """A str subclass (an enum member): the C and the Python encoder take its text."""
+
+    BUY = "buy"
+
+
+class _Level(enum.IntEnum):
+    """An int subclass: both encoders spell it as ``int.__repr__`` does."""
+
+    HIGH = 3
+
+
+class _Price(float):
+    """A float subclass: both encoders spell it as ``float.__repr__`` does."""
+
+
 LEAVES = [
+    _Side.BUY,
+    _Level.HIGH,
+    _Price(2.5),
     None,
     True,
     False,
@@ -39,7 +60,7 @@ LEAVES = [
     (1, "two"),
     np.arange(3),
 ]
-KEYS = ["k", "\u00e9", "x\ty", 1, 2.5, True, False, None, float("nan")]
+KEYS = ["k", "\u00e9", "x\ty", 1, 2.5, True, False, None, float("nan"), _Side.BUY, _Level.HIGH]
 
 
 def _document(rng: random.Random, depth: int = 0) -> object:
