@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from stackcast.jsonable import json_default
@@ -22,7 +22,7 @@ INDENT = 2
 _SCALARS = (str, int, float, type(None))
 
 
-@cache
+@lru_cache(maxsize=64)  # (depth, default) pairs: a handful in practice
 def _flat_encoder(level: int, default: Callable[[Any], Any]) -> Callable[[Any], str]:
     """A one-line encoder whose items are separated by a newline and ``level``'s indent.
 

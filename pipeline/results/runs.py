@@ -279,9 +279,9 @@ def publish_run(
     return run.final
 
 
-def _write_durable(path: Path, text: str | bytes) -> None:
+def _write_durable(path: Path, text: str) -> None:
     with open(path, "wb") as fh:
-        fh.write(text.encode("utf-8") if isinstance(text, str) else text)
+        fh.write(text.encode("utf-8"))
         fh.flush()
         os.fsync(fh.fileno())
 

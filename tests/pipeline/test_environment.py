@@ -152,6 +152,9 @@ def test_jax_on_the_cpu_compiles_at_llvm_level_one_unless_told_otherwise(
     monkeypatch.setenv("XLA_FLAGS", "--xla_backend_optimization_level=3")
     environment._xla_cpu_flags()
     assert os.environ["XLA_FLAGS"] == "--xla_backend_optimization_level=3"
+    monkeypatch.setenv("XLA_FLAGS", "--flagfile=/etc/xla.flags")  # may set one: left to it
+    environment._xla_cpu_flags()
+    assert os.environ["XLA_FLAGS"] == "--flagfile=/etc/xla.flags"
 
     monkeypatch.delenv("XLA_FLAGS")
     monkeypatch.setattr(environment, "_accelerator_plugin", lambda: True)
