@@ -15,12 +15,13 @@ and horizons 1..H. The sides (``bench.peer_children``, ``bench.peer_torch``):
   stackcast's own windows, same schedule, training and point forecasts.
 
 Every span covers the same kind of work: from loaded data to the last forecast, model
-construction included; imports (Keras and its backend, torch, darts) are outside every span
-and printed separately (``*_import_s``). Each run is a fresh subprocess, the sides interleaved
-and rotated (2 shared cores: torch's and TensorFlow's timings vary a lot with load); medians
-are reported with the MAE tables of every side over the same (origin, horizon) pairs and the
-ratios ``stackcast_over_torch_same_network`` (per backend) and
-``stackcast_darts_network_over_darts``.
+construction included; imports (Keras and its backend, torch, darts) are outside every span and
+printed separately (``*_import_s``), and so is the process set-up every stackcast entry point
+does first (``use_runtime``: on JAX the compile cache and XLA's CPU options). Each run is a
+fresh subprocess, the sides interleaved and rotated (2 shared cores: torch's and TensorFlow's
+timings vary a lot with load); medians are reported with the MAE tables of every side over the
+same (origin, horizon) pairs and the ratios ``stackcast_over_torch_same_network`` (per backend)
+and ``stackcast_darts_network_over_darts``.
 
 Needs the ``peer`` extra for darts and torch (``make bench-peer`` installs it); without them
 only stackcast's sides run. Run alone: ``python -m bench.peer [--reps 3] [--no-save]``. Not

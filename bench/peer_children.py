@@ -103,6 +103,7 @@ def child_stackcast(network: str, hidden: int | None = None) -> dict[str, Any]:
     import_s = time.perf_counter() - t0
     from stackcast.pipeline.config import builtin_config, load_config
     from stackcast.pipeline.data.sources import load_frames
+    from stackcast.pipeline.environment import use_runtime
 
     from bench.peer_torch import darts_network_config
 
@@ -114,7 +115,13 @@ def child_stackcast(network: str, hidden: int | None = None) -> dict[str, Any]:
     if network == "darts":
         cfg = darts_network_config(cfg, hidden or demo_hidden(cfg, n_inputs))
     with tempfile.TemporaryDirectory() as home:
-        cfg = cfg.model_copy(update={"paths": cfg.paths.model_copy(update={"home": home})})
+        runtime = cfg.runtime.model_copy(update={"backend": keras.backend.backend()})
+        paths = cfg.paths.model_copy(update={"home": home})
+        cfg = cfg.model_copy(update={"paths": paths, "runtime": runtime})
+        # The process set-up every entry point (command line, Python API, flows) does first:
+        # on JAX, the compile cache under the run's home (the cached sides' own wins) and
+        # XLA's CPU options.
+        use_runtime(cfg)
         t0 = time.perf_counter()
         result = backtest(cfg, prices)
         result.save(Path(home) / "run")
