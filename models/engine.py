@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 class FoldResult:
     """One fold: its split, forecasts (long frame), the model's fit history and warnings.
 
-    ``complete``: the fold's training origins with every target known (``complete_train``),
-    kept from the fold's run so the MASE scale does not select them again.
+    ``complete``: the fold's training origins with every target known (what
+    ``split.rows(panel).train`` selects), kept from the fold's run for the MASE scale.
     """
 
     split: Split
@@ -38,7 +38,7 @@ class FoldResult:
     history: dict[str, Any]
     warnings: list[str]
     seconds: float
-    complete: np.ndarray | None = None
+    complete: np.ndarray
 
 
 @dataclass
@@ -161,15 +161,6 @@ def fold_rows(panel: Panel, split: Split) -> FoldRows:
     return replace(rows, train=train)
 
 
-def complete_train(panel: Panel, split: Split) -> np.ndarray:
-    """The fold's training origins with every target known (``split.rows(panel).train``).
-
-    Those targets are checked on the fold's origins only, not on the whole panel.
-    """
-    train = split.rows(panel, require_targets=False).train
-    return train[np.isfinite(panel.Y[train]).all(axis=1)]
-
-
 def run_fold(
     panel: Panel,
     split: Split,
@@ -232,12 +223,7 @@ def assemble(
     folds = sorted(folds, key=lambda f: f.split.fold)
     predictions = pd.concat([f.predictions for f in folds], ignore_index=True)
     scale = pd.concat(
-        [
-            rw_scale(
-                panel, complete_train(panel, f.split) if f.complete is None else f.complete
-            ).assign(fold=f.split.fold + 1)
-            for f in folds
-        ],
+        [rw_scale(panel, f.complete).assign(fold=f.split.fold + 1) for f in folds],
         ignore_index=True,
     )
     warnings = [w for f in folds for w in f.warnings]
