@@ -105,6 +105,9 @@ class Forecaster(ABC):
     """
 
     name: ClassVar[str]
+    #: Fits and predicts in NumPy alone (no Keras, no global random state), so the engine
+    #: may run it in a thread while the model trains.
+    concurrent: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -42,6 +42,7 @@ class RandomWalk(Forecaster):
     """Zero log return at every horizon: the price stays where it is."""
 
     name = "random_walk"
+    concurrent = True
 
     def fit(
         self, panel: Panel, rows: FoldRows, *, fold: int = 0, progress: Progress | None = None
@@ -74,6 +75,7 @@ class Drift(Forecaster):
     """``h`` times the ticker's mean one-bar log return over the training range."""
 
     name = "drift"
+    concurrent = True
     by_ticker: dict[str, float]
 
     def fit(
@@ -159,6 +161,7 @@ class Ridge(Forecaster):
     """Ridge regression (alpha 1) on the model's scaled windows, fit on complete targets."""
 
     name = "ridge"
+    concurrent = True
     alpha = 1.0
 
     def fit(

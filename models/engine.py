@@ -4,7 +4,9 @@ Per fold, each forecaster is fit on the fold's past (its scaler, validation and 
 stay inside the training range) and forecasts the fold's test origins. The first forecaster
 is *the model*: its forecasts are the frame's ``y_pred``, ``lo`` and ``hi``; every other one
 adds a column named after it. The same instance carries over from fold to fold, so a
-forecaster that warm-starts (the RNN) does. Pure: no files, no network.
+forecaster that warm-starts (the RNN) does. Baselines marked ``concurrent`` (NumPy only) fit
+and forecast in a thread while the model trains, whose recurrent kernels leave a core idle;
+the frame is the same as when they run after it. Pure: no files, no network.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -19,7 +22,7 @@ import numpy as np
 import pandas as pd
 from stackcast.features.panel import Panel, target_dates, ticker_groups
 from stackcast.features.splits import FoldRows, Split
-from stackcast.models.base import FoldError, Forecaster, Prediction, Progress, labelled
+from stackcast.models.base import FitInfo, FoldError, Forecaster, Prediction, Progress, labelled
 from stackcast.models.training import TrainingError
 
 log = logging.getLogger(__name__)
@@ -176,16 +179,22 @@ def run_fold(
     def epoch_line(message: str) -> None:
         say(progress, labelled(f"fold {number}", message))
 
-    try:
-        info = model.fit(panel, rows, fold=split.fold, progress=epoch_line)
-    except TrainingError as exc:
-        raise TrainingError(f"fold {number}: {exc}", epoch=exc.epoch, batch=exc.batch) from None
-    columns = model_columns(model.predict(panel, rows.test))
+    beside = [b for b in baselines if b.concurrent]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # NumPy baselines fit while the model trains (its kernels leave a core idle)
+        early = pool.submit(_fit_predict, beside, panel, rows, split.fold) if beside else None
+        try:
+            info = model.fit(panel, rows, fold=split.fold, progress=epoch_line)
+        except TrainingError as exc:
+            raise TrainingError(f"fold {number}: {exc}", epoch=exc.epoch, batch=exc.batch) from None
+        columns = model_columns(model.predict(panel, rows.test))
+        done = early.result() if early is not None else {}
+    rest = [b for b in baselines if not b.concurrent]
+    done.update(_fit_predict(rest, panel, rows, split.fold))
     warnings = [f"fold {number}: {w}" for w in info.warnings]
     for baseline in baselines:
-        fitted = baseline.fit(panel, rows, fold=split.fold)
+        fitted, pred = done[baseline.name]
         warnings += [f"fold {number}: {baseline.name}: {w}" for w in fitted.warnings]
-        pred = baseline.predict(panel, rows.test)
         columns[baseline.name] = pred.mean
         if np.isfinite(pred.lo).any():  # a band (a peer's conformal interval): scored too
             columns[f"{baseline.name}_lo"], columns[f"{baseline.name}_hi"] = pred.lo, pred.hi
@@ -194,6 +203,17 @@ def run_fold(
     complete = rows.train[np.isfinite(panel.Y[rows.train]).all(axis=1)]
     seconds = time.perf_counter() - started
     return FoldResult(split, frame, info.history, warnings, seconds, complete)
+
+
+def _fit_predict(
+    forecasters: Sequence[Forecaster], panel: Panel, rows: FoldRows, fold: int
+) -> dict[str, tuple[FitInfo, Prediction]]:
+    """Each forecaster fit on the fold's past and its forecast of the test origins, by name."""
+    out = {}
+    for f in forecasters:
+        fitted = f.fit(panel, rows, fold=fold)
+        out[f.name] = (fitted, f.predict(panel, rows.test))
+    return out
 
 
 def _epochs(n: int) -> str:

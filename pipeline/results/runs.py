@@ -21,7 +21,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -234,7 +234,7 @@ RunFile = str | dict[str, Any] | list[Any] | Any
 def publish_run(
     home: Path,
     run_id: str,
-    files: dict[str, RunFile],
+    files: Mapping[str, RunFile] | Iterable[tuple[str, RunFile]],
     summary: dict[str, Any],
     *,
     out: Path | None = None,
@@ -248,7 +248,10 @@ def publish_run(
         run_id: The run's id (``new_run_id``), also its default directory name.
         files: File name -> content: ``str`` (text), ``dict``/``list`` (JSON) or a DataFrame
             (Parquet). A name may hold relative folders (``tickers/MSFT.html``): they are made
-            inside the staging directory, so they are published with the rest.
+            inside the staging directory, so they are published with the rest. ``(name,
+            content)`` pairs from a generator are written as they come, so the first files
+            are written while the generator renders the next; if it raises, nothing is
+            published.
         summary: What the index shows for the run (``summary.json``).
         out: Final directory (``--out``); default ``home/runs/<run_id>``. The index is
             refreshed only for runs under ``home/runs``.
@@ -257,22 +260,25 @@ def publish_run(
         The published directory.
     """
     kind = summary.get("kind", "run")
+    pairs = files.items() if isinstance(files, Mapping) else files
     with staged_run(home, kind, out, run_id=run_id) as run:
         root = run.staging.resolve()
-        paths = {name: staged_path(run.staging, name, root=root) for name in files}
-        paths["summary.json"] = root / "summary.json"
-        contents = {**files, "summary.json": summary_text(summary)}
         # Nobody reads the staging directory before it is renamed into place, so each file is
         # a durable plain write (no temporary file, rename and folder sync per file), and the
         # folders are synced once at the end. A few threads write the files: a sync waits on
         # the disk, not the CPU, so files are synced while the JSON and Parquet are encoded.
-        with _writers(len(contents)) as pool:
-            written = [
-                pool.submit(_write_file, paths[name], content) for name, content in contents.items()
-            ]
+        folders = {root}
+        with _writers(len(files) + 1 if isinstance(files, Mapping) else FILE_WRITERS) as pool:
+            written = [pool.submit(_write_file, root / "summary.json", summary_text(summary))]
+            for name, content in pairs:
+                if name == "summary.json":
+                    raise ValueError("summary.json is written from the run's summary")
+                path = staged_path(run.staging, name, root=root)
+                folders.add(path.parent)
+                written.append(pool.submit(_write_file, path, content))
             for future in written:
                 future.result()
-        for folder in sorted({path.parent for path in paths.values()}, reverse=True):
+        for folder in sorted(folders, reverse=True):
             fsync_dir(folder)
     if out is None or run.final.parent == (home / "runs").resolve():
         update_index(home)

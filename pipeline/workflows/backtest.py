@@ -13,7 +13,8 @@ the sequential run on CPU. A warm-started backtest runs its folds in order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,19 +304,20 @@ class BacktestResult:
 
         cfg = self.config
         run_id, created, meta = new_run_id(self.kind), now_iso(), run_metadata()
-        pages = self.render(run_id, created, meta)
         metrics = {
             **self.metrics,
             **(extra or {}),
             "run": {"run_id": run_id, "created": created, **meta, "warnings": self.warnings},
         }
-        files = {
-            "forecasts.parquet": self.forecasts,
-            "metrics.json": metrics,
-            "history.json": [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds],
-            "config.toml": to_toml(cfg),
-            **pages,
-        }
+
+        def files() -> Iterator[tuple[str, Any]]:
+            # The data files are written while the pages render.
+            yield "forecasts.parquet", self.forecasts
+            yield "metrics.json", metrics
+            yield "history.json", [{"fold": f.split.fold + 1, **f.history} for f in self.run.folds]
+            yield "config.toml", to_toml(cfg)
+            yield from self.render(run_id, created, meta).items()
+
         entry = index_entry(
             run_id,
             created,
@@ -325,7 +327,7 @@ class BacktestResult:
             title=title or cfg.report.title,
         )
         out = None if directory is None else Path(directory)
-        return publish_run(cfg.home(), run_id, files, entry, out=out)
+        return publish_run(cfg.home(), run_id, files(), entry, out=out)
 
 
 def backtest(
@@ -356,10 +358,16 @@ def backtest(
     for w in shrunk:
         steps.say(f"warning: {w}")
     warnings += shrunk
-    if folds_in_parallel(cfg, splits, steps):
-        run = run_folds(cfg, panel, splits, steps)
-    else:
-        run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
+    from stackcast.reports.templating import compile_templates
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The report's templates compile while the model trains (its kernels leave a core
+        # idle); a template that fails to compile raises where it renders.
+        pool.submit(compile_templates)
+        if folds_in_parallel(cfg, splits, steps):
+            run = run_folds(cfg, panel, splits, steps)
+        else:
+            run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
     metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(

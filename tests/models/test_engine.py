@@ -96,3 +96,66 @@ def test_unknown_forecaster_and_empty_fold_are_clear_errors() -> None:
                           "test_end": np.datetime64("2030-02-01")})  # fmt: skip
     with pytest.raises(base.FoldError, match=r"fold 3: .* and 0 test origins"):
         engine.run_fold(panel, empty, RandomWalk(FC))
+
+
+class SlowModel(LastReturn):
+    """A model whose fit waits for a concurrent baseline to have started (or times out)."""
+
+    name = "slow_model"
+
+    def __init__(self, *args, started=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.started = started
+        self.saw_baseline = []
+
+    def fit(self, panel, rows, *, fold=0, progress=None) -> FitInfo:
+        self.saw_baseline.append(self.started.wait(10))
+        return super().fit(panel, rows, fold=fold, progress=progress)
+
+
+class Flagging(Ridge):
+    """Ridge that says when its fit starts, and fails in fold ``fail_fold`` when asked."""
+
+    def __init__(self, *args, started=None, fail_fold=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.started, self.fail_fold = started, fail_fold
+
+    def fit(self, panel, rows, *, fold=0, progress=None) -> FitInfo:
+        self.started.set()
+        if fold == self.fail_fold:
+            raise ValueError(f"ridge broke in fold {fold + 1}")
+        return super().fit(panel, rows, fold=fold, progress=progress)
+
+
+def test_numpy_baselines_fit_while_the_model_trains_with_the_same_frame_and_warnings() -> None:
+    """Baselines marked ``concurrent`` run beside the model's fit; the frame (columns in the
+    lineup's order), warnings and values are those of the sequential run; a learned peer is
+    never run beside the model; a failing baseline's error reaches the caller."""
+    import threading
+
+    panel, splits = panel_and_splits()
+    assert RandomWalk.concurrent and Drift.concurrent and Ridge.concurrent
+    assert not Forecaster.concurrent and not LastReturn.concurrent
+    started = threading.Event()
+    model = SlowModel(FC, started=started)
+    lineup = [Flagging(FC, started=started), RandomWalk(FC), LastReturn(FC), Drift(FC)]
+    run = engine.backtest(panel, splits, model, lineup)
+    assert model.saw_baseline == [True, True, True]  # the ridge started during the fit
+
+    class Sequential(Flagging):
+        concurrent = False
+
+    alone = SlowModel(FC, started=threading.Event())
+    alone.started.set()
+    lineup = [Sequential(FC, started=threading.Event()), RandomWalk(FC), LastReturn(FC), Drift(FC)]
+    expected = engine.backtest(panel, splits, alone, lineup)
+    pd.testing.assert_frame_equal(run.predictions, expected.predictions)
+    assert list(run.predictions.columns[-4:]) == ["ridge", "random_walk", "last_return", "drift"]
+    assert run.warnings == expected.warnings and run.warnings
+
+    started = threading.Event()
+    failing = [Flagging(FC, started=started, fail_fold=1)]
+    with pytest.raises(ValueError, match="ridge broke in fold 2"):
+        engine.backtest(panel, splits, SlowModel(FC, started=started), failing)
+    # Learned forecasters (Keras, global random state) run alone.
+    assert not any(base.forecaster_class(n).concurrent for n in ("rnn", "rnn_own_inputs"))

@@ -1,5 +1,7 @@
+import json
 import re
 import shutil
+import threading
 
 import pytest
 from stackcast.pipeline.results.runs import REPO, RUN_KINDS, git_commit, new_run_id
@@ -64,6 +66,47 @@ def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkey
     assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]  # no staging left
     assert (good / "report.html").read_text() == "<p>0</p>"
     assert (home / "index.html").read_text() == index
+
+
+def test_generated_files_are_written_as_they_come_and_a_failing_generator_publishes_nothing(
+    tmp_path,
+):
+    """Pairs from a generator: the first file is being written before the next is produced;
+    a generator that raises leaves the last good run, its index and no staging directory."""
+    from stackcast.pipeline.results import runs
+
+    home = tmp_path / "home"
+    good = runs.publish_run(home, "r0", {"report.html": "<p>0</p>"}, {"kind": "backtest"})
+    index = (home / "index.html").read_text()
+    seen = []
+
+    def files():
+        yield "metrics.json", {"model": {"mae": 1.0}}
+        staging = next(p for p in tmp_path.glob(".staging-out-*") if p.is_dir())
+        for _ in range(500):  # the writer thread has the first file by now, or soon
+            if (staging / "metrics.json").exists():
+                break
+            threading.Event().wait(0.01)
+        seen.append((staging / "metrics.json").exists())
+        yield "tickers/A.html", "<p>a</p>"
+
+    out = runs.publish_run(home, "r1", files(), {"kind": "backtest"}, out=tmp_path / "out")
+    assert seen == [True]
+    assert json.loads((out / "metrics.json").read_text()) == {"model": {"mae": 1.0}}
+    assert (out / "tickers" / "A.html").read_text() == "<p>a</p>"
+
+    def broken():
+        yield "metrics.json", {"model": {}}
+        raise RuntimeError("render failed")
+
+    with pytest.raises(RuntimeError, match="render failed"):
+        runs.publish_run(home, "r2", broken(), {"kind": "backtest"})
+    assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]
+    assert (good / "report.html").read_text() == "<p>0</p>"
+    assert (home / "index.html").read_text() == index
+    with pytest.raises(ValueError, match=r"summary\.json is written from the run's summary"):
+        runs.publish_run(home, "r3", {"summary.json": {}}, {"kind": "backtest"})
+    assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]
 
 
 @pytest.mark.parametrize(
