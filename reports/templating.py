@@ -3,8 +3,7 @@
 Templates live in ``reports/templates`` and load through ``jinja2.PackageLoader`` with
 autoescaping on, so every string from a user (tickers, titles, config values, warnings) is
 escaped; undefined template variables are errors. Filters: ``num``, ``pct``, ``pp`` (log-return
-errors in percentage points), ``pval`` and ``urlpath``. ``compile_templates`` compiles them
-ahead of the first render (a backtest does it while the model trains).
+errors in percentage points), ``pval`` and ``urlpath``.
 """
 
 from __future__ import annotations
@@ -54,13 +53,3 @@ def _env() -> jinja2.Environment:
     env.filters.update(num=_num, pct=_pct, pp=_pp, pval=_pval)
     env.filters["urlpath"] = lambda s: quote(str(s), safe="")
     return env
-
-
-def compile_templates() -> None:
-    """Compile every page template into the environment's cache, ahead of the first render.
-
-    A template that fails to compile is not cached: the render that needs it raises the error.
-    """
-    env = _env()
-    for name in env.list_templates(extensions=["html"]):
-        env.get_template(name)

@@ -14,7 +14,6 @@ the sequential run on CPU. A warm-started backtest runs its folds in order.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -358,16 +357,10 @@ def backtest(
     for w in shrunk:
         steps.say(f"warning: {w}")
     warnings += shrunk
-    from stackcast.reports.templating import compile_templates
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The report's templates compile while the model trains (its kernels leave a core
-        # idle); a template that fails to compile raises where it renders.
-        pool.submit(compile_templates)
-        if folds_in_parallel(cfg, splits, steps):
-            run = run_folds(cfg, panel, splits, steps)
-        else:
-            run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
+    if folds_in_parallel(cfg, splits, steps):
+        run = run_folds(cfg, panel, splits, steps)
+    else:
+        run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
     metrics, trading = score(cfg, run, frames)
     warnings += run.warnings
     return BacktestResult(

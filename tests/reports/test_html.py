@@ -250,19 +250,3 @@ def test_index_counts_are_integers(data):
     assert "n = 14)" in html and "14.0" not in html
     assert "2024-01-01 00:00:00" in html  # wraps at the space
 
-
-def test_compile_templates_caches_every_page_template_and_leaves_the_rendering_alone(data):
-    """What a backtest compiles while the model trains: every page template, once."""
-    from stackcast.reports.templating import _env, compile_templates
-
-    env = _env()
-    env.cache.clear()
-    before = render_report(data)
-    env.cache.clear()
-    compile_templates()
-    names = {key[1] for key in env.cache}  # the cache is keyed by (loader, name)
-    assert names == set(env.list_templates(extensions=["html"]))
-    assert {"report.html", "ticker.html", "base.html", "index.html"} <= names
-    cached = {name: env.get_template(name) for name in names}
-    assert render_report(data) == before
-    assert all(env.get_template(name) is t for name, t in cached.items())  # not compiled again
