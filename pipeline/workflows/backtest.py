@@ -145,13 +145,26 @@ def run_folds(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) -
     return engine.assemble(panel, [done[k] for k in keys], [b.name for b in baselines], model)
 
 
+def forecast_prices(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
+    """The long price frame (``prices_frame``) of the tickers the run forecasts; None without.
+
+    Computed once per run: the trading simulation fills from it and the pages draw it.
+    """
+    return prices_frame(split_covariates(cfg, frames)[0]) if frames else None
+
+
 def score(
-    cfg: RunConfig, run: Any, frames: Mapping[str, pd.DataFrame] | None = None
+    cfg: RunConfig,
+    run: Any,
+    frames: Mapping[str, pd.DataFrame] | None,
+    *,
+    prices: pd.DataFrame | None,
 ) -> tuple[dict[str, Any], Any]:
     """``(metrics, trading)`` of an engine run: model vs baselines, DM tests, trading, folds.
 
-    The trading simulation fills at the next bar's open when ``frames`` carry opens. Only the
-    tickers the run forecasts are scored (a covariate that is not one of them is an input).
+    The trading simulation fills at the next bar's open when ``prices`` (``forecast_prices``)
+    carry opens. Only the tickers the run forecasts are scored (a covariate that is not one
+    of them is an input).
     """
     from stackcast.reports.metrics import evaluate
     from stackcast.reports.trading import simulate
@@ -166,7 +179,7 @@ def score(
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
         tickers={t: f["date"].max() if len(f) else None for t, f in (frames or {}).items()},
     )
-    trading = simulate(run.predictions, cfg.report, prices_frame(frames) if frames else None)
+    trading = simulate(run.predictions, cfg.report, prices)
     metrics["trading"] = trading.to_json()
     metrics["folds"] = [
         {
@@ -230,6 +243,7 @@ class BacktestResult:
         warnings: Data and training warnings.
         kind: ``backtest`` or ``train`` (a version's validation block).
         ingest_failed: Tickers whose ingest failed (their stored bars were used).
+        prices: The forecast tickers' long price frame (``forecast_prices``; the pages' charts).
     """
 
     config: RunConfig
@@ -241,6 +255,7 @@ class BacktestResult:
     warnings: list[str] = field(default_factory=list)
     kind: str = "backtest"
     ingest_failed: dict[str, str] = field(default_factory=dict)
+    prices: pd.DataFrame | None = None
 
     @property
     def forecasts(self) -> pd.DataFrame:
@@ -266,7 +281,7 @@ class BacktestResult:
                 headline=self.metrics,
                 trading=self.trading,
                 predictions=self.run.predictions,
-                prices=prices_frame(self.frames),
+                prices=self.prices,
                 audit=[fold_audit(f) for f in self.run.folds],
                 histories=[f.history for f in self.run.folds],
                 config_text=to_toml(cfg),
@@ -361,11 +376,13 @@ def backtest(
         run = run_folds(cfg, panel, splits, steps)
     else:
         run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
-    metrics, trading = score(cfg, run, frames)
+    prices = forecast_prices(cfg, frames)
+    metrics, trading = score(cfg, run, frames, prices=prices)
     warnings += run.warnings
     return BacktestResult(
-        cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed
-    )
+        cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed,
+        prices=prices,
+    )  # fmt: skip
 
 
 def run_backtest(

@@ -28,6 +28,7 @@ from stackcast.pipeline.results.runs import run_metadata, staging_dir
 from stackcast.pipeline.units import percent
 from stackcast.pipeline.workflows.backtest import (
     BacktestResult,
+    forecast_prices,
     make_splits,
     run_engine,
     score,
@@ -144,10 +145,12 @@ def fit_version(
         "validation_mae": validation,
         "history": {k: v for k, v in fold.history.items() if not k.startswith("grad")},
     }
-    metrics, trading = score(cfg, run, frames)
+    prices = forecast_prices(cfg, frames)
+    metrics, trading = score(cfg, run, frames, prices=prices)
     result = BacktestResult(
-        cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train"
-    )
+        cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train",
+        prices=prices,
+    )  # fmt: skip
     return TrainedModel(cfg, run.model, meta, validation, result)
 
 
