@@ -30,7 +30,9 @@ def quiet_tensorflow() -> None:
     """Keep TensorFlow's start-up chatter (oneDNN banners, retracing notes) off the terminal.
 
     oneDNN's custom ops are also switched off by default: CPU results are then bitwise
-    reproducible, and the recurrent layers stackcast uses do not gain from them.
+    reproducible (oneDNN picks its kernels by the CPU's instruction set). The demo's network
+    does not gain from them; a 63-unit LSTM's steady epochs run about 28% faster with them
+    (``TF_ENABLE_ONEDNN_OPTS=1`` in the environment keeps them on).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
