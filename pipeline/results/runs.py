@@ -267,12 +267,13 @@ def publish_run(
         # a durable plain write (no temporary file, rename and folder sync per file), and the
         # folders are synced once at the end. A few threads write the files: a sync waits on
         # the disk, not the CPU, so files are synced while the JSON and Parquet are encoded.
-        folders = {root}
+        folders, names = {root}, {"summary.json"}
         with _writers(len(files) + 1 if isinstance(files, Mapping) else FILE_WRITERS) as pool:
             written = [pool.submit(_write_file, root / "summary.json", summary_text(summary))]
             for name, content in pairs:
-                if name == "summary.json":
-                    raise ValueError("summary.json is written from the run's summary")
+                if name in names:
+                    raise ValueError(f"run file {name!r} given twice (or is the summary)")
+                names.add(name)
                 path = staged_path(run.staging, name, root=root)
                 folders.add(path.parent)
                 written.append(pool.submit(_write_file, path, content))

@@ -28,6 +28,7 @@ from stackcast.pipeline.results.runs import new_run_id, now_iso, publish_run, ru
 from stackcast.pipeline.workflows.common import (
     build,
     core_errors,
+    forecast_prices,
     obtain_prices,
     panel_warnings,
     split_covariates,
@@ -145,14 +146,6 @@ def run_folds(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) -
     return engine.assemble(panel, [done[k] for k in keys], [b.name for b in baselines], model)
 
 
-def forecast_prices(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame | None:
-    """The long price frame (``prices_frame``) of the tickers the run forecasts; None without.
-
-    Computed once per run: the trading simulation fills from it and the pages draw it.
-    """
-    return prices_frame(split_covariates(cfg, frames)[0]) if frames else None
-
-
 def score(
     cfg: RunConfig,
     run: Any,
@@ -203,33 +196,6 @@ def fold_audit(fold: Any) -> dict[str, Any]:
     return {**fold.split.audit(), **{k: v for k, v in used.items() if v}}
 
 
-def prices_frame(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """One long ``ticker, date, close, open`` frame of every ticker's prices (plots, fills).
-
-    ``open`` is NaN for a source without opens. Built column by column (one NumPy
-    concatenation where every ticker's column has the same NumPy dtype), not one frame per
-    ticker: the same frame, a fraction of the cost at hundreds of tickers.
-    """
-
-    def column(name: str) -> Any:
-        parts = [
-            f[name] if name in f else pd.Series(np.nan, index=range(len(f)))
-            for f in frames.values()
-        ]
-        dtypes = {p.dtype for p in parts}
-        if len(dtypes) == 1 and isinstance(next(iter(dtypes)), np.dtype):
-            return np.concatenate([p.to_numpy() for p in parts])
-        return pd.concat(parts, ignore_index=True)
-
-    owner = np.repeat(np.arange(len(frames)), [len(f) for f in frames.values()])
-    return pd.DataFrame(
-        {
-            "ticker": pd.array(list(frames), dtype="str").take(owner),
-            **{name: column(name) for name in ("date", "close", "open")},
-        }
-    )
-
-
 @dataclass
 class BacktestResult:
     """A computed backtest: forecasts and metrics, and ``save`` to publish it as a run.
@@ -243,7 +209,8 @@ class BacktestResult:
         warnings: Data and training warnings.
         kind: ``backtest`` or ``train`` (a version's validation block).
         ingest_failed: Tickers whose ingest failed (their stored bars were used).
-        prices: The forecast tickers' long price frame (``forecast_prices``; the pages' charts).
+        prices: The forecast tickers' long price frame (``forecast_prices``, computed from
+            ``frames`` when not given): the trading fills' and the pages' prices.
     """
 
     config: RunConfig
@@ -256,6 +223,10 @@ class BacktestResult:
     kind: str = "backtest"
     ingest_failed: dict[str, str] = field(default_factory=dict)
     prices: pd.DataFrame | None = None
+
+    def __post_init__(self) -> None:
+        if self.prices is None and self.frames:
+            self.prices = forecast_prices(self.config, self.frames)
 
     @property
     def forecasts(self) -> pd.DataFrame:

@@ -28,7 +28,6 @@ from stackcast.pipeline.results.runs import run_metadata, staging_dir
 from stackcast.pipeline.units import percent
 from stackcast.pipeline.workflows.backtest import (
     BacktestResult,
-    forecast_prices,
     make_splits,
     run_engine,
     score,
@@ -37,6 +36,7 @@ from stackcast.pipeline.workflows.backtest import (
 from stackcast.pipeline.workflows.common import (
     build,
     forecast_origins,
+    forecast_prices,
     latest_origins,
     load_version,
     obtain_prices,

@@ -43,6 +43,24 @@ def test_a_missing_covariate_is_a_clear_data_error() -> None:
         backtest(cfg, series(ar1(1400, 0.3, seed=3)))
 
 
+def test_one_price_frame_of_the_forecast_tickers_serves_trading_and_the_pages() -> None:
+    """``forecast_prices``: the forecast tickers only (a covariate that is only an input is
+    left out); a result built without it computes the same frame."""
+    from stackcast.pipeline.workflows.backtest import BacktestResult
+    from stackcast.pipeline.workflows.common import forecast_prices, prices_frame
+
+    cfg = parse_config(TINY.replace("[features]", '[features]\ncovariates = ["IDX"]'))
+    frames = {
+        "AAA": series(ar1(50, 0.3, seed=1), "AAA").drop(columns="ticker"),
+        "IDX": series(ar1(50, 0.3, seed=2), "IDX").drop(columns="ticker"),
+    }
+    got = forecast_prices(cfg, frames)
+    pd.testing.assert_frame_equal(got, prices_frame({"AAA": frames["AAA"]}))
+    assert forecast_prices(cfg, {}) is None
+    result = BacktestResult(cfg, None, None, frames, {}, None)
+    pd.testing.assert_frame_equal(result.prices, got)
+
+
 @pytest.mark.slow
 def test_perturbing_a_covariate_after_an_origin_changes_nothing_published_before() -> None:
     """A covariate that drives the ticker: moving its prices after D changes no forecast

@@ -104,8 +104,11 @@ def test_generated_files_are_written_as_they_come_and_a_failing_generator_publis
     assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]
     assert (good / "report.html").read_text() == "<p>0</p>"
     assert (home / "index.html").read_text() == index
-    with pytest.raises(ValueError, match=r"summary\.json is written from the run's summary"):
+    with pytest.raises(ValueError, match=r"run file 'summary\.json' given twice"):
         runs.publish_run(home, "r3", {"summary.json": {}}, {"kind": "backtest"})
+    twice = iter([("a.html", "<p>1</p>"), ("a.html", "<p>2</p>")])
+    with pytest.raises(ValueError, match=r"run file 'a\.html' given twice"):
+        runs.publish_run(home, "r4", twice, {"kind": "backtest"})
     assert sorted(p.name for p in (home / "runs").iterdir()) == ["r0"]
 
 
