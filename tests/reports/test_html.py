@@ -249,4 +249,3 @@ def test_index_counts_are_integers(data):
     html = render_index([entry])
     assert "n = 14)" in html and "14.0" not in html
     assert "2024-01-01 00:00:00" in html  # wraps at the space
-
