@@ -47,6 +47,17 @@ def _fsync_dir(directory: Path) -> None:
 fsync_dir = _fsync_dir  # public: run publishing syncs a folder of pages once
 
 
+def write_durably(path: Path, write: Callable[[Path], None]) -> None:
+    """``write(path)`` fills ``path`` in place, then its bytes are synced to disk.
+
+    Not atomic on its own: for a file nobody reads before it is renamed into place (a temp
+    file, or a file in a run's staging directory).
+    """
+    write(path)
+    with open(path, "rb+") as fh:
+        os.fsync(fh.fileno())
+
+
 def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically: ``write(tmp)`` fills a temp file that then replaces ``path``."""
     target = Path(path)
@@ -56,10 +67,7 @@ def _atomic_write(path: str | os.PathLike[str], write: Callable[[Path], None]) -
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        write(tmp)
-        with open(tmp, "rb+") as fh:
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_durably(tmp, write)
         try:
             mode = target.stat().st_mode & 0o7777
         except FileNotFoundError:

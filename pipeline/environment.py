@@ -83,9 +83,7 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
                 "keras)"
             )
         if current == "jax":
-            _xla_cpu_flags()
-            if cache_dir is not None:
-                _compile_cache(cache_dir)
+            _prepare_jax(cache_dir)
         return current
     if importlib.util.find_spec(wanted) is None:
         extra = "jax" if wanted == "jax" else "gpu"
@@ -94,19 +92,24 @@ def use_backend(backend: str | None, *, cache_dir: Path | None = None) -> str:
         )
     os.environ["KERAS_BACKEND"] = wanted
     if wanted == "jax":
-        _xla_cpu_flags()
-        if cache_dir is not None:
-            _compile_cache(cache_dir)
+        _prepare_jax(cache_dir)
     return wanted
+
+
+def _prepare_jax(cache_dir: Path | None) -> None:
+    """XLA's CPU options and, with ``cache_dir``, the persistent compilation cache there."""
+    _xla_cpu_flags()
+    if cache_dir is not None:
+        _compile_cache(cache_dir)
 
 
 def _xla_cpu_flags() -> None:
     """Add ``XLA_CPU_OPT_LEVEL`` to ``XLA_FLAGS`` where jax will compile for the CPU only.
 
     Left out when ``XLA_FLAGS`` sets an optimisation level already (or reads a flag file),
-    when an accelerator
-    plugin is installed (unless ``JAX_PLATFORMS=cpu``: the flag would apply to its programs
-    too), or when jax has started its backends (XLA reads its flags once, at that start).
+    when an accelerator plugin is installed (unless ``JAX_PLATFORMS=cpu``: the flag would
+    apply to its programs too), or when jax has started its backends (XLA reads its flags
+    once, at that start).
     """
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_backend_optimization_level" in flags or "--flagfile" in flags:

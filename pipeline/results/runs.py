@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from stackcast.pipeline.atomic import atomic_write_text, file_lock, fsync_dir
+from stackcast.pipeline.atomic import atomic_write_text, file_lock, fsync_dir, write_durably
 from stackcast.pipeline.results import jsontext
 
 from stackcast.versions import library_versions
@@ -286,13 +286,6 @@ def publish_run(
     return run.final
 
 
-def _write_durable(path: Path, text: str) -> None:
-    with open(path, "wb") as fh:
-        fh.write(text.encode("utf-8"))
-        fh.flush()
-        os.fsync(fh.fileno())
-
-
 def _writers(files: int) -> ThreadPoolExecutor:
     """Threads that write a run's files: a few, fewer for a few files (one for none)."""
     return ThreadPoolExecutor(max_workers=max(1, min(FILE_WRITERS, files)))
@@ -304,14 +297,13 @@ def _write_file(path: Path, content: RunFile) -> None:
     The bytes are those of ``atomic_write_text``, ``atomic_write_json`` and
     ``atomic_write_parquet``.
     """
+    if isinstance(content, dict | list):
+        content = jsontext.dumps(content) + "\n"
     if isinstance(content, str):
-        _write_durable(path, content)
-    elif isinstance(content, dict | list):
-        _write_durable(path, jsontext.dumps(content) + "\n")
+        data = content.encode("utf-8")
+        write_durably(path, lambda p: p.write_bytes(data))
     else:
-        content.to_parquet(path, index=False, engine="pyarrow")
-        with open(path, "rb+") as fh:
-            os.fsync(fh.fileno())
+        write_durably(path, lambda p: content.to_parquet(p, index=False, engine="pyarrow"))
 
 
 def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:

@@ -228,6 +228,20 @@ class BacktestResult:
         if self.prices is None and self.frames:
             self.prices = forecast_prices(self.config, self.frames)
 
+    @classmethod
+    def scored(
+        cls, cfg: RunConfig, run: Any, panel: Panel, frames: dict[str, pd.DataFrame],
+        warnings: list[str], **more: Any,
+    ) -> BacktestResult:  # fmt: skip
+        """The engine run ``run`` scored (``score``) and held with what it ran on.
+
+        The forecast tickers' price frame is made once, for the trading fills and the pages.
+        ``more``: the other fields (``kind``, ``ingest_failed``).
+        """
+        prices = forecast_prices(cfg, frames)
+        metrics, trading = score(cfg, run, frames, prices=prices)
+        return cls(cfg, run, panel, frames, metrics, trading, warnings, prices=prices, **more)
+
     @property
     def forecasts(self) -> pd.DataFrame:
         """The forecasts with the contract's columns (log returns; ``y_true`` NaN if unknown)."""
@@ -347,13 +361,8 @@ def backtest(
         run = run_folds(cfg, panel, splits, steps)
     else:
         run = steps.call("backtest", run_engine, cfg, panel, splits, steps)
-    prices = forecast_prices(cfg, frames)
-    metrics, trading = score(cfg, run, frames, prices=prices)
     warnings += run.warnings
-    return BacktestResult(
-        cfg, run, panel, frames, metrics, trading, warnings, ingest_failed=ingest_failed,
-        prices=prices,
-    )  # fmt: skip
+    return BacktestResult.scored(cfg, run, panel, frames, warnings, ingest_failed=ingest_failed)
 
 
 def run_backtest(

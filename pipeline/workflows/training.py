@@ -30,13 +30,11 @@ from stackcast.pipeline.workflows.backtest import (
     BacktestResult,
     make_splits,
     run_engine,
-    score,
     shrink_warnings,
 )
 from stackcast.pipeline.workflows.common import (
     build,
     forecast_origins,
-    forecast_prices,
     latest_origins,
     load_version,
     obtain_prices,
@@ -145,12 +143,9 @@ def fit_version(
         "validation_mae": validation,
         "history": {k: v for k, v in fold.history.items() if not k.startswith("grad")},
     }
-    prices = forecast_prices(cfg, frames)
-    metrics, trading = score(cfg, run, frames, prices=prices)
-    result = BacktestResult(
-        cfg, run, panel, frames, metrics, trading, warnings + panel_warnings(panel), "train",
-        prices=prices,
-    )  # fmt: skip
+    result = BacktestResult.scored(
+        cfg, run, panel, frames, warnings + panel_warnings(panel), kind="train"
+    )
     return TrainedModel(cfg, run.model, meta, validation, result)
 
 

@@ -47,14 +47,14 @@ def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkey
     home = tmp_path / "home"
     good = runs.publish_run(home, "r0", {"report.html": "<p>0</p>"}, {"kind": "backtest"})
     index = (home / "index.html").read_text()
-    real = runs._write_durable
+    real = runs.write_durably
 
-    def failing(path, text):
+    def failing(path, write):
         if path.name == "B.html":
             raise OSError(28, "No space left on device")
-        real(path, text)
+        real(path, write)
 
-    monkeypatch.setattr(runs, "_write_durable", failing)
+    monkeypatch.setattr(runs, "write_durably", failing)
     files = {
         "report.html": "<p>1</p>",
         "metrics.json": {"model": {}},
