@@ -3,11 +3,11 @@
 Each size runs in a fresh Python subprocess (so its peak RSS is its own): a seeded synthetic
 universe of ``N`` tickers x 10 years of daily OHLCV on XNYS sessions (geometric random walks
 with per-ticker volatility and drift; a few tickers carry awkward names such as ``BRK.B``,
-``^GSPC`` and ``EURUSD=X``), then the Python API's workflow with the prices given
-(``pipeline.workflows.backtest.backtest``: validation, panel, walk-forward engine, metrics)
-and ``BacktestResult.save`` into a temporary directory (report, per-ticker pages, publishing),
-with a tiny model (one GRU of 16 units, window 20, 4 epochs then 2 warm, 20 MC-dropout
-samples) and 2 rolling folds of 500 training and 63 test origins.
+``^GSPC`` and ``EURUSD=X``), then the Python API's process set-up (``use_runtime``) and its
+workflow with the prices given (``pipeline.workflows.backtest.backtest``: validation, panel,
+walk-forward engine, metrics) and ``BacktestResult.save`` into a temporary directory (report,
+per-ticker pages, publishing), with a tiny model (one GRU of 16 units, window 20, 4 epochs
+then 2 warm, 20 MC-dropout samples) and 2 rolling folds of 500 training and 63 test origins.
 
 Measured per size (one JSON line each): wall time of the workflow (``backtest`` + ``save``;
 imports and data generation excluded, reported apart), the time inside training (the model's
@@ -121,10 +121,11 @@ def _child(n: int, out: Path) -> dict[str, Any]:
     configure_environment()
     import stackcast.pipeline.workflows.backtest as bt
     from stackcast.pipeline.config import RunConfig
-    from stackcast.pipeline.environment import quiet_tensorflow
+    from stackcast.pipeline.environment import use_runtime
     from stackcast.pipeline.results import runs
 
-    quiet_tensorflow()
+    cfg = RunConfig.model_validate(CONFIG)
+    use_runtime(cfg)  # the process set-up of the API and the CLI (backend, allocator)
     import keras  # noqa: F401  (imported before the clock starts, as any run pays it first)
 
     t_imports = time.perf_counter() - t_start
@@ -154,7 +155,6 @@ def _child(n: int, out: Path) -> dict[str, Any]:
     bt.BacktestResult.render = _clock(bt.BacktestResult.render, phases["render"])
     bt.publish_run = _clock(runs.publish_run, phases["publish"])
 
-    cfg = RunConfig.model_validate(CONFIG)
     t0 = time.perf_counter()
     result = bt.backtest(cfg, prices)
     run_dir = result.save(out / "run")

@@ -1,10 +1,12 @@
-"""Process set-up shared by every entry point (CLI, flows, workers): quiet logs, Keras backend."""
+"""Process set-up shared by every entry point (CLI, flows, workers): logs, backend, allocator."""
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
 import os
+import platform
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,12 @@ COMPILE_CACHE_BYTES = 1 << 30
 # faster, with the same bits in our tests (the demo's forecasts, initial weights, and a trained
 # model's weights, validation loss and MC forecasts compared); 0 changes the numbers.
 XLA_CPU_OPT_LEVEL = "--xla_backend_optimization_level=1"
+# glibc's malloc for a run (``keep_freed_memory``): blocks up to MALLOC_MMAP_THRESHOLD come from
+# the heap (not a mapping of their own), and up to MALLOC_TRIM_THRESHOLD of freed heap is kept.
+MALLOC_MMAP_THRESHOLD = 32 << 20
+MALLOC_TRIM_THRESHOLD = 128 << 20
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
+_MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
 
 
 def quiet_tensorflow() -> None:
@@ -41,8 +49,43 @@ def quiet_tensorflow() -> None:
     logging.getLogger("absl").setLevel(logging.ERROR)
 
 
+def keep_freed_memory() -> bool:
+    """Let glibc's malloc reuse the memory a run frees instead of handing it back at once.
+
+    A run allocates and frees many arrays of a few MiB (the panel's blocks, NumPy's temporaries
+    while scoring, the pages' text). By default glibc gives each such block a mapping of its own
+    or trims it off the heap when freed, and the next array faults fresh zeroed pages in, which
+    costs several microseconds a page on a virtual machine. Here blocks up to
+    ``MALLOC_MMAP_THRESHOLD`` (32 MiB, the top of glibc's own adaptive threshold) come from the
+    heap and up to ``MALLOC_TRIM_THRESHOLD`` (128 MiB) of freed heap is kept for reuse. At 100
+    tickers this took the work outside training from about 0.86 s to 0.80 s (``bench.scale``);
+    the process may hold that much freed memory until it ends. Results are unchanged.
+
+    Nothing is changed off glibc, or where the environment sets ``MALLOC_MMAP_THRESHOLD_``,
+    ``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_TOP_PAD_`` (the user's settings win; glibc's
+    defaults are ``MALLOC_TRIM_THRESHOLD_=131072``).
+
+    Returns:
+        Whether the settings were applied.
+    """
+    if platform.libc_ver()[0] != "glibc" or any(k in os.environ for k in _MALLOC_ENV):
+        return False
+    mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
+    if mallopt is None:
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(
+        mallopt(_M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD)
+        and mallopt(_M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD)
+    )
+
+
 def use_runtime(cfg: RunConfig | None) -> str:
-    """``use_backend`` for a ``RunConfig``'s ``[runtime]`` (``None``: keep the current one)."""
+    """A run's process set-up: ``keep_freed_memory``, then ``use_backend`` for ``[runtime]``.
+
+    ``cfg`` None keeps the backend the process uses.
+    """
+    keep_freed_memory()
     if cfg is None:
         return use_backend(None)
     return use_backend(cfg.runtime.backend, cache_dir=cfg.compile_cache_dir())

@@ -262,20 +262,19 @@ def publish_run(
     kind = summary.get("kind", "run")
     pairs = files.items() if isinstance(files, Mapping) else files
     with staged_run(home, kind, out, run_id=run_id) as run:
-        root = run.staging.resolve()
+        root = run.staging
         # Nobody reads the staging directory before it is renamed into place, so each file is
         # a durable plain write (no temporary file, rename and folder sync per file), and the
         # folders are synced once at the end. A few threads write the files: a sync waits on
         # the disk, not the CPU, so files are synced while the JSON and Parquet are encoded.
-        folders, names = {root}, {"summary.json"}
+        folders, paths = {root}, {root / "summary.json"}
         with _writers(len(files) + 1 if isinstance(files, Mapping) else FILE_WRITERS) as pool:
             written = [pool.submit(_write_file, root / "summary.json", summary_text(summary))]
             for name, content in pairs:
-                if name in names:
+                path = staged_path(root, name, made=folders)
+                if path in paths:
                     raise ValueError(f"run file {name!r} given twice (or is the summary)")
-                names.add(name)
-                path = staged_path(run.staging, name, root=root)
-                folders.add(path.parent)
+                paths.add(path)
                 written.append(pool.submit(_write_file, path, content))
             for future in written:
                 future.result()
@@ -306,16 +305,23 @@ def _write_file(path: Path, content: RunFile) -> None:
         write_durably(path, lambda p: content.to_parquet(p, index=False, engine="pyarrow"))
 
 
-def staged_path(staging: Path, name: str, *, root: Path | None = None) -> Path:
+def staged_path(staging: Path, name: str, *, made: set[Path] | None = None) -> Path:
     """``staging / name`` with its folders made; a name that leaves ``staging`` is refused.
 
-    ``root``: ``staging.resolve()`` when the caller has it already (many files, one run).
+    The name is checked as written (an absolute name, or one whose ``..`` climbs out, is
+    refused): the staging directory is new and holds only the plain files and folders
+    written into it, so no link inside it can lead out. ``made``: the folders known to exist,
+    to which this call adds the name's folders (many files in one folder make it once).
     """
-    path = (staging / name).resolve()
-    root = root or staging.resolve()
-    if not path.is_relative_to(root) or path == root:
+    rel = os.path.normpath(name)
+    if os.path.isabs(rel) or rel in (os.curdir, os.pardir) or rel.startswith(os.pardir + os.sep):
         raise ValueError(f"run file {name!r} is outside the run directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = staging / rel
+    folder = path.parent
+    if made is None or folder not in made:
+        folder.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.update(f for f in (folder, *folder.parents) if f.is_relative_to(staging))
     return path
 
 

@@ -215,3 +215,42 @@ def test_llvm_level_one_gives_the_same_bits_as_xla_default(
     assert outputs[0][0] == environment.XLA_CPU_OPT_LEVEL
     assert outputs[1][0] == "--xla_backend_optimization_level=2"
     assert outputs[0][-1] == outputs[1][-1]
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+from stackcast.pipeline.environment import keep_freed_memory
+
+applied = keep_freed_memory() if sys.argv[1] == "keep" else False
+
+def faults():  # minor page faults of allocating, filling and freeing 16 MiB
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    block = np.ones(1 << 21)
+    del block
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+faults()
+print(applied, faults())
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None,
+    reason="glibc's allocator",
+)
+def test_freed_memory_is_reused_by_the_next_array_and_the_users_settings_win() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+
+    def run(mode: str, **extra: str) -> tuple[str, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", _FAULTS, mode], env=env | extra, cwd=REPO,
+            capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        return out[0], int(out[1])
+
+    pages = (1 << 24) // os.sysconf("SC_PAGE_SIZE")
+    applied, kept = run("keep")
+    assert applied == "True" and kept <= pages // 100  # the second array reuses the first's
+    assert run("default")[1] > kept  # glibc's default: fresh pages (folios) for each one
+    assert run("keep", MALLOC_TRIM_THRESHOLD_="131072")[0] == "False"

@@ -30,13 +30,27 @@ def test_run_files_in_folders_are_published_with_the_run(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
 
 
-def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(tmp_path):
+@pytest.mark.parametrize(
+    "name", ["../escaped.html", "a/../../escaped.html", "/tmp/escaped.html", "", ".", "a/.."]
+)
+def test_a_run_file_outside_the_run_directory_is_refused_and_nothing_published(tmp_path, name):
     from stackcast.pipeline.results.runs import publish_run
 
-    files = {"report.html": "<p>r</p>", "../escaped.html": "<p>x</p>"}
+    files = {"report.html": "<p>r</p>", name: "<p>x</p>"}
     with pytest.raises(ValueError, match="outside the run directory"):
         publish_run(tmp_path / "home", "r1", files, {"kind": "backtest"}, out=tmp_path / "out")
     assert not (tmp_path / "out").exists() and not (tmp_path / "escaped.html").exists()
+
+
+def test_nested_and_dotted_run_file_names_land_inside_the_run(tmp_path):
+    from stackcast.pipeline.results.runs import publish_run
+
+    files = {"a/b/c.html": "1", "a/./d.html": "2", "a/b/../e.html": "3", "./f.html": "4"}
+    out = publish_run(tmp_path / "home", "r1", files, {"kind": "backtest"}, out=tmp_path / "out")
+    found = {str(p.relative_to(out)): p.read_text() for p in out.rglob("*.html")}
+    assert found == {"a/b/c.html": "1", "a/d.html": "2", "a/e.html": "3", "f.html": "4"}
+    with pytest.raises(ValueError, match=r"run file 'a/\./d\.html' given twice"):
+        publish_run(tmp_path / "home", "r2", {"a/d.html": "1", "a/./d.html": "2"}, {})
 
 
 def test_a_file_that_fails_in_a_writer_thread_publishes_nothing(tmp_path, monkeypatch):
