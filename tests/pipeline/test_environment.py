@@ -254,3 +254,11 @@ def test_freed_memory_is_reused_by_the_next_array_and_the_users_settings_win() -
     assert applied == "True" and kept <= pages // 100  # the second array reuses the first's
     assert run("default")[1] > kept  # glibc's default: fresh pages (folios) for each one
     assert run("keep", MALLOC_TRIM_THRESHOLD_="131072")[0] == "False"
+
+
+def test_a_runs_process_set_up_keeps_freed_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[bool] = []
+    monkeypatch.setattr(environment, "keep_freed_memory", lambda: calls.append(True) or True)
+    monkeypatch.delenv(environment.BACKEND_ENV, raising=False)
+    environment.use_runtime(None)
+    assert calls == [True]
