@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -258,8 +258,12 @@ def backtest(
     model: Forecaster,
     baselines: Sequence[Forecaster] = (),
     progress: Progress | None = None,
+    after_fold: Callable[[FoldResult], None] | None = None,
 ) -> BacktestRun:
-    """Run every fold in order (the model warm-starts from the previous fold where it can)."""
+    """Run every fold in order (the model warm-starts from the previous fold where it can).
+
+    ``after_fold`` is called with each fold's result as it finishes, before the next starts.
+    """
     say(
         progress,
         f"{len(splits)} fold(s) over {len(panel.tickers)} ticker(s) ({', '.join(panel.tickers)})",
@@ -270,4 +274,6 @@ def backtest(
         out = run_fold(panel, split, model, baselines, progress)
         folds.append(out)
         say(progress, fold_done(out, len(splits)))
+        if after_fold is not None:
+            after_fold(out)
     return assemble(panel, folds, [b.name for b in baselines], model)

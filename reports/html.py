@@ -306,6 +306,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def prepare() -> None:
+    """Compile the run's page templates ahead of ``render_pages`` (the environment keeps them)."""
+    for name in ("report.html", "ticker.html"):
+        _env().get_template(name)
+
+
 def render_pages(data: ReportData) -> dict[str, str]:
     """The run's pages: ``report.html`` and every ``tickers/<name>.html``, by relative path."""
     with gc_paused():

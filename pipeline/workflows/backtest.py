@@ -30,6 +30,7 @@ from stackcast.pipeline.workflows.common import (
     core_errors,
     forecast_prices,
     obtain_prices,
+    pages_ahead,
     panel_warnings,
     split_covariates,
 )
@@ -100,8 +101,9 @@ def run_engine(cfg: RunConfig, panel: Panel, splits: list[Split], steps: Steps) 
     from stackcast.models import engine
 
     model, baselines = forecasters(cfg)
+    ahead = pages_ahead(len(splits))  # the report's set-up while later folds train
     with core_errors():
-        return engine.backtest(panel, splits, model, baselines, steps.say)
+        return engine.backtest(panel, splits, model, baselines, steps.say, after_fold=ahead)
 
 
 class FoldsFailed(TrainingFailed):

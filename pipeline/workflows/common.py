@@ -7,7 +7,8 @@ errors into the CLI's.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -300,3 +301,34 @@ def forecast_prices(cfg: RunConfig, frames: Mapping[str, pd.DataFrame]) -> pd.Da
     Computed once per run: the trading simulation fills from it and the pages draw it.
     """
     return prices_frame(split_covariates(cfg, frames)[0]) if frames else None
+
+
+def prepare_pages() -> None:
+    """Load what publishing a run needs: the report modules, compiled templates, Parquet.
+
+    Run in a thread while a later fold trains (``pages_ahead``), so the first render does not
+    pay for it. A failure here is left for the render itself to raise and report.
+    """
+    try:
+        import pyarrow.parquet  # noqa: F401  (the run's forecasts.parquet)
+        from stackcast.reports import html, run_index  # noqa: F401
+
+        html.prepare()
+    except Exception:  # raised again, and reported, by the render
+        return
+
+
+def pages_ahead(folds: int) -> Callable[[Any], None] | None:
+    """An ``after_fold`` for the engine that starts ``prepare_pages`` once the first fold is done.
+
+    The recurrent kernels of the next folds leave a core mostly idle; the first fold's trace
+    is Python work the thread would slow down. None for a single fold (nothing to overlap).
+    """
+    if folds < 2:
+        return None
+
+    def after_fold(done: Any) -> None:
+        if done.split.fold == 0:
+            threading.Thread(target=prepare_pages, name="prepare-pages", daemon=True).start()
+
+    return after_fold

@@ -159,3 +159,14 @@ def test_numpy_baselines_fit_while_the_model_trains_with_the_same_frame_and_warn
         engine.backtest(panel, splits, SlowModel(FC, started=started), failing)
     # Learned forecasters (Keras, global random state) run alone.
     assert not any(base.forecaster_class(n).concurrent for n in ("rnn", "rnn_own_inputs"))
+
+
+def test_after_fold_sees_each_fold_as_it_finishes() -> None:
+    panel, splits = panel_and_splits()
+    seen: list[tuple[int, int]] = []
+    model = make_forecaster("drift", features=FC)
+    run = engine.backtest(
+        panel, splits, model, after_fold=lambda out: seen.append((out.split.fold, len(seen)))
+    )
+    assert seen == [(0, 0), (1, 1), (2, 2)]
+    assert [f.split.fold for f in run.folds] == [0, 1, 2]
