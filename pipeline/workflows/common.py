@@ -319,16 +319,19 @@ def prepare_pages() -> None:
 
 
 def pages_ahead(folds: int) -> Callable[[Any], None] | None:
-    """An ``after_fold`` for the engine that starts ``prepare_pages`` once the first fold is done.
+    """An ``after_fold`` for the engine that starts ``prepare_pages`` when the first fold is done.
 
     The recurrent kernels of the next folds leave a core mostly idle; the first fold's trace
     is Python work the thread would slow down. None for a single fold (nothing to overlap).
     """
     if folds < 2:
         return None
+    started: list[threading.Thread] = []
 
-    def after_fold(done: Any) -> None:
-        if done.split.fold == 0:
-            threading.Thread(target=prepare_pages, name="prepare-pages", daemon=True).start()
+    def after_fold(_done: Any) -> None:
+        if not started:
+            thread = threading.Thread(target=prepare_pages, name="prepare-pages", daemon=True)
+            started.append(thread)
+            thread.start()
 
     return after_fold

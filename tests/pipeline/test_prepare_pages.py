@@ -25,12 +25,12 @@ def test_pages_are_prepared_in_a_thread_once_the_first_of_several_folds_is_done(
     monkeypatch.setattr(common, "prepare_pages", record)
     after_fold = common.pages_ahead(3)
     assert after_fold is not None
-    after_fold(_fold(0))
+    after_fold(_fold(1))  # the first fold to finish, whatever its number
     for thread in threading.enumerate():
         if thread.name == "prepare-pages":
             thread.join(timeout=60)
-    after_fold(_fold(1))
     after_fold(_fold(2))
+    after_fold(_fold(3))
     assert calls == ["prepare-pages"]
 
 
