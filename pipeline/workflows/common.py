@@ -326,12 +326,10 @@ def pages_ahead(folds: int) -> Callable[[Any], None] | None:
     """
     if folds < 2:
         return None
-    started: list[threading.Thread] = []
+    thread = threading.Thread(target=prepare_pages, name="prepare-pages", daemon=True)
 
     def after_fold(_done: Any) -> None:
-        if not started:
-            thread = threading.Thread(target=prepare_pages, name="prepare-pages", daemon=True)
-            started.append(thread)
+        if thread.ident is None:  # not started yet
             thread.start()
 
     return after_fold
