@@ -12,6 +12,7 @@ from typing import Any
 
 import keras
 from keras import ops
+from stackcast.models.cells import GRU
 from stackcast.models.config import LayerConfig, ModelConfig
 from stackcast.models.initial_weights import built_together
 from stackcast.models.seeding import keep_tensorflow_unloaded
@@ -20,7 +21,7 @@ from stackcast.models.seeding import keep_tensorflow_unloaded
 # another backend (seconds per process); see keep_tensorflow_unloaded.
 keep_tensorflow_unloaded()
 
-_CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+_CELLS = {"lstm": keras.layers.LSTM, "gru": GRU}
 # Score given to masked steps before the softmax. exp(-1e9 - max) underflows to exactly 0 in
 # float32, so masked steps get exactly zero weight (as with -inf), while a row that is masked
 # everywhere (never produced by the feature windows) degrades to uniform weights, not NaN.
