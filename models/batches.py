@@ -6,13 +6,16 @@ them to Keras through ``BatchAdapter``, which casts, checks for NaN/inf and shuf
 order. ``detect_padding`` and ``model_mask_value`` tell the cuDNN check how the inputs are
 padded.
 
-On JAX every training batch has one shape (``fixed_batch_rows``): a short batch is filled up
-with copies of its own windows at sample weight 0 (``pad_batch``), the loss divides by the
-weight sum and the epoch's ``loss`` counts real rows only (``count_weighted_rows``), so the
-padding adds nothing to the loss or its gradient, and the train step compiles once. XLA on CPU
-can round a batch's arithmetic differently at another batch shape (a 14-row batch padded to 32
-moved weights by about 1e-8), so a padded short batch is equal to the unpadded one up to float
-rounding, not bit for bit.
+On TensorFlow and JAX every training batch has one shape (``fixed_batch_rows``): a short batch
+is filled up with copies of its own windows at sample weight 0 (``pad_batch``), the loss
+divides by the weight sum and the epoch's ``loss`` counts real rows only
+(``count_weighted_rows``), so the padding adds nothing to the loss or its gradient. JAX then
+compiles the train step once; TensorFlow traces it for a static batch dimension
+(``keras_input``), which gives its recurrent loops' gradients static shapes: a cheaper trace
+and fewer graph nodes per step than a step traced for any batch size. A padded short batch
+is equal to the unpadded one up to float rounding, not bit for bit: its arithmetic runs at
+another shape (on JAX a 14-row batch padded to 32 moved weights by about 1e-8) and its loss
+is a weighted sum over a weight sum rather than a mean.
 """
 
 from __future__ import annotations
@@ -132,20 +135,52 @@ class BatchAdapter(keras.utils.PyDataset):
 
 
 def fixed_batch_rows(source: Any, first: np.ndarray) -> int | None:
-    """Rows every training batch is padded to: on JAX the batch size, elsewhere ``None``.
+    """Rows every training batch is padded to: the batch size on TensorFlow and JAX.
 
     JAX compiles the train step once per batch shape (seconds on CPU, and a persistent-cache
-    entry of its own), so a short last batch would compile it twice. TensorFlow traces the
-    step once for a relaxed batch dimension (padding measured slower there): no padding.
+    entry of its own), so a short last batch would compile it twice. TensorFlow traces it
+    once either way, but for a static batch dimension only when every batch has the same
+    shape (``keras_input``). Other backends: ``None`` (batches as they come).
 
     Args:
         source: The training batches; its ``batch_size`` when it has one.
         first: The inputs of its first batch (their row count otherwise).
     """
-    if keras.backend.backend() != "jax":
+    if keras.backend.backend() not in ("jax", "tensorflow"):
         return None
     rows = getattr(source, "batch_size", None)
     return int(rows) if isinstance(rows, int) and rows > 0 else len(first)
+
+
+def keras_input(adapter: BatchAdapter) -> Any:
+    """What ``fit`` reads ``adapter``'s batches through.
+
+    On TensorFlow with fixed rows, a tf.data pipeline over the adapter whose batch dimension
+    is static: Keras' own pipeline for a ``PyDataset`` declares it unknown, and the train step
+    traced for any batch size carries the batch size through its recurrent loops as data
+    (shape tensors stacked at every time step for the gradient), so it traces for longer and
+    runs more graph nodes per step. Keras does not start or end the adapter's epochs on this
+    pipeline: ``NanGuard`` does (``ends_epochs``). Elsewhere the adapter itself.
+    """
+    if adapter.rows is None or keras.backend.backend() != "tensorflow":
+        return adapter
+    import tensorflow as tf
+
+    x, y = adapter.source[0][:2]
+    rows = adapter.rows
+    spec = (
+        tf.TensorSpec((rows, *np.shape(x)[1:]), tf.float32),
+        tf.TensorSpec((rows, *np.shape(y)[1:]), tf.float32),
+        tf.TensorSpec((rows,), tf.float32),
+    )
+
+    def batches() -> Any:
+        for i in range(len(adapter)):
+            yield adapter[i]
+
+    data = tf.data.Dataset.from_generator(batches, output_signature=spec)
+    data = data.apply(tf.data.experimental.assert_cardinality(len(adapter)))
+    return data.prefetch(tf.data.AUTOTUNE)  # as Keras' pipeline for a PyDataset
 
 
 def pad_batch(x: np.ndarray, y: np.ndarray, rows: int) -> tuple[np.ndarray, ...]:
@@ -166,16 +201,21 @@ def pad_batch(x: np.ndarray, y: np.ndarray, rows: int) -> tuple[np.ndarray, ...]
 
 
 def count_weighted_rows(model: keras.Model) -> None:
-    """Make ``model``'s JAX train step count a batch as its sample-weight sum in ``loss``.
+    """Make ``model``'s train step count a batch as its sample-weight sum in ``loss``.
 
-    Keras' JAX steps add each batch's loss to the epoch's mean weighted by the batch's rows
+    Keras' train steps add each batch's loss to the epoch's mean weighted by the batch's rows
     (``x.shape[0]``), padding rows included. With this, a batch that carries sample weights
     counts ``sum(sample_weight)`` rows, its real rows for ``pad_batch``'s batches (the same
-    float32 count as Keras' for an unpadded batch); a batch without weights (the test step)
-    is counted by Keras' own code. Reaches into Keras' JAX trainer
-    (``_update_metrics_variables``, ``_loss_tracker``), checked against Keras 3.15.
+    float32 count as Keras' for an unpadded batch); a batch without weights is counted by
+    Keras' own code. Reaches into Keras' trainers, checked against Keras 3.15: on JAX its
+    ``_update_metrics_variables`` and ``_loss_tracker``; on TensorFlow its ``train_step``,
+    which, while it is traced, gets a loss tracker that takes the weight sum.
     """
-    if keras.backend.backend() != "jax" or "_update_metrics_variables" in vars(model):
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        _count_weighted_rows_tensorflow(model)
+        return
+    if backend != "jax" or "_update_metrics_variables" in vars(model):
         return
     keras_update = model._update_metrics_variables  # the trainer's bound method
 
@@ -202,6 +242,33 @@ def count_weighted_rows(model: keras.Model) -> None:
         ]
 
     model._update_metrics_variables = update
+
+
+def _count_weighted_rows_tensorflow(model: keras.Model) -> None:
+    """``count_weighted_rows`` on TensorFlow: runs only while the train step is traced."""
+    if getattr(model.train_step, "counts_weighted_rows", False):
+        return
+    keras_step = model.train_step  # the trainer's bound method
+
+    def train_step(data: Any) -> Any:
+        _, _, weight = keras.utils.unpack_x_y_sample_weight(data)
+        if weight is None:
+            return keras_step(data)
+        tracker = model._loss_tracker
+        keras_update = tracker.update_state
+
+        def update_state(values: Any, sample_weight: Any = None) -> Any:
+            # Keras passes the batch's row count; the real rows are the weight sum
+            return keras_update(values, sample_weight=keras.ops.sum(weight))
+
+        tracker.update_state = update_state
+        try:
+            return keras_step(data)
+        finally:
+            del tracker.update_state
+
+    train_step.counts_weighted_rows = True  # type: ignore[attr-defined]
+    model.train_step = train_step
 
 
 def as_batches(data: Any, batch_size: int, shuffle: bool, seed: int) -> Any:

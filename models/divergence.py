@@ -19,22 +19,34 @@ class NanGuard(keras.callbacks.Callback):
     """Stop at the first non-finite training loss (or validation loss); remember where.
 
     Also starts each epoch of the training adapter (Keras does not call
-    ``PyDataset.on_epoch_begin`` on every backend).
+    ``PyDataset.on_epoch_begin`` on every backend). With ``ends_epochs`` (``fit`` reads the
+    adapter through a tf.data pipeline, ``batches.keras_input``, and Keras does not call
+    its ``on_epoch_end``), it also ends them where Keras ends a ``PyDataset``'s: when ``fit``
+    starts (its epoch iterator's reset) and after every epoch, so the source reshuffles
+    exactly as often.
     """
 
     # Batch callbacks may run on Keras' callback threads (no per-step host sync); they can
     # finish out of order, so keep the earliest batch under a lock.
     async_safe = True
 
-    def __init__(self, adapter: BatchAdapter, steps_per_execution: int = 1) -> None:
+    def __init__(
+        self, adapter: BatchAdapter, steps_per_execution: int = 1, *, ends_epochs: bool = False
+    ) -> None:
         super().__init__()
         self.adapter = adapter
+        self.ends_epochs = ends_epochs
         # Keras reports a batch end once per compiled call of this many batches: a hit at
         # batch b means the loss went non-finite somewhere in the call that ended at b.
         self.steps_per_execution = max(1, int(steps_per_execution))
         self.epoch = 0
         self.hit: tuple[str, int, int, float] | None = None
         self._lock = threading.Lock()
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        """End the adapter's (not yet started) epoch, as Keras' reset does for a PyDataset."""
+        if self.ends_epochs:
+            self.adapter.on_epoch_end()
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Remember the epoch and let the training adapter draw its batch order."""
@@ -56,6 +68,8 @@ class NanGuard(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Record a non-finite validation loss (when training stayed finite) and stop."""
+        if self.ends_epochs:
+            self.adapter.on_epoch_end()
         val = (logs or {}).get("val_loss")
         if self.hit is None and val is not None and not math.isfinite(float(val)):
             self.hit = ("val_loss", epoch, -1, float(val))

@@ -8,8 +8,9 @@ and setup reuses the compilation), fits it on batch streams
 learning-rate reduction and a NaN guard (``stackcast.models.divergence``), and returns a
 JSON-able ``TrainResult``. On TensorFlow and JAX the early-stopping loss comes from the shared
 fixed-shape predict step (``stackcast.models.validation``): no separate test step is traced.
-On JAX every training batch has the batch size's shape (a short batch is padded with rows of
-sample weight 0, ``stackcast.models.batches.pad_batch``): the train step compiles once.
+On TensorFlow and JAX every training batch has the batch size's shape (a short batch is padded
+with rows of sample weight 0, ``stackcast.models.batches.pad_batch``): JAX compiles the train
+step once, TensorFlow traces it for a static batch dimension.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from stackcast.models.batches import (
     count_weighted_rows,
     detect_padding,
     fixed_batch_rows,
+    keras_input,
     model_mask_value,
 )
 from stackcast.models.config import TrainConfig
@@ -307,7 +309,7 @@ def train(
         logger.warning(message)
 
     monitor = "val_loss" if val_seq is not None else "loss"
-    # JAX: one batch shape (a short batch padded at sample weight 0), one compiled train step
+    # One batch shape (a short batch padded at sample weight 0): one compiled train step
     rows = None if run_eagerly else fixed_batch_rows(train_seq, first)
     _compile_or_reuse(
         model,
@@ -321,7 +323,10 @@ def train(
 
     history: dict[str, list[float]] = {}
     train_adapter = BatchAdapter(train_seq, shuffle=True, seed=config.seed, rows=rows)
-    guard = NanGuard(train_adapter, config.steps_per_execution)
+    fit_data = keras_input(train_adapter)
+    guard = NanGuard(
+        train_adapter, config.steps_per_execution, ends_epochs=fit_data is not train_adapter
+    )
     grads = (
         GradientNormCallback(history, warnings, config.vanish_threshold, config.explode_threshold)
         if monitor_gradients
@@ -351,7 +356,7 @@ def train(
     ]
     t0 = time.perf_counter()
     model.fit(
-        train_adapter,
+        fit_data,
         validation_data=BatchAdapter(keras_val) if keras_val is not None else None,
         epochs=config.epochs,
         callbacks=callbacks,

@@ -1,16 +1,32 @@
-"""Fixed training batch shapes: padding rows at sample weight 0 on JAX, nothing on TensorFlow."""
+"""Fixed training batch shapes: padding rows at sample weight 0 on TensorFlow and JAX."""
 
 from __future__ import annotations
 
 import importlib.util
 import textwrap
 
+import keras
 import numpy as np
 import pytest
-from stackcast.models.batches import BatchAdapter, fixed_batch_rows, pad_batch
+import stackcast.models.training as training
+from stackcast.models.batches import (
+    WEIGHTED_REDUCTION,
+    BatchAdapter,
+    count_weighted_rows,
+    fixed_batch_rows,
+    keras_input,
+    pad_batch,
+)
+from stackcast.models.config import LayerConfig, ModelConfig, TrainConfig
+from stackcast.models.losses import MaskedLoss
+from stackcast.models.network import build_model
 
 from tests.conftest import run_on_jax
-from tests.models.helpers import MASK, Batches, Trained, make_data
+from tests.models.helpers import FEATURES, HORIZONS, MASK, WINDOW, Batches, make_data
+
+tensorflow_only = pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="TensorFlow's static batch pipeline"
+)
 
 
 def test_pad_batch_fills_up_with_copies_of_its_own_windows_at_weight_zero() -> None:
@@ -47,12 +63,98 @@ def test_adapter_pads_every_batch_and_checks_only_the_real_rows() -> None:
     assert len(BatchAdapter(Batches(x, y, 8))[2]) == 2  # no rows: (x, y) as given
 
 
-def test_tensorflow_trains_on_batches_as_they_come(trained: Trained) -> None:
-    x, _ = make_data(4)
-    assert fixed_batch_rows(Batches(x, x, 16), x) is None
-    # today's loss and epoch bookkeeping: Keras' own reduction, no trainer hook
-    assert trained.model.loss.reduction == "sum_over_batch_size"
-    assert "_update_metrics_variables" not in vars(trained.model)
+@tensorflow_only
+def test_tensorflow_reads_padded_batches_through_a_static_pipeline() -> None:
+    x, y = make_data(20)
+    assert fixed_batch_rows(Batches(x, y, 8), x[:8]) == 8
+    adapter = BatchAdapter(Batches(x, y, 8), shuffle=True, seed=2, rows=8)
+    data = keras_input(adapter)
+    assert [tuple(s.shape) for s in data.element_spec] == [
+        (8, WINDOW, FEATURES), (8, HORIZONS), (8,)
+    ]  # fmt: skip
+    assert int(data.cardinality()) == 3
+    adapter.start_epoch(0)
+    for got, want in zip(data, (adapter[i] for i in range(3)), strict=True):
+        for a, b in zip(got, want, strict=True):
+            assert np.array_equal(a.numpy(), b)
+    plain = BatchAdapter(Batches(x, y, 8))
+    assert keras_input(plain) is plain
+
+
+LAYERS = (LayerConfig(cell="lstm", units=4, backward_cell="gru"),)
+DROPOUT = ModelConfig(layers=LAYERS, head="attention")
+PLAIN = ModelConfig(layers=LAYERS, head="attention", dropout=0.0, between_dropout=0.0)
+
+
+def _fit(config: ModelConfig, n: int, pad: bool) -> tuple[dict, list, set, int]:
+    """Train on ``n`` windows in batches of 16, padded or as they come.
+
+    Returns the history, the weights, the input shapes the train step was traced for, and how
+    often the source's epochs were ended (it reshuffles there).
+    """
+    x, y = make_data(72)
+    y[3, 1] = np.nan  # an unknown horizon: masked in the loss
+    source = Batches(x[:n], y[:n], 16)
+    keep = training.fixed_batch_rows
+    if not pad:
+        training.fixed_batch_rows = lambda *a: None
+    model = build_model(config, FEATURES, WINDOW, HORIZONS, MASK, seed=3)
+    traced: set[tuple] = set()
+    keras_step = model.train_step
+
+    def train_step(data: tuple) -> dict:
+        traced.add(tuple(data[0].shape))
+        return keras_step(data)
+
+    model.train_step = train_step
+    try:
+        result = training.train(model, source, None, TrainConfig(epochs=2, batch_size=16, seed=3))
+    finally:
+        training.fixed_batch_rows = keep
+    return result.history, model.get_weights(), traced, source.epochs_ended
+
+
+@tensorflow_only
+def test_tensorflow_full_batches_train_to_the_same_bits_padded_or_not() -> None:
+    h0, w0, traced0, ends0 = _fit(DROPOUT, 64, False)
+    h1, w1, traced1, ends1 = _fit(DROPOUT, 64, True)
+    assert traced0 == {(None, WINDOW, FEATURES)} and traced1 == {(16, WINDOW, FEATURES)}
+    assert ends0 == ends1 == 3  # when fit starts and after each of the 2 epochs
+    assert h0["loss"] == h1["loss"], (h0["loss"], h1["loss"])
+    assert h0["grad_norm/all/mean"] == h1["grad_norm/all/mean"]
+    assert all(np.array_equal(a, b) for a, b in zip(w0, w1, strict=True))
+
+
+@tensorflow_only
+def test_tensorflow_short_last_batch_is_padded_and_the_loss_counts_real_rows() -> None:
+    h0, w0, _, _ = _fit(PLAIN, 56, False)  # 3 batches of 16 and one of 8
+    h1, w1, traced, _ = _fit(PLAIN, 56, True)
+    assert traced == {(16, WINDOW, FEATURES)}
+    assert np.allclose(h0["loss"], h1["loss"], rtol=1e-6, atol=0), (h0["loss"], h1["loss"])
+    assert all(np.allclose(a, b, rtol=1e-5, atol=1e-7) for a, b in zip(w0, w1, strict=True))
+
+
+@tensorflow_only
+def test_tensorflow_one_padded_step_has_the_short_batch_loss_and_gradient() -> None:
+    x, y = make_data(5)
+
+    def step(batch: tuple) -> tuple[float, list[np.ndarray]]:
+        model = build_model(PLAIN, FEATURES, WINDOW, HORIZONS, MASK, seed=5)
+        start = [w.copy() for w in model.get_weights()]
+        count_weighted_rows(model)
+        model.compile(
+            optimizer=keras.optimizers.SGD(learning_rate=1.0),
+            loss=MaskedLoss("huber", reduction=WEIGHTED_REDUCTION),
+        )
+        loss = float(model.train_on_batch(*batch))
+        return loss, [a - b for a, b in zip(start, model.get_weights(), strict=True)]
+
+    short_loss, short_grad = step((x, y, np.ones(5, np.float32)))
+    padded_loss, padded_grad = step(pad_batch(x, y, 16))
+    assert abs(short_loss - padded_loss) <= 1e-7 * abs(short_loss), (short_loss, padded_loss)
+    for a, b in zip(short_grad, padded_grad, strict=True):
+        # the update is read back as a difference of weights: an ulp of a weight is 6e-8
+        assert np.allclose(a, b, rtol=1e-5, atol=1e-7), float(np.abs(a - b).max())
 
 
 JAX_SCRIPT = textwrap.dedent(
