@@ -152,8 +152,8 @@ def fixed_batch_rows(source: Any, first: np.ndarray) -> int | None:
     return int(rows) if isinstance(rows, int) and rows > 0 else len(first)
 
 
-def keras_input(adapter: BatchAdapter) -> Any:
-    """What ``fit`` reads ``adapter``'s batches through.
+def keras_input(adapter: BatchAdapter, first: Any) -> Any:
+    """What ``fit`` reads ``adapter``'s batches through (``first``: its source's first batch).
 
     On TensorFlow with fixed rows, a tf.data pipeline over the adapter whose batch dimension
     is static: Keras' own pipeline for a ``PyDataset`` declares it unknown, and the train step
@@ -166,7 +166,7 @@ def keras_input(adapter: BatchAdapter) -> Any:
         return adapter
     import tensorflow as tf
 
-    x, y = adapter.source[0][:2]
+    x, y = first[:2]
     rows = adapter.rows
     spec = (
         tf.TensorSpec((rows, *np.shape(x)[1:]), tf.float32),

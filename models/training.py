@@ -279,7 +279,8 @@ def train(
     if val_seq is not None and len(val_seq) == 0:
         warnings.append("validation data is empty: early stopping watches the training loss")
         val_seq = None
-    first = check_pair(train_seq[0], "train_data")
+    head = train_seq[0]  # the first batch: its shapes size the padding and the pipeline
+    first = check_pair(head, "train_data")
     if val_seq is not None:
         check_pair(val_seq[0], "val_data")
 
@@ -323,7 +324,7 @@ def train(
 
     history: dict[str, list[float]] = {}
     train_adapter = BatchAdapter(train_seq, shuffle=True, seed=config.seed, rows=rows)
-    fit_data = keras_input(train_adapter)
+    fit_data = keras_input(train_adapter, head)
     guard = NanGuard(
         train_adapter, config.steps_per_execution, ends_epochs=fit_data is not train_adapter
     )

@@ -68,7 +68,7 @@ def test_tensorflow_reads_padded_batches_through_a_static_pipeline() -> None:
     x, y = make_data(20)
     assert fixed_batch_rows(Batches(x, y, 8), x[:8]) == 8
     adapter = BatchAdapter(Batches(x, y, 8), shuffle=True, seed=2, rows=8)
-    data = keras_input(adapter)
+    data = keras_input(adapter, (x[:8], y[:8]))
     assert [tuple(s.shape) for s in data.element_spec] == [
         (8, WINDOW, FEATURES), (8, HORIZONS), (8,)
     ]  # fmt: skip
@@ -78,7 +78,7 @@ def test_tensorflow_reads_padded_batches_through_a_static_pipeline() -> None:
         for a, b in zip(got, want, strict=True):
             assert np.array_equal(a.numpy(), b)
     plain = BatchAdapter(Batches(x, y, 8))
-    assert keras_input(plain) is plain
+    assert keras_input(plain, (x[:8], y[:8])) is plain
 
 
 LAYERS = (LayerConfig(cell="lstm", units=4, backward_cell="gru"),)
