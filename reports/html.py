@@ -306,9 +306,20 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: The templates a run's pages render, with those they include (loaded at render time).
+RUN_TEMPLATES = (
+    "report.html",
+    "ticker.html",
+    "base.html",
+    "style.css",
+    "_coverage.html",
+    "_cross_section.html",
+)
+
+
 def prepare() -> None:
     """Compile the run's page templates ahead of ``render_pages`` (the environment keeps them)."""
-    for name in ("report.html", "ticker.html"):
+    for name in RUN_TEMPLATES:
         _env().get_template(name)
 
 

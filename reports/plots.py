@@ -46,16 +46,20 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
     Args:
         by_fold: records ``{fold, horizon, predictor, n, mae, rmse}`` (``evaluate()["by_fold"]``).
     """
-    df = pd.DataFrame(by_fold)
-    if df.empty or not {"fold", "horizon", "predictor", "mae"} <= set(df.columns):
+    maes = _maes(by_fold)
+    if maes is None:
         return None
-    df = df.dropna(subset=["mae"])
-    mae = df.pivot_table(index=["fold", "horizon"], columns="predictor", values="mae")
+    folds = sorted({f for f, _, _ in maes})
+    horizons = sorted({h for _, h, _ in maes})
+    predictors = sorted({p for _, _, p in maes})
     canvas = Canvas(880, 370)
-    if {"model", "random_walk"} <= set(mae.columns):
-        ratio = (mae["model"] / mae["random_walk"]).unstack("horizon")
-        folds, horizons = ratio.index.to_list(), ratio.columns.to_list()
-        values = ratio.to_numpy(float)
+    if {"model", "random_walk"} <= set(predictors):
+
+        def grid(name: str) -> np.ndarray:
+            return np.array([[maes.get((f, h, name), np.nan) for h in horizons] for f in folds])
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = grid("model") / grid("random_walk")
         dev = np.nanmax(np.abs(values - 1.0)) if np.isfinite(values).any() else 0.1
         dev = max(float(dev), 0.02)
         rows, cols = values.shape
@@ -82,11 +86,14 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
         for v, text in ticks(1 - dev, 1 + dev, n=4):
             canvas.text(396, float(bar.py(np.array([v]))[0]) + 4, text, size=11, color="#444")
         canvas.text(446, 160, "model / RW MAE", size=12, anchor="middle", rotate=True)
-    by_h = df.groupby(["horizon", "predictor"])["mae"].mean().unstack("predictor")
-    order = [n for n in NAMES if n in by_h.columns] + [n for n in by_h.columns if n not in NAMES]
-    values = 100 * by_h[order].to_numpy(float)
+    order = [n for n in NAMES if n in predictors] + [n for n in predictors if n not in NAMES]
+    # Each predictor's mean MAE per horizon over the folds that scored it (NaN: none did).
+    values = 100 * np.array(
+        [[_mean([v for (_, g, q), v in maes.items() if g == h and q == p]) for p in order]
+         for h in horizons]
+    )  # fmt: skip
     finite = values[np.isfinite(values)]
-    hs = by_h.index.to_numpy(float)
+    hs = np.array(horizons, dtype=float)
     if finite.size:
         pad = 0.05 * (float(finite.max() - finite.min()) or 1.0)
         ylim = (float(finite.min()) - pad, float(finite.max()) + pad)
@@ -107,3 +114,25 @@ def error_plot(by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame) -> str | Non
         width = 150
         canvas.legend(keys, 440 - width * min(len(keys), 6) / 2, 352, across=6, step=width)
     return canvas.data_uri()
+
+
+def _maes(
+    by_fold: Sequence[Mapping[str, Any]] | pd.DataFrame,
+) -> dict[tuple[Any, Any, Any], float] | None:
+    """``{(fold, horizon, predictor): mae}`` of the records with an MAE; None when there are none.
+
+    A few dozen records: plain Python, where a pandas pivot costs tens of milliseconds.
+    """
+    if isinstance(by_fold, pd.DataFrame):
+        by_fold = by_fold.to_dict("records")
+    out = {}
+    for r in by_fold:
+        if not {"fold", "horizon", "predictor", "mae"} <= r.keys():
+            return None
+        if r["mae"] is not None and not math.isnan(float(r["mae"])):
+            out[(r["fold"], r["horizon"], r["predictor"])] = float(r["mae"])
+    return out or None
+
+
+def _mean(values: Sequence[float]) -> float:
+    return math.fsum(values) / len(values) if values else float("nan")

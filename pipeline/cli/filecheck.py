@@ -68,7 +68,7 @@ def _tickers(table: PriceTable, dates: pd.Series, assessment: Assessment, cfg) -
 
 
 def _problems(assessment: Assessment) -> list[str]:
-    from stackcast.pipeline.data.validate import PriceValidationError
+    from stackcast.pipeline.data.problems import PriceValidationError
 
     out = []
     for err in assessment.errors.values():

@@ -26,7 +26,8 @@ from stackcast.features.calendars import ALWAYS_OPEN, DEFAULT_CALENDAR, OBSERVED
 from stackcast.pipeline.config import DataConfig
 from stackcast.pipeline.data.dates import describe
 from stackcast.pipeline.data.pricefile import PriceTable, ReadRules, read_price_file
-from stackcast.pipeline.data.validate import Loaded, PriceValidationError, validate_prices
+from stackcast.pipeline.data.problems import Loaded, PriceValidationError
+from stackcast.pipeline.data.validate import validate_prices
 from stackcast.pipeline.errors import DataError
 
 MISREAD_SHARE = 0.10  # rows on non-sessions from which a file counts as misread

@@ -24,7 +24,8 @@ import pandas as pd
 from stackcast.features.calendars import DEFAULT_CALENDAR
 from stackcast.pipeline.config import CONFIG_DIR, DataConfig, check_ticker
 from stackcast.pipeline.data.filecheck import load_price_file, price_table
-from stackcast.pipeline.data.validate import Loaded, validate_prices
+from stackcast.pipeline.data.problems import Loaded
+from stackcast.pipeline.data.validate import validate_prices
 from stackcast.pipeline.errors import ConfigError, DataError, SourceError
 
 SAMPLE_DIR = CONFIG_DIR.parent / "data" / "sample"

@@ -10,74 +10,30 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from stackcast.pipeline.config import DataConfig
 from stackcast.pipeline.data.dates import DateFormatError, detect_date_format, parse_dates
-from stackcast.pipeline.errors import DataError
+from stackcast.pipeline.data.problems import (
+    PriceValidationError,
+    Problem,
+    fmt_date,
+    jump_problem,
+    summarize,
+)
 
 REQUIRED = ("date", "close")
 OPTIONAL = ("open", "high", "low", "volume")
 PRICES = ("open", "high", "low", "close")
 COLUMN_ORDER = ("date", "ticker", "open", "high", "low", "close", "volume")
-SHOWN = 3  # problems quoted in an error message; the rest are counted
 # Prices outside this range are rejected: no traded instrument is quoted there, and a ratio of
 # two prices inside it (a return) can never overflow to inf or underflow to 0 in float64.
 MIN_PRICE, MAX_PRICE = 1e-10, 1e15
 _MIN_DATE = pd.Timestamp("1800-01-01")
 _MAX_DATE = pd.Timestamp("2200-12-31")
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One finding about one row: where it is and what is wrong."""
-
-    ticker: str
-    row: int | None
-    date: str | None
-    message: str
-    row_name: str = "row"
-
-    def __str__(self) -> str:
-        where = [self.ticker]
-        if self.row is not None:
-            where.append(f"{self.row_name} {self.row}")
-        if self.date:
-            where.append(self.date)
-        return f"{' '.join(where)}: {self.message}"
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """One ticker's validated prices (a price frame) and the warnings validation raised."""
-
-    frame: pd.DataFrame
-    warnings: tuple[str, ...] = field(default=())
-
-
-class PriceValidationError(DataError):
-    """Prices failed validation; ``problems`` lists every finding."""
-
-    def __init__(self, message: str, problems: list[Problem]) -> None:
-        super().__init__(message)
-        self.problems = problems
-
-
-def summarize(problems: list[Problem], ticker: str, origin: str = "") -> str:
-    """One line: the count, the first ``SHOWN`` problems, and how many more there are."""
-    n = len(problems)
-    src = f" in {origin}" if origin else ""
-    head = "; ".join(str(p).removeprefix(f"{ticker} ") for p in problems[:SHOWN])
-    more = f"; and {n - SHOWN} more" if n > SHOWN else ""
-    noun = "problem" if n == 1 else "problems"
-    return f"{ticker}: {n} {noun}{src}: {head}{more}"
-
-
-def _fmt_date(ts: pd.Timestamp | None) -> str | None:
-    return None if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
 
 
 def _bad_date(value: object) -> str:
@@ -135,25 +91,28 @@ class CleanRows:
         With ``start``/``end`` the frame holds only the bars dated in ``[start, end]``
         (``sources.in_range`` of the whole frame); the warnings are those of every bar.
         """
+        a, b = self.span(g, start, end)
+        data: dict[str, Any] = {"date": self.day[a:b].astype("datetime64[ns]"), "ticker": ticker}
+        data |= {c: self.columns[c][a:b] for c in COLUMN_ORDER if c in self.columns}
+        return pd.DataFrame(data), self.warnings(g, ticker, row_name)
+
+    def span(self, g: int, start: _dt.date | None, end: _dt.date | None) -> tuple[int, int]:
+        """The positions ``a:b`` of ticker ``g``'s rows dated in ``[start, end]`` (None: open)."""
         a, b = int(self.edges[g]), int(self.edges[g + 1])
-        warnings = []
-        for k in np.flatnonzero(self.jump[a : b - 1]) + a + 1:
-            move = float(np.expm1(self.logret[k - 1]))
-            when = _fmt_date(pd.Timestamp(self.day[k]))
-            text = (
-                f"one-day move of {move:+.0%} (|log return| {abs(self.logret[k - 1]):.2f} > "
-                f"max_jump {self.max_jump:g})"
-            )
-            warnings.append(str(Problem(ticker, int(self.rows[k]), when, text, row_name)))
-        dates = self.day[a:b].astype("datetime64[ns]")  # midnight of each bar, ascending
-        lo, hi = 0, len(dates)
-        if start is not None:
-            lo = int(np.searchsorted(dates, pd.Timestamp(start).to_datetime64(), "left"))
-        if end is not None:
-            hi = max(lo, int(np.searchsorted(dates, pd.Timestamp(end).to_datetime64(), "right")))
-        data: dict[str, Any] = {"date": dates[lo:hi], "ticker": ticker}
-        data |= {c: self.columns[c][a + lo : a + hi] for c in COLUMN_ORDER if c in self.columns}
-        return pd.DataFrame(data), warnings
+        days = self.day[a:b]  # midnight of each bar, ascending
+        at = {d: pd.Timestamp(d).to_datetime64() for d in (start, end) if d is not None}
+        lo = 0 if start is None else int(np.searchsorted(days, at[start], "left"))
+        hi = len(days) if end is None else int(np.searchsorted(days, at[end], "right"))
+        return a + lo, a + max(lo, hi)
+
+    def warnings(self, g: int, ticker: str, row_name: str) -> list[str]:
+        """Ticker ``g``'s one-day-move warnings (``jump_problem``), in date order."""
+        a, b = int(self.edges[g]), int(self.edges[g + 1])
+        return [
+            str(jump_problem(ticker, self.rows[k], self.day[k], self.logret[k - 1], self.max_jump,
+                             row_name))
+            for k in np.flatnonzero(self.jump[a : b - 1]) + a + 1
+        ]  # fmt: skip
 
 
 def _by_group_then_day(day: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -287,7 +246,7 @@ def validate_prices(
     def problem(mask: pd.Series, dates: pd.Series | None, message: Callable[[Any], str]) -> None:
         """Record ``message(index)`` for every row where ``mask`` is true."""
         for idx in mask.index[mask.to_numpy()]:
-            when = _fmt_date(dates[idx]) if dates is not None else None
+            when = fmt_date(dates[idx]) if dates is not None else None
             problems.append(Problem(ticker, int(rows[idx]), when, message(idx), row_name))
 
     dates = stamps
@@ -375,15 +334,8 @@ def validate_prices(
         logret = np.diff(np.log(close))
         jumps = np.flatnonzero(np.abs(logret) > cfg.max_jump) + 1
         for k in jumps:
-            move = float(np.expm1(logret[k - 1]))
-            p = Problem(
-                ticker,
-                int(frame["_row"].iloc[k]),
-                _fmt_date(frame["date"].iloc[k]),
-                f"one-day move of {move:+.0%} (|log return| {abs(logret[k - 1]):.2f} > "
-                f"max_jump {cfg.max_jump:g})",
-                row_name,
-            )
+            at = frame["_row"].iloc[k], frame["date"].iloc[k]
+            p = jump_problem(ticker, *at, logret[k - 1], cfg.max_jump, row_name)
             if cfg.on_jump == "error":
                 problems.append(p)
             else:

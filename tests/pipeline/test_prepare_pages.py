@@ -42,10 +42,28 @@ def test_prepare_pages_compiles_the_templates_and_leaves_failures_to_the_render(
 
     _env().cache.clear()  # compiled by nothing else before this call
     common.prepare_pages()
-    assert {"report.html", "ticker.html"} <= {name for _, name in _env().cache}
+    assert set(html.RUN_TEMPLATES) <= {name for _, name in _env().cache}
 
     def broken() -> None:
         raise RuntimeError("template broke")
 
     monkeypatch.setattr(html, "prepare", broken)
     assert common.prepare_pages() is None  # not raised here: the render raises and reports it
+
+
+def test_the_prepared_templates_are_every_one_the_pages_load() -> None:
+    """What the run's two pages extend and include, to the last level, is compiled ahead."""
+    import jinja2.meta
+    from stackcast.reports import html
+    from stackcast.reports.templating import _env
+
+    env, seen, todo = _env(), set(), ["report.html", "ticker.html"]
+    while todo:
+        name = todo.pop()
+        seen.add(name)
+        source = env.loader.get_source(env, name)[0]
+        for ref in jinja2.meta.find_referenced_templates(env.parse(source)):
+            assert ref is not None, f"{name} loads a template chosen at render time"
+            if ref not in seen:
+                todo.append(ref)
+    assert seen == set(html.RUN_TEMPLATES)

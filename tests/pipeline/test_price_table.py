@@ -125,3 +125,19 @@ def test_rows_are_ordered_as_lexsort_orders_them(seed: int) -> None:
         day[1] = day[0]  # a repeated date in date order: the full sort
         group[1] = group[0]
     np.testing.assert_array_equal(_by_group_then_day(day, group), np.lexsort((day, group)))
+
+
+def test_each_ticker_frame_stands_alone() -> None:
+    """The frames share one block of memory; writing to one changes no other, nor the input."""
+    cfg = RunConfig.model_validate({"name": "t"})
+    prices = _table()
+    before = prices.copy()
+    frames = frames_from_table(cfg, prices)
+    kept = {t: f.copy() for t, f in frames.items()}
+    frames["AAA"].loc[0, "close"] = -5.0
+    frames["AAA"]["volume"] = 0.0
+    assert frames["AAA"].loc[0, "close"] == -5.0
+    for t in ("BBB", "C.D"):
+        pd.testing.assert_frame_equal(frames[t], kept[t], check_exact=True)
+    pd.testing.assert_frame_equal(prices, before, check_exact=True)
+    assert all(isinstance(f.index, pd.RangeIndex) and f.index[0] == 0 for f in frames.values())
