@@ -80,8 +80,9 @@ def forecast_frame(
     n, horizons = len(rows), panel.horizons
     frame = pd.DataFrame(
         {
-            "ticker": np.repeat(
-                np.asarray(panel.tickers, dtype=object)[panel.ticker_id[rows]], horizons
+            # Taken from the tickers' own strings: converting a column of objects costs more.
+            "ticker": pd.array(panel.tickers, dtype="str").take(
+                np.repeat(panel.ticker_id[rows], horizons)
             ),
             "origin": np.repeat(panel.dates[rows], horizons).astype("datetime64[ns]"),
             "horizon": np.tile(np.arange(1, horizons + 1), n),

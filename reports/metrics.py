@@ -68,9 +68,10 @@ from stackcast.reports.significance import (
     RANDOM_WALK,
     dm_tables,
     finite_or_none,
-    run_verdicts,
+    row_groups,
     ticker_family,
 )
+from stackcast.reports.verdicts import run_verdicts
 
 MODEL = "model"
 
@@ -109,11 +110,6 @@ def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     return df.sort_values(["ticker", "horizon", "origin"], kind="stable").reset_index(drop=True)
 
 
-def _groups(df: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, np.ndarray]]:
-    """``(key, row positions)`` per group of ``df`` (a 0..n-1 index), in sorted key order."""
-    return sorted(df.groupby(keys, sort=False).indices.items())
-
-
 def _predictor_blocks(
     df: pd.DataFrame,
     cols: Mapping[str, str],
@@ -124,7 +120,7 @@ def _predictor_blocks(
     """Per predictor: its overall, per-horizon and per-(ticker, horizon) metrics.
 
     ``groups`` holds the row positions of the ``horizon`` and ``ticker, horizon`` groups
-    (``_groups``), computed once; each group scores every predictor at once (``point_rows``)
+    (``row_groups``), computed once; each group scores every predictor at once (``point_rows``)
     on numpy slices, and the model's interval as well.
     """
     names = list(cols)
@@ -253,8 +249,8 @@ def evaluate(
     df = scored_rows(predictions)
     cols = predictor_columns(predictions)
     groups = {
-        "horizon": _groups(df, "horizon"),
-        "ticker_horizon": _groups(df, ["ticker", "horizon"]),
+        "horizon": row_groups(df, "horizon"),
+        "ticker_horizon": row_groups(df, ["ticker", "horizon"]),
     }
     lookup = scale_lookup(scale)
     scale_arr = row_scales(df, lookup, groups["ticker_horizon"])
@@ -269,7 +265,7 @@ def evaluate(
     mase_rows = mase_coverage(df, scale_arr, bool(lookup))
     unscored = unscored_tickers(predictions, df["ticker"].unique(), tickers)
     coverage = coverage_detail(df, nominal_coverage)
-    by_ticker, pooled = dm_tables(df, cfg.significance)
+    by_ticker, pooled = dm_tables(df, cfg.significance, groups)
     model = blocks.pop(MODEL)
     peers = peer_comparisons(df, cols, cfg.significance)
     return {

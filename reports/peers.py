@@ -15,7 +15,8 @@ from typing import Any
 
 import pandas as pd
 from stackcast.models.base import REFERENCE, label, peers
-from stackcast.reports.significance import format_p, pairwise_dm, verdict_sentence
+from stackcast.reports.significance import pairwise_dm
+from stackcast.reports.verdicts import format_p, verdict_sentence
 
 
 def _p(p: float | None) -> str:

@@ -29,7 +29,7 @@ def index_entry(
     Returns:
         ``{run_id, created, kind, title, tickers, mae_model, mae_rw, verdict}`` where the MAEs
         are at horizon 1 and ``verdict`` is the run's stored verdict (``headline["verdict"]``,
-        computed once by ``significance.run_verdicts``; a sweep's is selection-aware).
+        computed once by ``verdicts.run_verdicts``; a sweep's is selection-aware).
     """
     headline = headline or {}
 

@@ -17,14 +17,14 @@
   (``ticker_family`` counts them and what chance alone would flag). ``beats_random_walk`` is
   decided on the adjusted ``p_holm``, so the chance of any false "beats" in a family stays at
   the significance level.
-- ``run_verdicts`` turns the pooled tests into the run's verdict sentences and its one headline
-  verdict, computed once and stored in ``metrics.json``; every page reads them from there.
+- ``stackcast.reports.verdicts`` turns the pooled tests into the run's verdict sentences.
 - Everything returned is JSON-able: NaN and infinities become ``None`` (``finite_or_none``).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -225,8 +225,15 @@ def _dm_entry(
     return res
 
 
+def row_groups(df: pd.DataFrame, keys: str | list[str]) -> list[tuple[Any, np.ndarray]]:
+    """``(key, row positions)`` per group of ``df`` (a 0..n-1 index), in sorted key order."""
+    return sorted(df.groupby(keys, sort=False).indices.items())
+
+
 def dm_tables(
-    df: pd.DataFrame, significance: float
+    df: pd.DataFrame,
+    significance: float,
+    groups: Mapping[str, list[tuple[Any, np.ndarray]]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Per-ticker and pooled DM results for the model against the random walk.
 
@@ -234,7 +241,8 @@ def dm_tables(
     ``random_walk``), every value finite. Each test averages the loss differential per origin
     date (``dm_by_date``). Pooled entries carry ``p_holm`` adjusted across the horizons;
     per-ticker entries ``p_holm`` adjusted across every ticker x horizon test of the run.
-    Both decide ``beats_random_walk`` on ``p_holm``.
+    Both decide ``beats_random_walk`` on ``p_holm``. ``groups``: the row positions of the
+    ``horizon`` and ``ticker_horizon`` groups in key order, when the caller has them.
     """
     rw = df[RANDOM_WALK].to_numpy(float) if RANDOM_WALK in df.columns else np.zeros(len(df))
     y = df["y_true"].to_numpy(float)
@@ -248,12 +256,13 @@ def dm_tables(
     def entry(idx: np.ndarray, h: int) -> dict[str, Any]:
         return _dm_entry(codes[idx], size, h, d[idx], e_m2[idx], e_r2[idx])
 
-    groups = sorted(df.groupby(["ticker", "horizon"], sort=False).indices.items())
-    by_ticker = [{"ticker": str(t), **entry(idx, int(h))} for (t, h), idx in groups]
+    pairs = groups["ticker_horizon"] if groups else row_groups(df, ["ticker", "horizon"])
+    by_ticker = [{"ticker": str(t), **entry(idx, int(h))} for (t, h), idx in pairs]
     holm_adjust(by_ticker, significance)
     pooled = []
-    for h, idx in sorted(df.groupby("horizon", sort=False).indices.items()):
-        pooled.append(entry(idx, int(h)) | {"tickers": int(df["ticker"].iloc[idx].nunique())})
+    for h, idx in groups["horizon"] if groups else row_groups(df, "horizon"):
+        tickers = sum(1 for (_, g), _ in pairs if g == h)  # those with a row at this horizon
+        pooled.append(entry(idx, int(h)) | {"tickers": tickers})
     holm_adjust(pooled, significance)
     return by_ticker, pooled
 
@@ -294,83 +303,6 @@ def ticker_family(by_ticker: list[dict[str, Any]], significance: float) -> dict[
         "flagged": len(flagged),
         "flagged_tickers": sorted({str(e["ticker"]) for e in flagged}),
         "note": note,
-    }
-
-
-def holm_note(horizons: int, significance: float) -> str:
-    """The line next to the verdicts that says how their p-values were adjusted."""
-    tests = f"{horizons} horizon" + ("" if horizons == 1 else "s")
-    return (
-        f"Diebold-Mariano p-values are one-sided (model better) and Holm-adjusted across "
-        f'{tests}; a verdict says "beats" only below the {significance:.0%} level.'
-    )
-
-
-def format_p(p: float | None) -> str:
-    """A p-value for prose: ``0.41``, ``0.012``, ``0.050``, ``< 0.001`` or ``n/a``."""
-    if p is None:
-        return "n/a"
-    if p < 0.001:
-        return "< 0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
-
-
-def verdict_sentence(
-    h: int, beats: bool, p: float | None, *, subject: str = "the model", family: str = ""
-) -> str:
-    """``the model does / does not beat a random walk at horizon h, Holm p = ...``.
-
-    ``p`` is the Holm-adjusted one-sided p-value the verdict was decided on; ``family``, when
-    given, follows it in brackets (``adjusted over 2 candidates x 3 horizons``).
-    """
-    p_text = format_p(p)
-    p_part = f"Holm p {p_text}" if p_text.startswith("<") else f"Holm p = {p_text}"
-    does = "beats" if beats else "does not beat"
-    tail = f" ({family})" if family else ""
-    return f"{subject} {does} a random walk at horizon {h}, {p_part}{tail}"
-
-
-def run_verdicts(
-    pooled: list[dict[str, Any]],
-    significance: float,
-    *,
-    subject: str = "the model",
-    family: str = "",
-    note: str | None = None,
-) -> dict[str, Any]:
-    """A run's verdicts, computed once from its pooled, Holm-adjusted DM entries.
-
-    Args:
-        pooled: entries with ``horizon, p_one_sided, p_holm, beats_random_walk``.
-        significance: the level.
-        subject: who the sentence is about (``the model``, ``the chosen candidate``).
-        family: what the Holm adjustment ran over, appended to each sentence when given.
-        note: the line shown beside the verdicts (default ``holm_note``).
-
-    Returns:
-        ``{"verdicts": [{horizon, beats_random_walk, p_value, p_raw, sentence}...],
-        "verdict": the headline one (the shortest horizon) or None, "verdict_note": ...}``;
-        ``p_value`` is the adjusted p the verdict is decided on, ``p_raw`` the one-sided p.
-    """
-    verdicts = [
-        {
-            "horizon": int(e["horizon"]),
-            "beats_random_walk": bool(e["beats_random_walk"]),
-            "p_value": e["p_holm"],
-            "p_raw": e["p_one_sided"],
-            "sentence": verdict_sentence(
-                int(e["horizon"]), bool(e["beats_random_walk"]), e["p_holm"],
-                subject=subject, family=family,
-            ),
-        }
-        for e in sorted(pooled, key=lambda e: int(e["horizon"]))
-    ]  # fmt: skip
-    if note is None:
-        note = holm_note(len(pooled), significance) if pooled else ""
-    return {
-        "verdicts": verdicts,
-        "verdict": dict(verdicts[0]) if verdicts else None,
-        "verdict_note": note,
     }
 
 

@@ -15,8 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from stackcast.reports.significance import holm_adjust, run_verdicts
+from stackcast.reports.significance import holm_adjust
 from stackcast.reports.templating import _env
+from stackcast.reports.verdicts import run_verdicts
 
 SUBJECT = "the chosen candidate"
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
-from stackcast.reports.significance import format_p
+from stackcast.reports.verdicts import format_p
 
 
 def _num(x: Any, digits: int = 3) -> str:

@@ -31,7 +31,7 @@ from stackcast.pipeline.config import RunConfig
 from stackcast.pipeline.errors import UserError
 from stackcast.pipeline.results.reportserver import link_for
 from stackcast.reports.scoreboard import coverage_warnings as score_coverage_warnings
-from stackcast.reports.significance import format_p
+from stackcast.reports.verdicts import format_p
 
 TABLE_ROWS = 500  # most rows in one table artifact
 

@@ -32,3 +32,13 @@ def test_values_are_escaped_and_the_mase_note_names_left_out_tickers() -> None:
     assert "MASE covers 3 of 5 rows" in html and "A&amp;B, &lt;C&gt; in some folds" in html
     assert "<td>—</td>\n      </tr>" in html  # the model without a coverage
     assert "MASE covers" not in error_table([_row()], mase={"rows": 5, "of": 5})
+
+
+def test_cells_are_escaped_one_by_one_in_one_call() -> None:
+    from markupsafe import escape
+    from stackcast.reports.error_table import escaped
+
+    texts = ["<0.001", "a&b", '"q"', "", "—", "12.3%"]
+    assert escaped(texts) == [str(escape(t)) for t in texts]
+    assert escaped(["a\x00<b", "c"]) == ["a\x00&lt;b", "c"]  # a NUL of its own: cell by cell
+    assert escaped([]) == []

@@ -18,13 +18,8 @@ from stackcast.reports.metrics import (
     point_metrics,
     scale_lookup,
 )
-from stackcast.reports.significance import (
-    binomial_p,
-    diebold_mariano,
-    format_p,
-    holm,
-    verdict_sentence,
-)
+from stackcast.reports.significance import binomial_p, diebold_mariano, holm
+from stackcast.reports.verdicts import format_p, verdict_sentence
 
 from tests.reports import synth
 
