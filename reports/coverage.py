@@ -44,12 +44,19 @@ def coverage_se(
     n = int(inside.size)
     if dates is None or n == 0:
         return standard_error(nominal, n) if n else math.nan
-    # The codes of pd.factorize(sort=True), a few times faster on the short arrays of a group.
-    uniques, codes = np.unique(np.asarray(dates), return_inverse=True)
+    dates = np.asarray(dates)
     resid = inside.astype(float) - inside.mean()
-    sums = np.bincount(codes.ravel(), weights=resid, minlength=len(uniques))
+    if n == 1 or bool((dates[1:] > dates[:-1]).all()):
+        # One row per date, in date order (one ticker's rows): each date's sum is its row's
+        # (plus 0.0, as the bin count adds it, so a -0.0 is 0.0 there too).
+        sums, dates_n = resid + 0.0, n
+    else:
+        # The codes of pd.factorize(sort=True), a few times faster on a group's short arrays.
+        uniques, codes = np.unique(dates, return_inverse=True)
+        sums = np.bincount(codes.ravel(), weights=resid, minlength=len(uniques))
+        dates_n = len(uniques)
     var, _ = long_run_variance(sums, max(1, int(horizon)))
-    se = math.sqrt(len(uniques) * var) / n if var > 0 else 0.0
+    se = math.sqrt(dates_n * var) / n if var > 0 else 0.0
     return se if se > 0 else standard_error(nominal, n)
 
 

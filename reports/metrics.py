@@ -104,7 +104,7 @@ def scored_rows(predictions: pd.DataFrame) -> pd.DataFrame:
     """The rows every predictor is scored on, sorted by (ticker, horizon, origin)."""
     cols = ["y_true", *predictor_columns(predictions).values()]
     ok = np.isfinite(predictions[cols].to_numpy(dtype=float)).all(axis=1)
-    df = predictions.loc[ok].copy()
+    df = predictions.loc[ok]  # a new frame: the columns set below leave ``predictions`` as is
     df["ticker"] = df["ticker"].astype(str)
     df["horizon"] = df["horizon"].astype(int)
     return df.sort_values(["ticker", "horizon", "origin"], kind="stable").reset_index(drop=True)
@@ -180,10 +180,12 @@ def error_by_fold(predictions: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _by_fold(df: pd.DataFrame, cols: Mapping[str, str]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for (fold, h), g in df.groupby(["fold", "horizon"], sort=True):
-        y = g["y_true"].to_numpy(float)
+    y_all = df["y_true"].to_numpy(float)
+    preds = {col: df[col].to_numpy(float) for col in cols.values()}
+    for (fold, h), idx in row_groups(df, ["fold", "horizon"]):  # each group's rows in order
+        y = y_all[idx]
         for name, col in cols.items():
-            e = y - g[col].to_numpy(float)
+            e = y - preds[col][idx]
             rows.append(
                 {
                     "fold": int(fold),

@@ -172,7 +172,8 @@ def _curve_frame(
     start: pd.Timestamp, dates: pd.Index, curves: dict[str, tuple[np.ndarray, np.ndarray]]
 ) -> pd.DataFrame:
     """Each strategy's ``(equity, drawdown)`` as a frame indexed by ``start`` and ``dates``."""
-    index = pd.DatetimeIndex([start]).append(pd.DatetimeIndex(dates))
+    stamps = np.asarray(dates, dtype="datetime64[ns]")
+    index = pd.DatetimeIndex(np.concatenate([[np.datetime64(start, "ns")], stamps]))
     # One [columns, rows] block (the layout a frame of these columns consolidates to).
     values = np.concatenate([np.stack(pair) for pair in curves.values()])
     return pd.DataFrame(values.T, index=index, columns=_curve_columns(tuple(curves)))

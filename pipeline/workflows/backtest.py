@@ -172,7 +172,7 @@ def score(
         run.scale,
         cfg.report,
         nominal_coverage=cfg.train.interval if cfg.train.mc_samples else None,
-        tickers={t: f["date"].max() if len(f) else None for t, f in (frames or {}).items()},
+        tickers={t: last_date(f) for t, f in (frames or {}).items()},
     )
     trading = simulate(run.predictions, cfg.report, prices)
     metrics["trading"] = trading.to_json()
@@ -186,6 +186,15 @@ def score(
         for f in run.folds
     ]
     return metrics, trading
+
+
+def last_date(frame: pd.DataFrame) -> Any:
+    """A price frame's last date (None without one): its NumPy maximum, as pandas' ``max``."""
+    dates = frame["date"].to_numpy()
+    if dates.dtype.kind == "M":
+        dates = dates[~np.isnat(dates)]
+        return dates.max() if len(dates) else None
+    return frame["date"].max() if len(frame) else None
 
 
 def fold_audit(fold: Any) -> dict[str, Any]:

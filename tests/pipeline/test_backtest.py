@@ -151,3 +151,14 @@ def test_too_short_history_is_a_clear_data_error(n):
 
     with pytest.raises(DataError, match="not enough history"):
         run(series(ar1(n, 0.1, seed=1)))
+
+
+def test_a_price_frames_last_date_is_pandas_max() -> None:
+    from stackcast.pipeline.workflows.backtest import last_date
+
+    dates = pd.to_datetime(["2024-01-03", None, "2024-01-05", "2024-01-04"])
+    frame = pd.DataFrame({"date": dates, "close": 1.0})
+    assert pd.Timestamp(last_date(frame)) == frame["date"].max() == pd.Timestamp("2024-01-05")
+    assert last_date(frame.iloc[:0]) is None and last_date(frame.iloc[1:2]) is None
+    text = pd.DataFrame({"date": ["2024-01-02", "2024-01-09"], "close": 1.0})
+    assert last_date(text) == "2024-01-09"

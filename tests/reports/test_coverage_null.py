@@ -67,3 +67,16 @@ def test_correlated_rows_keep_the_rate_with_the_clustered_error() -> None:
 def test_the_binomial_error_would_flag_far_more_often() -> None:
     rate = low_rate(np.random.default_rng(2), 300, 0.5, overlap=True, dates=False)
     assert rate > 0.15, rate  # about 30%: rows taken as independent
+
+
+def test_one_row_per_date_gives_the_clustered_error_of_any_row_order() -> None:
+    """A group with one row per date, in date order, skips the date coding: the same bits."""
+    from stackcast.reports.coverage import coverage_se
+
+    rng = np.random.default_rng(7)
+    dates = np.arange("2020-01-01", "2020-07-01", dtype="datetime64[D]")
+    inside = rng.random(len(dates)) < 0.8
+    perm = rng.permutation(len(dates))  # shuffled: the rows are coded by date, then summed
+    for h in (1, 3, 5):
+        assert coverage_se(inside, dates, h, 0.8) == coverage_se(inside[perm], dates[perm], h, 0.8)
+    assert coverage_se(inside[:1], dates[:1], 1, 0.8) == coverage_se(inside[:1], None, 1, 0.8)
