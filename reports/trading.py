@@ -186,9 +186,15 @@ def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
         return out
     if bars.empty:
         return out
-    # Only the bars' dates are looked up: the rest of the price history is left out first.
+    # Only the bars' dates are looked up: the rest of the price history is left out first,
+    # on the raw stamps (a superset of the days in range), then exactly on their days.
+    first, last = bars["origin"].min(), bars["end"].max()
+    raw = pd.to_datetime(prices["date"])
+    prices = prices.loc[
+        ((raw >= first.normalize()) & (raw < last.normalize() + pd.Timedelta(days=1))).to_numpy()
+    ]
     dates = pd.to_datetime(prices["date"]).dt.normalize()
-    near = ((dates >= bars["origin"].min()) & (dates <= bars["end"].max())).to_numpy()
+    near = ((dates >= first) & (dates <= last)).to_numpy()
     prices = prices.loc[near]
     px = pd.DataFrame(
         {
@@ -223,7 +229,7 @@ def trading_bars(predictions: pd.DataFrame, prices: pd.DataFrame | None = None) 
         ticker and origin.
     """
     cols = ["ticker", "origin", "horizon", "target_date", "y_true", "y_pred"]
-    df = predictions[cols].copy()
+    df = predictions[cols]  # a new frame: the columns set below leave ``predictions`` as is
     df["origin"] = pd.to_datetime(df["origin"])
     df["target_date"] = pd.to_datetime(df["target_date"])
     h1 = df.loc[df["horizon"] == 1].sort_values(["ticker", "origin"], kind="stable")
