@@ -56,9 +56,10 @@ def sorted_bars(df: pd.DataFrame) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     # NumPy from here on: a few whole-array steps per ticker instead of a reindexed frame.
     # Midnight of each day (what ``dt.normalize`` gives, without its cost per ticker).
     stamps = dates.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
-    order = np.argsort(stamps, kind="stable")
-    stamps = stamps[order]
-    values = {c: df[c].to_numpy(dtype=np.float64)[order] for c in cols}
+    values = {c: df[c].to_numpy(dtype=np.float64) for c in cols}
+    if len(stamps) > 1 and not (stamps[1:] >= stamps[:-1]).all():  # not yet in date order
+        order = np.argsort(stamps, kind="stable")
+        stamps, values = stamps[order], {c: v[order] for c, v in values.items()}
     if len(stamps) > 1 and (stamps[1:] == stamps[:-1]).any():
         dup = stamps[1:][stamps[1:] == stamps[:-1]][0]
         raise ValueError(f"duplicate date {pd.Timestamp(dup).date()} in price frame")
@@ -119,8 +120,13 @@ def aligned_bars(df: pd.DataFrame, calendar: TradingCalendar | str) -> dict[str,
     days = stamps.astype("datetime64[D]")
     if isinstance(calendar, str):
         calendar = trading_calendar(calendar_spec(calendar), days)
-    bad = calendar.non_sessions(days)
-    if len(bad):
+    # The grid of sessions from the first bar to the last; a bar off it is not a session.
+    grid = calendar.sessions(days[0], days[-1])
+    at = np.searchsorted(grid, days)
+    off = at >= len(grid)
+    off[~off] = grid[at[~off]] != days[~off]
+    if off.any():
+        bad = np.unique(days[off])
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise ValueError(
             f"bar dated {bad[0]} is not a session of the {calendar.spec} calendar{more}; "
@@ -129,8 +135,7 @@ def aligned_bars(df: pd.DataFrame, calendar: TradingCalendar | str) -> dict[str,
             "[features] calendar (or [data] calendars for this ticker) to its exchange, "
             "'24/7' or 'observed'"
         )
-    grid = calendar.sessions(days[0], days[-1])
-    at = np.searchsorted(grid, days)  # every bar is a session, so each lands on its own row
+    # every bar is a session, so each lands on its own row (``at``)
     observed = np.zeros(len(grid), dtype=bool)
     observed[at] = True
     out: dict[str, np.ndarray] = {"date": grid.astype("datetime64[ns]"), "observed": observed}

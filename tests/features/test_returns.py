@@ -190,3 +190,27 @@ def test_targets_and_prices_round_trip(seed: int, h: int) -> None:
     # One-bar returns compound to the price path.
     lr = log_returns(close)
     np.testing.assert_allclose(close[0] * np.exp(np.cumsum(lr[1:])), close[1:], rtol=1e-10)
+
+
+def test_bars_in_any_row_order_align_the_same() -> None:
+    """A frame in date order is read as it is; any other order is sorted first: the same bars."""
+    from stackcast.features.calendars import trading_calendar
+
+    sessions = trading_calendar("XNYS").sessions("2024-01-02", "2024-03-01")
+    dates = pd.DatetimeIndex(sessions[:40].astype("datetime64[ns]")).delete([5, 6, 17])
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {"date": dates, "open": rng.uniform(9, 11, len(dates)), "close": rng.uniform(9, 11, 37),
+         "volume": rng.integers(1, 9, len(dates))}
+    )  # fmt: skip
+    want = aligned_bars(df, "XNYS")
+    got = aligned_bars(df.sample(frac=1.0, random_state=1), "XNYS")
+    assert list(got) == list(want) == ["date", "observed", "open", "close", "volume"]
+    for k in want:
+        np.testing.assert_array_equal(got[k], want[k])
+    weekend = pd.concat([df, pd.DataFrame({"date": [pd.Timestamp("2024-01-13")], "close": [10.0]})])
+    with pytest.raises(ValueError, match="bar dated 2024-01-13 is not a session of the XNYS"):
+        aligned_bars(weekend, "XNYS")
+    lone = pd.DataFrame({"date": [pd.Timestamp("2024-01-13")], "close": [10.0]})  # no session
+    with pytest.raises(ValueError, match="bar dated 2024-01-13 is not a session of the XNYS"):
+        aligned_bars(lone, "XNYS")
