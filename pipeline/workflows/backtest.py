@@ -362,9 +362,10 @@ def backtest(
     warnings += panel_warnings(panel)
     for w in warnings:
         steps.say(f"warning: {w}")
-    splits = make_splits(cfg, panel.calendar())
+    calendar = panel.calendar()
+    splits = make_splits(cfg, calendar)
     steps.say(f"{cfg.backtest.mode} training window, {len(splits)} fold(s)")
-    shrunk = shrink_warnings(cfg, splits, panel.calendar(), cfg.backtest.folds)
+    shrunk = shrink_warnings(cfg, splits, calendar, cfg.backtest.folds)
     for w in shrunk:
         steps.say(f"warning: {w}")
     warnings += shrunk
