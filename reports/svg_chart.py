@@ -100,6 +100,28 @@ def _date_axis(x0: float, x1: float, pw: int, ph: int) -> str:
     return "".join(out)
 
 
+#: Whole pixels with text ready for ``pixel_pairs``: ``"x,"`` and ``"y "`` of each.
+_PIXELS = range(-2000, 6000)
+_X_TEXT = np.array([f"{i}," for i in _PIXELS], dtype=object)
+_Y_TEXT = np.array([f"{i} " for i in _PIXELS], dtype=object)
+
+
+def pixel_pairs(x: np.ndarray, y: np.ndarray) -> str:
+    """An SVG ``points`` list, ``"x,y x,y ..."``, of pixel coordinates rounded to whole pixels.
+
+    Whole pixels are as sharp and their text is looked up, not formatted (half the time of
+    one ``%d`` format call for the line); coordinates off the table are formatted.
+    """
+    xi = np.rint(x).astype(np.int64) - _PIXELS.start
+    yi = np.rint(y).astype(np.int64) - _PIXELS.start
+    if len(xi) and min(xi.min(), yi.min()) >= 0 and max(xi.max(), yi.max()) < len(_PIXELS):
+        text = np.empty(2 * len(xi), dtype=object)
+        text[0::2], text[1::2] = _X_TEXT[xi], _Y_TEXT[yi]
+        return "".join(text.tolist())[:-1]
+    xy = np.column_stack([xi, yi]).ravel() + _PIXELS.start
+    return ("%d,%d " * len(xi) % tuple(xy.tolist()))[:-1]
+
+
 def tick_label(v: float, step: float) -> str:
     """``v`` with as many decimals as the tick ``step`` needs (at most 6), thousands grouped."""
     digits = max(0, -math.floor(math.log10(step))) if step > 0 else 0
@@ -166,9 +188,7 @@ def line_chart(
         return TOP + (1 - (np.asarray(y, dtype=float) - y0) / (y1 - y0)) * ph
 
     def points(x: np.ndarray, y: np.ndarray) -> str:
-        # Whole pixels: formatting ints is several times faster than floats, and as sharp.
-        xy = np.rint(np.column_stack([px(x), py(y)])).astype(np.int64).ravel().tolist()
-        return ("%d,%d " * (len(xy) // 2) % tuple(xy))[:-1]  # one C-level format call
+        return pixel_pairs(px(x), py(y))
 
     out = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '

@@ -22,3 +22,15 @@ def test_charts_stack_into_one_valid_svg_document() -> None:
     texts = [t.text for t in root.iter(f"{{{SVG_NS}}}text")]
     assert "T&<1>" in texts and "a <&> b" in texts
     assert data_uri([None]) is None
+
+
+def test_pixel_pairs_are_whole_pixels_looked_up_or_formatted() -> None:
+    from stackcast.reports.svg_chart import pixel_pairs
+
+    x = np.array([56.4, 57.5, 700.49, -3.6])
+    y = np.array([24.0, 180.51, 99.5, 12.2])
+    want = " ".join(f"{int(np.rint(a))},{int(np.rint(b))}" for a, b in zip(x, y, strict=True))
+    assert pixel_pairs(x, y) == want == "56,24 58,181 700,100 -4,12"
+    far = np.array([1e7, 3.0])  # off the table: formatted
+    assert pixel_pairs(far, far) == "10000000,10000000 3,3"
+    assert pixel_pairs(np.zeros(0), np.zeros(0)) == ""
