@@ -59,8 +59,12 @@ def skill_table(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def cross_section(headline: Mapping[str, Any], k: int = BEST_WORST) -> dict[str, Any]:
-    """What the report's cross-section shows.
+def cross_section(
+    headline: Mapping[str, Any],
+    k: int = BEST_WORST,
+    table: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """What the report's cross-section shows (``table``: ``skill_table(headline)``, if made).
 
     Returns:
         ``{"horizons", "summary": [{horizon, tickers, better, share_better, q10, median,
@@ -70,7 +74,7 @@ def cross_section(headline: Mapping[str, Any], k: int = BEST_WORST) -> dict[str,
         is the run's ``ticker_family`` (what the flags mean and what chance would give), or
         None.
     """
-    table = skill_table(headline)
+    table = skill_table(headline) if table is None else table
     horizons = [int(h) for h in headline.get("horizons", [])]
     summary = []
     for h in horizons:

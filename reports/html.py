@@ -163,8 +163,10 @@ def _inline(data: ReportData) -> bool:
     return len(_tickers(data)) <= INLINE_MAX
 
 
-def _figures(data: ReportData) -> dict[str, Any]:
+def _figures(data: ReportData, table: list[dict[str, Any]]) -> dict[str, Any]:
     """Every image of the main report, from ``data.plots`` when given, else drawn here.
+
+    ``table``: the run's ``skill_table``.
 
     Per-ticker figures (forecasts, a ticker's equity) only when ``_inline``; otherwise they
     are on the ticker pages.
@@ -221,7 +223,6 @@ def _figures(data: ReportData) -> dict[str, Any]:
         ),
     )
     headline = data.headline or {}
-    table = skill_table(headline)
     skill = None
     if len(table) >= CROSS_SECTION_MIN:
         skill = get("skill", lambda: skill_histogram(table, list(headline.get("horizons", []))))
@@ -236,12 +237,12 @@ def _figures(data: ReportData) -> dict[str, Any]:
     }
 
 
-def _cross(headline: Mapping[str, Any]) -> dict[str, Any]:
+def _cross(headline: Mapping[str, Any], table: list[dict[str, Any]]) -> dict[str, Any]:
     """The cross-section to show: ``cross_section``'s, or (``few``) every ticker's row."""
-    cross = cross_section(headline)
+    cross = cross_section(headline, table=table)
     if cross["tickers"] >= CROSS_SECTION_MIN:
         return cross | {"few": False}
-    ranked = [r for r in skill_table(headline) if r["mean_ratio"] is not None]
+    ranked = [r for r in table if r["mean_ratio"] is not None]
     return cross | {"few": True, "best": ranked, "worst": [], "min_tickers": CROSS_SECTION_MIN}
 
 
@@ -258,6 +259,7 @@ def render_report(data: ReportData) -> str:
         data.histories, data.explode_threshold, data.vanish_threshold
     )
     inline = _inline(data)
+    table = skill_table(headline)  # every ticker's skill: the cross-section and its histogram
     trading_rows = []
     if data.trading is not None:
         trading_rows = [
@@ -275,9 +277,9 @@ def render_report(data: ReportData) -> str:
         "tickers": _tickers(data),
         "inline": inline,
         "ticker_links": [{"ticker": t, "href": page_path(t)} for t in _tickers(data)],
-        "cross": _cross(headline),
+        "cross": _cross(headline, table),
         "cov": coverage_view(headline, data.audit, INLINE_MAX),
-        "fig": _figures(data),
+        "fig": _figures(data, table),
         "trading_rows": trading_rows,
         "train_rows": train_rows,
         "train_notes": train_notes,
