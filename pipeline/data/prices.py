@@ -144,7 +144,9 @@ def frames_from_table(cfg: RunConfig, prices: pd.DataFrame) -> dict[str, pd.Data
     # Tickers are spelled as in a price file: stripped and upper-cased before grouping, so
     # "msft" and "MSFT" are one ticker (their dates must not repeat), never two that
     # overwrite each other; a row without a ticker is refused, not dropped.
-    names = table["ticker"].astype("string").str.strip().str.upper()
+    codes, spellings = pd.factorize(table["ticker"])  # each spelling once (a missing one: -1)
+    spelled = pd.Series(spellings, dtype=object).astype("string").str.strip().str.upper()
+    names = pd.Series(pd.array([*spelled, pd.NA], dtype="string").take(codes), table.index)
     empty = names.isna() | (names == "")
     if empty.any():
         raise DataError(f"prices: row {table.index[empty.to_numpy()][0]} has no ticker")
