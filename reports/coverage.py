@@ -46,7 +46,7 @@ def coverage_se(
         return standard_error(nominal, n) if n else math.nan
     dates = np.asarray(dates)
     resid = inside.astype(float) - inside.mean()
-    if n == 1 or bool((dates[1:] > dates[:-1]).all()):
+    if bool((dates[1:] > dates[:-1]).all()):
         # One row per date, in date order (one ticker's rows): each date's sum is its row's
         # (plus 0.0, as the bin count adds it, so a -0.0 is 0.0 there too).
         sums, dates_n = resid + 0.0, n

@@ -190,10 +190,8 @@ def _night(bars: pd.DataFrame, prices: pd.DataFrame | None) -> np.ndarray:
     # on the raw stamps (a superset of the days in range), then exactly on their days.
     first, last = bars["origin"].min(), bars["end"].max()
     raw = pd.to_datetime(prices["date"])
-    prices = prices.loc[
-        ((raw >= first.normalize()) & (raw < last.normalize() + pd.Timedelta(days=1))).to_numpy()
-    ]
-    dates = pd.to_datetime(prices["date"]).dt.normalize()
+    keep = ((raw >= first.normalize()) & (raw < last.normalize() + pd.Timedelta(days=1))).to_numpy()
+    prices, dates = prices.loc[keep], raw.loc[keep].dt.normalize()
     near = ((dates >= first) & (dates <= last)).to_numpy()
     prices = prices.loc[near]
     px = pd.DataFrame(

@@ -9,7 +9,7 @@ raises ``PriceValidationError`` naming every problem's ticker, row and date.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,7 @@ def _clean_numeric(
     column) returns None, and the general path finds and words it.
     """
     clean = clean_rows(df, dates, rows.to_numpy(), np.zeros(len(df), dtype=np.intp), 1, cfg)
-    return None if clean is None else clean.result(0, ticker, row_name)
+    return None if clean is None else (clean.frame([ticker]), clean.warnings(0, ticker, row_name))
 
 
 @dataclass(frozen=True)
@@ -78,23 +78,20 @@ class CleanRows:
     jump: np.ndarray  # jump[k - 1]: row k moved more than max_jump from the row before
     max_jump: float
 
-    def result(
-        self,
-        g: int,
-        ticker: str,
-        row_name: str,
-        start: _dt.date | None = None,
-        end: _dt.date | None = None,
-    ) -> tuple[pd.DataFrame, list[str]]:
-        """Ticker ``g``'s price frame and its one-day-move warnings (``validate_prices``).
+    def frame(self, tickers: Sequence[str]) -> pd.DataFrame:
+        """Every group's price frame (``validate_prices``'s columns) as one, ``tickers[g]``'s
+        rows at ``edges[g]:edges[g + 1]``.
 
-        With ``start``/``end`` the frame holds only the bars dated in ``[start, end]``
-        (``sources.in_range`` of the whole frame); the warnings are those of every bar.
+        A ticker's frame is a slice of it (``span``): one frame built, not one per ticker,
+        whose construction costs more than the checks (about 0.3 ms a ticker).
         """
-        a, b = self.span(g, start, end)
-        data: dict[str, Any] = {"date": self.day[a:b].astype("datetime64[ns]"), "ticker": ticker}
-        data |= {c: self.columns[c][a:b] for c in COLUMN_ORDER if c in self.columns}
-        return pd.DataFrame(data), self.warnings(g, ticker, row_name)
+        owner = np.repeat(np.arange(len(tickers)), np.diff(self.edges))
+        data: dict[str, Any] = {
+            "date": self.day.astype("datetime64[ns]"),
+            "ticker": pd.array(list(tickers), dtype="str").take(owner),
+        }
+        data |= {c: self.columns[c] for c in COLUMN_ORDER if c in self.columns}
+        return pd.DataFrame(data)
 
     def span(self, g: int, start: _dt.date | None, end: _dt.date | None) -> tuple[int, int]:
         """The positions ``a:b`` of ticker ``g``'s rows dated in ``[start, end]`` (None: open)."""
