@@ -267,6 +267,7 @@ def _count_weighted_rows_tensorflow(model: keras.Model) -> None:
         finally:
             del tracker.update_state
 
+    vars(train_step).update(getattr(keras_step, "__dict__", {}))  # another wrapper's marks
     train_step.counts_weighted_rows = True  # type: ignore[attr-defined]
     model.train_step = train_step
 

@@ -45,6 +45,7 @@ from stackcast.models.initial_weights import built_together
 from stackcast.models.losses import MaskedLoss, masked_loss
 from stackcast.models.monitor import ALL, GradientNormCallback, MonitoredAdam, to_numpy
 from stackcast.models.precision import model_dtype_policy, resolve_dtype_policy
+from stackcast.models.predict_ahead import hook_train_step, predict_beside_first_step
 from stackcast.models.seeding import seed_everything
 from stackcast.models.train_result import TrainResult
 from stackcast.models.validation import PredictStepValidation, predict_step_validation_ok
@@ -210,6 +211,7 @@ def _compile_or_reuse(
     if padded:  # padding rows weigh 0: divide by the weight sum, count real rows in `loss`
         loss = MaskedLoss(config.loss, reduction=WEIGHTED_REDUCTION)
         count_weighted_rows(model)
+    hook_train_step(model)  # before Keras binds the step into its train function
     model.compile(
         optimizer=optimizer,
         loss=loss,
@@ -312,7 +314,7 @@ def train(
     monitor = "val_loss" if val_seq is not None else "loss"
     # One batch shape (a short batch padded at sample weight 0): one compiled train step
     rows = None if run_eagerly else fixed_batch_rows(train_seq, first)
-    _compile_or_reuse(
+    reused = _compile_or_reuse(
         model,
         config,
         monitor_gradients=monitor_gradients,
@@ -343,6 +345,8 @@ def train(
         # so every other callback reads it)
         callbacks.insert(0, PredictStepValidation(val_seq))
         keras_val = None
+        if not reused:  # its predict step traced while its first train step is set up
+            predict_beside_first_step(model, callbacks[0].x)
     if grads is not None:
         callbacks.append(grads)
     callbacks += [
