@@ -7,7 +7,9 @@ and setup reuses the compilation), fits it on batch streams
 (``stackcast.features.windows.WindowBatches`` or ``(x, y)`` arrays) with early stopping,
 learning-rate reduction and a NaN guard (``stackcast.models.divergence``), and returns a
 JSON-able ``TrainResult``. On TensorFlow and JAX the early-stopping loss comes from the shared
-fixed-shape predict step (``stackcast.models.validation``): no separate test step is traced.
+fixed-shape predict step (``stackcast.models.validation``): no separate test step is traced,
+and on TensorFlow that step is traced while the first train step is set up
+(``stackcast.models.predict_ahead``).
 On TensorFlow and JAX every training batch has the batch size's shape (a short batch is padded
 with rows of sample weight 0, ``stackcast.models.batches.pad_batch``): JAX compiles the train
 step once, TensorFlow traces it for a static batch dimension.
