@@ -42,8 +42,9 @@ def hook_train_step(model: keras.Model) -> None:
         owner = ref()
         x = _PENDING.pop(owner, None) if owner is not None else None
         if x is not None:
+            policy = keras.config.dtype_policy()
             thread = threading.Thread(
-                target=_prepare, args=(owner, x), name="predict-trace", daemon=True
+                target=_prepare, args=(owner, x, policy), name="predict-trace", daemon=True
             )
             thread.start()
         return out
@@ -68,9 +69,13 @@ def predict_beside_first_step(model: keras.Model, x: np.ndarray) -> bool:
     return True
 
 
-def _prepare(model: keras.Model, x: np.ndarray) -> None:
-    """``prepare_predict``; a failure is left for the first prediction to raise and report."""
+def _prepare(model: keras.Model, x: np.ndarray, policy: Any) -> None:
+    """``prepare_predict`` under the caller's dtype policy (Keras keeps one per thread).
+
+    A failure is left for the first prediction to raise and report.
+    """
     try:
+        keras.config.set_dtype_policy(policy)
         prepare_predict(model, x)
     except Exception:  # raised again, where it is reported, by the prediction itself
         return

@@ -89,3 +89,18 @@ def test_a_failed_trace_ahead_leaves_the_first_validation_to_trace(
     assert failed == ["predict-trace"]
     assert len(result.history["val_loss"]) == CONFIG.epochs  # validated all the same
     assert predict_module.predict_ready(model)
+
+
+def test_the_thread_builds_the_runner_under_the_callers_dtype_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(predict_module, "_RUNNERS", type(predict_module._RUNNERS)())
+    model = build_model(MODEL, FEATURES, WINDOW, HORIZONS, MASK, seed=6, dtype_policy="float32")
+    x, _ = make_data(8)
+    policy = keras.dtype_policies.DTypePolicy("mixed_bfloat16")  # as if set by the caller
+    thread = threading.Thread(target=predict_ahead._prepare, args=(model, x, policy))
+    thread.start()
+    thread.join()
+    assert predict_module.predict_ready(model)
+    assert predict_module._runner(model).sampler.dtype_policy.name == "mixed_bfloat16"
+    assert keras.config.dtype_policy().name == "float32"  # this thread's own is untouched
