@@ -168,9 +168,9 @@ def point_outputs(model: keras.Model, x: np.ndarray, *, as_passes: int = 0) -> n
 def prepare_predict(model: keras.Model, x: np.ndarray) -> None:
     """Trace the predict step of ``model``'s architecture on one pass of ``x`` (dropped).
 
-    What the first deterministic prediction would do first; ``model`` itself is untouched
-    (the pass runs on its runner's copy, whose dropout seed states only MC sampling reads,
-    after setting them).
+    What the first deterministic prediction would do first. ``model`` itself is untouched:
+    the pass runs on its runner's copy, whose dropout seed states are read only as steps per
+    pass (``point_outputs``) or after being set (MC sampling).
     """
     runner = _runner(model)
     with runner.lock:

@@ -1,15 +1,16 @@
 """The shared predict step traced while TensorFlow sets up a model's first train step.
 
 The first call of a compiled train step first traces it, in Python, then TensorFlow optimises
-and instantiates the traced graph in C++ with the interpreter lock released: on CPU about
-0.6 s of the demo's first epoch in which a core is mostly idle. Early stopping needs the
-predict step (``stackcast.models.predict``) at the end of that epoch, and tracing it is about
-0.5 s of Python of its own. ``hook_train_step`` and ``predict_beside_first_step`` run that
-trace in a thread as soon as the train step's trace is done, in the gap, instead of after
-the epoch. Nothing else changes: the predict step is the same graph of a copy of the model,
-traced earlier, and every forecast keeps its bits.
+and instantiates the traced graph in C++ with the interpreter lock released and runs the first
+steps: about 0.9 s of the demo's first epoch. Early stopping needs the predict step
+(``stackcast.models.predict``) at the end of that epoch, and making its copy of the model and
+tracing its predict step is about 0.6 s of Python of its own. ``hook_train_step`` and
+``predict_beside_first_step`` run that work in a thread as soon as the train step's trace is
+done, during the set-up, instead of after the epoch. Nothing else changes: the predict step is
+the same graph of a copy of the model, traced earlier, and every forecast keeps its bits.
 
-TensorFlow only: on JAX both steps compile through the persistent cache.
+TensorFlow only, where it was measured; on JAX the persistent compile cache serves both steps
+after a model's first run.
 """
 
 from __future__ import annotations
