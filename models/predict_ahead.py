@@ -44,8 +44,10 @@ def hook_train_step(model: keras.Model) -> None:
         x = _PENDING.pop(owner, None) if owner is not None else None
         if x is not None:
             policy = keras.config.dtype_policy()
+            # Not a daemon: a run that stops early (a diverged first epoch) lets the trace
+            # finish (well under a second) rather than stopping it inside TensorFlow at exit.
             thread = threading.Thread(
-                target=_prepare, args=(owner, x, policy), name="predict-trace", daemon=True
+                target=_prepare, args=(owner, x, policy), name="predict-trace"
             )
             thread.start()
         return out
