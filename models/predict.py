@@ -51,8 +51,6 @@ class _Runner:
     lock: threading.Lock = field(default_factory=threading.Lock)
     # How far one deterministic pass advances each dropout seed state (measured once)
     seed_steps: list[np.ndarray] | None = None
-    # Whether its deterministic predict step has run (so is traced)
-    traced: bool = False
 
 
 # Runners by architecture (the model's config and weight shapes), least recently used first.
@@ -157,7 +155,6 @@ def point_outputs(model: keras.Model, x: np.ndarray, *, as_passes: int = 0) -> n
             runner.seed_steps = [
                 (to_numpy(v) - start) // passes for v, start in zip(states, before, strict=True)
             ]
-        runner.traced = True
         if as_passes and runner.clone is not model:
             assert runner.seed_steps is not None
             for mine, step in zip(_seed_variables(model), runner.seed_steps, strict=True):
@@ -174,9 +171,8 @@ def prepare_predict(model: keras.Model, x: np.ndarray) -> None:
     """
     runner = _runner(model)
     with runner.lock:
-        if not runner.traced:
+        if runner.clone.predict_function is None:  # Keras makes it on the first prediction
             fixed_shape_outputs(runner.clone, np.asarray(x[:PREDICT_ROWS], dtype=np.float32))
-            runner.traced = True
 
 
 def predict_ready(model: keras.Model) -> bool:
@@ -186,7 +182,7 @@ def predict_ready(model: keras.Model) -> bool:
         return True
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key)
-    return runner is not None and runner.traced
+    return runner is not None and runner.clone.predict_function is not None
 
 
 def _take_weights(runner: _Runner, model: keras.Model) -> None:
@@ -290,7 +286,6 @@ def predict_blocks(
             present = [x for x in xs if x is not None]
             rows = min(max_rows, PREDICT_ROWS)
             outputs = fixed_shape_outputs(runner.clone, np.concatenate(present, axis=0), rows)
-            runner.traced = runner.traced or rows == PREDICT_ROWS
             sizes = [0 if x is None else len(x) for x in xs]
             out = []
             for end, size in zip(np.cumsum(sizes), sizes, strict=True):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -97,9 +97,12 @@ class CleanRows:
         """The positions ``a:b`` of ticker ``g``'s rows dated in ``[start, end]`` (None: open)."""
         a, b = int(self.edges[g]), int(self.edges[g + 1])
         days = self.day[a:b]  # midnight of each bar, ascending
-        at = {d: pd.Timestamp(d).to_datetime64() for d in (start, end) if d is not None}
-        lo = 0 if start is None else int(np.searchsorted(days, at[start], "left"))
-        hi = len(days) if end is None else int(np.searchsorted(days, at[end], "right"))
+
+        def at(day: _dt.date, side: Literal["left", "right"]) -> int:
+            return int(np.searchsorted(days, pd.Timestamp(day).to_datetime64(), side))
+
+        lo = 0 if start is None else at(start, "left")
+        hi = len(days) if end is None else at(end, "right")
         return a + lo, a + max(lo, hi)
 
     def warnings(self, g: int, ticker: str, row_name: str) -> list[str]:
